@@ -1,0 +1,30 @@
+# Two commands: `make demo` and `make test`. Both create and use .venv/ in the repo root.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install clean
+
+$(STAMP): pyproject.toml plugins/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e ./plugins
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+	@if [ -n "$$LTI_TOOL_TEST_POSTGRES_URL" ]; then \
+		echo "== the whole suite again on PostgreSQL"; \
+		LTI_TOOL_TEST_DATABASE_URL="$$LTI_TOOL_TEST_POSTGRES_URL" $(BIN)/python -m pytest -q; \
+	else \
+		echo "== LTI_TOOL_TEST_POSTGRES_URL not set: PostgreSQL pass not run (CI sets it)"; \
+	fi
+
+demo: $(STAMP)
+	$(BIN)/python -m lti_tool.demo
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,1 @@
+"""Built-in provider plugins, one module per certifying body."""
