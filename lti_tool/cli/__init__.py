@@ -1,0 +1,1 @@
+"""The ``lti-tool`` command line."""

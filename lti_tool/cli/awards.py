@@ -1,0 +1,50 @@
+"""``lti-tool awards``: read the ledger and revoke an award with a reversing entry."""
+
+from __future__ import annotations
+
+import click
+
+from lti_tool.cli.context import emit, pass_runtime
+from lti_tool.db import read_session, write_session
+from lti_tool.runtime import Runtime
+from lti_tool.services.awards import list_awards
+from lti_tool.services.ledger import AwardNotFound, revoke_award
+
+
+@click.group()
+def awards() -> None:
+    """Awards in the ledger."""
+
+
+@awards.command("list")
+@click.option("--source", "source_id", type=int)
+@click.option("--user", help="The learner's LMS user id.")
+@click.option("--course", help="The LMS course id.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_runtime
+def list_(rt: Runtime, source_id: int | None, user: str | None, course: str | None, as_json: bool) -> None:
+    """List awards with credential, amount, unit, course, learner, completed-at and rule version."""
+    with read_session(rt.sessions) as session:
+        rows = list_awards(session, source_id=source_id, user=user, course=course)
+    emit(rows, as_json)
+
+
+@awards.command("revoke")
+@click.argument("award_id", type=int)
+@click.option("--reason", required=True, help="Why: kept in the ledger and sent with the retraction.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_runtime
+def revoke(rt: Runtime, award_id: int, reason: str, as_json: bool) -> None:
+    """Reverse an award (a reversing ledger entry; the award itself is never changed)."""
+    try:
+        with write_session(rt.sessions) as session:
+            entry = revoke_award(session, award_id, reason)
+            result = {"award_id": award_id, "revoked": entry is not None,
+                      "entry_id": entry.id if entry else None,
+                      "amount": str(entry.amount) if entry else None}
+    except (AwardNotFound, ValueError) as exc:
+        raise click.UsageError(str(exc).strip("'\"")) from None
+    if entry is None and not as_json:
+        click.echo(f"award {award_id} was revoked already")
+        return
+    emit(result, as_json)

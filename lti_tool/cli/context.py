@@ -1,0 +1,42 @@
+"""What every command shares: the runtime (built once per invocation) and how to print."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from lti_tool.credits.registry import RuleSettingsError
+from lti_tool.runtime import Runtime, build_runtime
+from lti_tool.settings import SettingsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def pass_runtime(command: F) -> F:
+    """Give the command the runtime as its first argument; a bad setting exits 2 with one line."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        root = ctx.find_root()
+        if not isinstance(root.obj, Runtime):
+            try:
+                root.obj = build_runtime()
+            except (SettingsError, RuleSettingsError) as exc:
+                raise click.UsageError(str(exc)) from None
+        return command(root.obj, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=None, default=str))
+    elif text is not None:
+        click.echo(text(data))
+    else:
+        click.echo(json.dumps(data, indent=2, default=str))

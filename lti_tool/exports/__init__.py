@@ -1,0 +1,1 @@
+"""Exports: exporters *render* claims into a file; destinations *deliver* the file."""

@@ -1,0 +1,39 @@
+"""A claim as exporters see it: one ledger entry with everything a certifying body asks for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Claim:
+    idempotency_key: str
+    entry_kind: str
+    """``credit`` for an award, ``reversal`` for its revocation (a negative amount)."""
+    award_id: int
+    credential: str
+    learner_lms_id: str
+    learner_name: str | None
+    learner_email: str | None
+    member_number: str | None
+    source: str
+    course_id: str
+    course_title: str | None
+    completed_at: datetime
+    minutes: int
+    amount: Decimal
+    unit: str
+    category: str | None
+    index_number: str | None
+    rule_version: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An exporter's output: what a destination delivers."""
+
+    filename: str
+    media_type: str
+    content: bytes

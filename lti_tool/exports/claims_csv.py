@@ -1,0 +1,28 @@
+"""The claims CSV exporter: one row per claim, in claim order."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from lti_tool.exports.claim import Claim, Rendered
+
+COLUMNS = (
+    "claim_key", "entry", "award_id", "credential", "learner_id", "learner_name", "learner_email",
+    "member_number", "source", "course_id", "course_title", "completed_at", "contact_minutes",
+    "credit", "unit", "category", "index_number", "rule_version",
+)
+
+
+def render_claims_csv(batch_name: str, claims: list[Claim]) -> Rendered:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for c in claims:
+        writer.writerow((
+            c.idempotency_key, c.entry_kind, c.award_id, c.credential, c.learner_lms_id,
+            c.learner_name or "", c.learner_email or "", c.member_number or "", c.source,
+            c.course_id, c.course_title or "", c.completed_at.isoformat(), c.minutes,
+            str(c.amount), c.unit, c.category or "", c.index_number or "", c.rule_version,
+        ))
+    return Rendered(f"{batch_name}.csv", "text/csv", buffer.getvalue().encode("utf-8"))

@@ -1,0 +1,31 @@
+"""The directory destination: files under ``<root>/<credential>/``.
+
+Written to a temporary name and renamed, so a reader never sees a partial file, and a retry of the
+same batch replaces the same file instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from lti_tool.exports.claim import Rendered
+
+
+def deliver_to_directory(root: Path, credential: str, rendered: Rendered) -> dict[str, Any]:
+    folder = root / credential
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / rendered.filename
+    temporary = folder / f".{rendered.filename}.partial"
+    with open(temporary, "wb") as handle:
+        handle.write(rendered.content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, final)
+    return {
+        "path": str(final),
+        "bytes": len(rendered.content),
+        "sha256": hashlib.sha256(rendered.content).hexdigest(),
+    }

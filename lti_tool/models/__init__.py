@@ -1,0 +1,25 @@
+"""Database models (SQLAlchemy 2, typed). Import from here: ``from lti_tool import models``."""
+
+from lti_tool.models.award import Award, LedgerEntry
+from lti_tool.models.base import Base, utcnow
+from lti_tool.models.completion import CourseCompletion
+from lti_tool.models.learner import Learner, LearnerCredential
+from lti_tool.models.lms_event import LmsEvent
+from lti_tool.models.mapping import CourseMapping
+from lti_tool.models.outbox import ExportBatch, OutboxClaim
+from lti_tool.models.source import Source
+
+__all__ = [
+    "Award",
+    "Base",
+    "CourseCompletion",
+    "CourseMapping",
+    "ExportBatch",
+    "LedgerEntry",
+    "Learner",
+    "LearnerCredential",
+    "LmsEvent",
+    "OutboxClaim",
+    "Source",
+    "utcnow",
+]

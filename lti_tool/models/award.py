@@ -1,0 +1,62 @@
+"""Awards and the append-only ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lti_tool.models.base import Base, Credit, Id, UtcDateTime, utcnow
+
+
+class Award(Base):
+    """Credit decided for one completion toward one credential. Never updated.
+
+    ``revision`` is 0 for the award made when the completion arrived; a recompute writes a reversal
+    of the old award and a new award with the next revision. The unique key on (completion,
+    credential, revision) is what makes a re-sent event or a concurrent retry award nothing twice.
+    ``activity`` and ``settings`` keep what the award was computed from, so it can be explained.
+    """
+
+    __tablename__ = "awards"
+    __table_args__ = (UniqueConstraint("completion_id", "credential", "revision"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    completion_id: Mapped[int] = mapped_column(ForeignKey("course_completions.id"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    course_id: Mapped[str] = mapped_column(String(2000))
+    credential: Mapped[str] = mapped_column(String(64), index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    amount: Mapped[Decimal] = mapped_column(Credit)
+    unit: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(64))
+    index_number: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(1000))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    minutes: Mapped[int] = mapped_column(Integer)
+    activity: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rule_version: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[dict[str, str]] = mapped_column(JSON)
+    completed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LedgerEntry(Base):
+    """A movement of credit: ``credit`` when an award is made, ``reversal`` when it is revoked.
+
+    At most one of each per award, so revoking twice reverses once.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (UniqueConstraint("award_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Credit)
+    reason: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

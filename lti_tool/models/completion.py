@@ -1,0 +1,27 @@
+"""Course completions: one per learner and course, however often the LMS reports it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lti_tool.models.base import Base, Id, UtcDateTime, utcnow
+
+
+class CourseCompletion(Base):
+    """A learner completed a course. The unique key makes a re-sent event harmless."""
+
+    __tablename__ = "course_completions"
+    __table_args__ = (UniqueConstraint("learner_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"))
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    course_id: Mapped[str] = mapped_column(String(2000))
+    course_name: Mapped[str | None] = mapped_column(String(500))
+    completed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    measured_minutes: Mapped[int | None] = mapped_column(Integer)
+    event_id: Mapped[int] = mapped_column(ForeignKey("lms_events.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

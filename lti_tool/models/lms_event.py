@@ -1,0 +1,31 @@
+"""Every accepted request from an event source, exactly as received."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lti_tool.models.base import Base, Id, UtcDateTime, utcnow
+
+
+class LmsEvent(Base):
+    """A stored request: raw body plus what it was parsed into and what became of it.
+
+    ``parsed`` holds the parsed completions (already verified), so a failed processing can be retried
+    by the scheduler without the original signature keys.
+    """
+
+    __tablename__ = "lms_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    parsed: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)

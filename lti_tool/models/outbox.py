@@ -1,0 +1,47 @@
+"""The outbox: claims waiting to be exported, and the batches that carry them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lti_tool.models.base import Base, Id, UtcDateTime, utcnow
+
+
+class OutboxClaim(Base):
+    """One ledger entry to report to its certifying body, written in the entry's transaction."""
+
+    __tablename__ = "outbox_claims"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ledger_entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+    credential: Mapped[str] = mapped_column(String(64), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("export_batches.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ExportBatch(Base):
+    """Claims of one credential delivered together, once.
+
+    A batch is formed in one transaction, then leased, rendered and delivered under a name derived
+    from its key, so a retry after a crash replaces the same file instead of adding a second one.
+    """
+
+    __tablename__ = "export_batches"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    credential: Mapped[str] = mapped_column(String(64))
+    destination: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

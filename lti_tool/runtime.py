@@ -1,0 +1,42 @@
+"""What a process needs to do its work, built once at start-up: settings, database, plugins."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from lti_tool.credits.registry import Rulebook, load_rulebook
+from lti_tool.db import make_engine, session_factory
+from lti_tool.jwks import JwksCache
+from lti_tool.settings import Settings, load_settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    rulebook: Rulebook
+    jwks: JwksCache
+
+
+def build_runtime(settings: Settings | None = None) -> Runtime:
+    """Read settings, open the database and discover the provider plugins (once, here)."""
+    settings = settings or load_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    rules_file = settings.credit_rules_file
+    rulebook = load_rulebook(rules_file if rules_file.exists() else None)
+    jwks = JwksCache(
+        timeout=settings.events.jwks_timeout_seconds,
+        min_refetch_interval=settings.events.jwks_refetch_interval_seconds,
+    )
+    return Runtime(settings, engine, session_factory(engine), rulebook, jwks)

@@ -1,0 +1,40 @@
+"""Serving the web app under gunicorn (a production WSGI server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from lti_tool.settings import Settings
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn with the app factory: each worker process builds its own app after the fork."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        server = self.settings.server
+        options: dict[str, Any] = {
+            "bind": f"{server.host}:{server.port}",
+            "workers": server.workers,
+            "threads": server.threads,
+            "worker_class": "gthread",
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": self.settings.log_level.lower(),
+            "graceful_timeout": 10,
+            "timeout": 60,
+            "forwarded_allow_ips": "127.0.0.1",
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from lti_tool.runtime import build_runtime
+        from lti_tool.web.app import create_app
+
+        return create_app(build_runtime(self.settings))

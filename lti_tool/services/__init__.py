@@ -1,0 +1,1 @@
+"""Services: the use cases, each a small typed function over a database session."""

@@ -1,0 +1,105 @@
+"""Turning a completion into awards: each credential of the course's mapping asks its plugin."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool import models
+from lti_tool.credits import api
+from lti_tool.credits.registry import Rulebook
+from lti_tool.services import ledger
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CreditOutcome:
+    awarded: list[models.Award] = field(default_factory=list)
+    refused: list[api.Refusal] = field(default_factory=list)
+    already: int = 0
+
+    @property
+    def status(self) -> str:
+        if self.awarded:
+            return "credited"
+        if self.already:
+            return "duplicate"
+        return "refused"
+
+    def detail(self) -> dict[str, object]:
+        return {
+            "awards": [
+                {"id": a.id, "credential": a.credential, "amount": str(a.amount), "unit": a.unit}
+                for a in self.awarded
+            ],
+            "refusals": [{"credential": r.credential, "reason": r.reason} for r in self.refused],
+        }
+
+
+def find_mapping(session: Session, source_id: int, course_id: str) -> models.CourseMapping | None:
+    return session.scalar(
+        select(models.CourseMapping).where(
+            models.CourseMapping.source_id == source_id,
+            models.CourseMapping.course_id == course_id,
+        )
+    )
+
+
+def activity_for(mapping: models.CourseMapping, measured_minutes: int | None) -> api.Activity | None:
+    """The activity a completion of this course was; ``None`` if it has no contact time."""
+    minutes = mapping.minutes
+    if mapping.use_measured_time and measured_minutes is not None:
+        minutes = measured_minutes
+    if minutes is None:
+        return None
+    facts = dict(mapping.facts)
+    facts["approved_by"] = frozenset(facts.get("approved_by", ()))
+    if facts.get("hours") is not None:
+        facts["hours"] = Decimal(str(facts["hours"]))
+    return api.Activity(minutes=minutes, type=mapping.activity, **facts)
+
+
+def credit_completion(
+    session: Session,
+    completion: models.CourseCompletion,
+    mapping: models.CourseMapping,
+    rulebook: Rulebook,
+) -> CreditOutcome:
+    """Award every credential of the mapping that this completion has not earned yet."""
+    outcome = CreditOutcome()
+    activity = activity_for(mapping, completion.measured_minutes)
+    if activity is None:
+        outcome.refused = [
+            api.Refusal(c, "no contact time: the mapping uses measured time and the event had none")
+            for c in mapping.credentials
+        ]
+        return outcome
+    for credential in mapping.credentials:
+        rule = rulebook.get(credential)
+        result = rule.convert(activity)
+        if isinstance(result, api.Refusal):
+            outcome.refused.append(result)
+            continue
+        award = ledger.record_award(
+            session,
+            completion,
+            result,
+            activity=activity,
+            rule_version=rule.rule_version,
+            settings=rule.settings_snapshot(),
+        )
+        if award is None:
+            outcome.already += 1
+        else:
+            outcome.awarded.append(award)
+            log.info(
+                "award %s: %s %s %s to learner %s for course %s",
+                award.id, award.credential, award.amount, award.unit,
+                completion.learner_id, completion.course_id,
+            )
+    return outcome

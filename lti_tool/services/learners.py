@@ -1,0 +1,84 @@
+"""Learners' credentials and their progress toward renewal."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool import models
+from lti_tool.credits import api
+from lti_tool.credits.registry import Rulebook
+from lti_tool.db import insert_or_skip
+from lti_tool.services.ledger import revoked_award_ids
+
+
+class LearnerError(LookupError):
+    pass
+
+
+def find_learner(session: Session, source_id: int, user: str) -> models.Learner | None:
+    source = session.get(models.Source, source_id)
+    if source is None:
+        raise LearnerError(f"no source with id {source_id}")
+    return session.scalar(select(models.Learner).where(
+        models.Learner.source_id == source.identity_id, models.Learner.lms_user_id == user))
+
+
+def add_credential(
+    session: Session, rulebook: Rulebook, *, source_id: int, user: str, credential: str,
+    number: str | None, certified_on: date | None, cycle_start: date | None,
+) -> models.LearnerCredential:
+    """Record (or update) a credential the learner holds; the learner may have no events yet."""
+    rulebook.get(credential)
+    source = session.get(models.Source, source_id)
+    if source is None:
+        raise LearnerError(f"no source with id {source_id}")
+    insert_or_skip(session, models.Learner.__table__,
+                   {"source_id": source.identity_id, "lms_user_id": user, "created_at": models.utcnow()},
+                   ["source_id", "lms_user_id"])
+    learner = find_learner(session, source_id, user)
+    assert learner is not None
+    holding = session.scalar(select(models.LearnerCredential).where(
+        models.LearnerCredential.learner_id == learner.id,
+        models.LearnerCredential.credential == credential))
+    if holding is None:
+        holding = models.LearnerCredential(learner_id=learner.id, credential=credential)
+        session.add(holding)
+    holding.number = number if number is not None else holding.number
+    holding.certified_on = certified_on or holding.certified_on
+    holding.cycle_start = cycle_start or holding.cycle_start
+    session.flush()
+    return holding
+
+
+def earned_credits(session: Session, learner_id: int) -> list[api.EarnedCredit]:
+    """The learner's awards that stand (revoked ones left out), as progress sees them."""
+    awards = list(session.scalars(select(models.Award).where(models.Award.learner_id == learner_id)))
+    revoked = revoked_award_ids(session, [a.id for a in awards])
+    return [
+        api.EarnedCredit(
+            credential=a.credential, amount=a.amount, earned_on=a.completed_at.date(),
+            course_id=a.course_id, category=a.category, tags=frozenset(a.tags),
+        )
+        for a in awards if a.id not in revoked
+    ]
+
+
+def progress(session: Session, rulebook: Rulebook, *, source_id: int, user: str, on: date) -> list[Any]:
+    """Progress toward renewal for each credential the learner holds (a pure plugin computation)."""
+    learner = find_learner(session, source_id, user)
+    if learner is None:
+        raise LearnerError(f"no learner {user!r} for source {source_id}")
+    holdings = session.scalars(select(models.LearnerCredential).where(
+        models.LearnerCredential.learner_id == learner.id).order_by(models.LearnerCredential.credential))
+    earned = earned_credits(session, learner.id)
+    results = []
+    for h in holdings:
+        rule = rulebook.get(h.credential)
+        holding = api.Holding(credential=h.credential, certified_on=h.certified_on,
+                              cycle_start=h.cycle_start, number=h.number)
+        results.append(rule.progress([e for e in earned if e.credential == h.credential], holding, on))
+    return results

@@ -1,0 +1,176 @@
+"""Course mappings: reading them from TOML, importing them, and crediting what was waiting."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool import models
+from lti_tool.credits.api import ACTIVITY_TYPES
+from lti_tool.credits.registry import Rulebook
+from lti_tool.services import sources as source_service
+from lti_tool.services.crediting import credit_completion
+
+FACT_KEYS = (
+    "first_time", "category", "sponsor", "live", "approved_by", "index_number",
+    "pilot_minutes", "offers_interaction", "structured", "hours", "cpr_card",
+)
+
+
+class MappingError(ValueError):
+    """A mapping file or entry is invalid; the message names the file, the entry and the field."""
+
+
+class MappingSpec(BaseModel):
+    """One ``[[mapping]]`` table. See config/mappings.example.toml for every field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(min_length=1)
+    course: str = Field(min_length=1)
+    credentials: list[str] = Field(min_length=1)
+    minutes: int | None = Field(None, ge=0)
+    use_measured_time: bool = False
+    activity: str = "education"
+    title: str | None = None
+    first_time: bool = True
+    category: str | None = None
+    sponsor: str | None = None
+    live: bool = False
+    approved_by: list[str] = []
+    index_number: str | None = None
+    pilot_minutes: int | None = Field(None, ge=0)
+    offers_interaction: bool = False
+    structured: bool = False
+    hours: Decimal | None = Field(None, ge=0)
+    cpr_card: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _course_as_text(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("course"), int):
+            data = {**data, "course": str(data["course"])}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> MappingSpec:
+        if self.activity not in ACTIVITY_TYPES:
+            raise ValueError(f"unknown activity {self.activity!r}; one of {', '.join(ACTIVITY_TYPES)}")
+        if self.minutes is None and not self.use_measured_time:
+            raise ValueError("minutes is required unless use_measured_time = true")
+        return self
+
+    def facts(self) -> dict[str, Any]:
+        facts = {key: getattr(self, key) for key in FACT_KEYS}
+        facts["approved_by"] = sorted(b.upper() for b in self.approved_by)
+        facts["hours"] = None if self.hours is None else str(self.hours)
+        return facts
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    credited_awards: int
+
+
+def read_mapping_file(path: Path) -> list[MappingSpec]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise MappingError(f"{path}: {exc}") from None
+    unknown = set(data) - {"mapping"}
+    if unknown:
+        raise MappingError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}; use [[mapping]]")
+    specs = []
+    for number, entry in enumerate(data.get("mapping", []), start=1):
+        try:
+            specs.append(MappingSpec.model_validate(entry))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'mapping'}: {e['msg']}" for e in exc.errors()
+            )
+            raise MappingError(f"{path}: mapping #{number}: {problems}") from None
+    return specs
+
+
+def import_mappings(session: Session, specs: list[MappingSpec], rulebook: Rulebook) -> ImportResult:
+    """Create or replace each mapping, then credit completions of its course already received."""
+    created = updated = credited = 0
+    for spec in specs:
+        source = source_service.find_by_name(session, spec.source)
+        if source is None:
+            raise MappingError(f"mapping for course {spec.course}: no source named {spec.source!r}")
+        for credential in spec.credentials:
+            rulebook.get(credential)  # raises UnknownCredential with a clear message
+        mapping = session.scalar(
+            select(models.CourseMapping).where(
+                models.CourseMapping.source_id == source.identity_id,
+                models.CourseMapping.course_id == spec.course,
+            )
+        )
+        if mapping is None:
+            mapping = models.CourseMapping(source_id=source.identity_id, course_id=spec.course)
+            session.add(mapping)
+            created += 1
+        else:
+            updated += 1
+        mapping.title = spec.title
+        mapping.minutes = spec.minutes
+        mapping.use_measured_time = spec.use_measured_time
+        mapping.activity = spec.activity
+        mapping.facts = spec.facts()
+        mapping.credentials = list(dict.fromkeys(spec.credentials))
+        session.flush()
+        credited += credit_waiting(session, mapping, rulebook)
+    return ImportResult(created, updated, credited)
+
+
+def credit_waiting(session: Session, mapping: models.CourseMapping, rulebook: Rulebook) -> int:
+    """Credit completions of the mapping's course that lack an award for one of its credentials."""
+    completions = session.scalars(
+        select(models.CourseCompletion).where(
+            models.CourseCompletion.source_id == mapping.source_id,
+            models.CourseCompletion.course_id == mapping.course_id,
+        ).order_by(models.CourseCompletion.id)
+    )
+    awarded = 0
+    for completion in completions:
+        outcome = credit_completion(session, completion, mapping, rulebook)
+        awarded += len(outcome.awarded)
+        event = session.get(models.LmsEvent, completion.event_id)
+        if outcome.awarded and event is not None and event.status == "unmapped":
+            event.status = "credited"
+    return awarded
+
+
+def describe(mapping: models.CourseMapping, source_name: str) -> dict[str, Any]:
+    return {
+        "id": mapping.id,
+        "source": source_name,
+        "course": mapping.course_id,
+        "title": mapping.title,
+        "minutes": mapping.minutes,
+        "use_measured_time": mapping.use_measured_time,
+        "activity": mapping.activity,
+        "credentials": mapping.credentials,
+        **mapping.facts,
+    }
+
+
+def list_mappings(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(models.CourseMapping, models.Source.name)
+        .join(models.Source, models.Source.id == models.CourseMapping.source_id)
+        .order_by(models.CourseMapping.id)
+    )
+    return [describe(mapping, name) for mapping, name in rows]
+
+

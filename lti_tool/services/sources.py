@@ -1,0 +1,90 @@
+"""Registering event sources and recognizing them on each request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool import models
+
+KINDS = ("canvas", "moodle", "xapi")
+
+
+class SourceError(ValueError):
+    """A source cannot be registered as asked."""
+
+
+@dataclass(frozen=True)
+class NewSource:
+    id: int
+    kind: str
+    name: str
+    url: str
+    secret: str
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def add_source(
+    session: Session,
+    *,
+    kind: str,
+    name: str,
+    jwks_url: str | None = None,
+    same_identities_as: str | None = None,
+) -> NewSource:
+    """Register a source; its URL token and secret are shown now and never again."""
+    if kind not in KINDS:
+        raise SourceError(f"unknown source kind {kind!r}: use one of {', '.join(KINDS)}")
+    if not name.strip():
+        raise SourceError("a source needs a name")
+    if session.scalar(select(models.Source).where(models.Source.name == name)):
+        raise SourceError(f"a source named {name!r} exists already")
+    identity_id = None
+    if same_identities_as:
+        other = session.scalar(select(models.Source).where(models.Source.name == same_identities_as))
+        if other is None:
+            raise SourceError(f"no source named {same_identities_as!r}")
+        identity_id = other.identity_id
+    token, secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    source = models.Source(
+        kind=kind,
+        name=name,
+        token_hash=digest(token),
+        secret_hash=digest(secret),
+        jwks_url=jwks_url or None,
+        identity_source_id=identity_id,
+    )
+    session.add(source)
+    session.flush()
+    return NewSource(source.id, kind, name, f"/events/{kind}/{token}", secret)
+
+
+def find_by_token(session: Session, token: str) -> models.Source | None:
+    return session.scalar(select(models.Source).where(models.Source.token_hash == digest(token)))
+
+
+def find_by_name(session: Session, name: str) -> models.Source | None:
+    return session.scalar(select(models.Source).where(models.Source.name == name))
+
+
+def secret_matches(source: models.Source, secret: str) -> bool:
+    return hmac.compare_digest(source.secret_hash, digest(secret))
+
+
+def describe(source: models.Source) -> dict[str, object]:
+    return {
+        "id": source.id,
+        "kind": source.kind,
+        "name": source.name,
+        "jwks_url": source.jwks_url,
+        "identity_source_id": source.identity_id,
+        "created_at": source.created_at.isoformat(),
+    }

@@ -1,0 +1,118 @@
+"""Settings: ``config/settings.toml`` overridden by the environment.
+
+Environment variables are ``LTI_TOOL_<KEY>`` (nested keys joined by ``__``, e.g.
+``LTI_TOOL_SERVER__PORT=9000``) and ``DATABASE_URL``. An invalid setting stops start-up with a message
+naming the key, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the file and the key."""
+
+
+class ServerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(2, ge=1, le=64)
+    threads: int = Field(8, ge=1, le=256)
+
+
+class EventSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    jwks_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    jwks_refetch_interval_seconds: float = Field(60.0, ge=0)
+
+
+class ExportSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    retry_base_seconds: float = Field(60.0, gt=0)
+    retry_max_seconds: float = Field(6 * 3600.0, gt=0)
+    lease_seconds: float = Field(300.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Every setting of the tool, with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LTI_TOOL_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    config_dir: Path = Path("config")
+    instance_dir: Path = Path("instance")
+    database_url: str = Field(
+        "",
+        validation_alias=AliasChoices("DATABASE_URL", "LTI_TOOL_DATABASE_URL", "database_url"),
+        description="Empty: SQLite in instance_dir.",
+    )
+    sqlite_busy_timeout_ms: int = Field(30_000, ge=0)
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    server: ServerSettings = ServerSettings()
+    events: EventSettings = EventSettings()
+    exports: ExportSettings = ExportSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = _config_dir() / "settings.toml"
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.instance_dir / 'lti_tool.sqlite3').resolve()}"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.instance_dir / "exports"
+
+    @property
+    def credit_rules_file(self) -> Path:
+        return self.config_dir / "credit_rules.toml"
+
+    @property
+    def exports_file(self) -> Path:
+        return self.config_dir / "exports.toml"
+
+
+def _config_dir() -> Path:
+    return Path(os.environ.get("LTI_TOOL_CONFIG_DIR", "config"))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings; raise :class:`SettingsError` naming the offending key."""
+    overrides.setdefault("config_dir", _config_dir())
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(
+            f"invalid setting in {_config_dir() / 'settings.toml'} or the environment: {problems}"
+        ) from None

@@ -1,0 +1,1 @@
+"""Web views. The app is built by :func:`lti_tool.web.app.create_app`."""
