@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from datetime import UTC, datetime
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,6 +81,8 @@ def build_scheduler(rt: Runtime) -> BlockingScheduler:
     )
     for name, job in JOBS.items():
         cron = getattr(schedule, name).cron
-        scheduler.add_job(job, CronTrigger.from_crontab(cron, timezone="UTC"), args=[rt], id=name, name=name)
+        # First run at start: catching up on what became due while the clock was stopped.
+        scheduler.add_job(job, CronTrigger.from_crontab(cron, timezone="UTC"), args=[rt], id=name,
+                          name=name, next_run_time=datetime.now(UTC))
         log.info("scheduled %s: %s", name, cron)
     return scheduler

@@ -28,6 +28,7 @@ def pass_runtime(command: F) -> F:
                 root.obj = build_runtime()
             except (SettingsError, RuleSettingsError) as exc:
                 raise click.UsageError(str(exc)) from None
+            root.call_on_close(root.obj.engine.dispose)
         return command(root.obj, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

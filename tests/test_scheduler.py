@@ -1,0 +1,58 @@
+"""The scheduler is a clock: cron jobs from config/exports.toml, ticks that read the database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+from flask.testing import FlaskClient
+
+from lti_tool.runtime import Runtime
+from lti_tool.scheduler import ScheduleError, build_scheduler, load_schedule
+from tests.conftest import REPO
+from tests.spine import fixture_bytes, import_mapping
+
+
+def test_jobs_come_from_the_config_and_coalesce_missed_runs(runtime: Runtime) -> None:
+    clock = build_scheduler(runtime)
+    jobs = {job.id: job for job in clock.get_jobs()}
+    assert set(jobs) == {"export", "reprocess"}
+    for job in jobs.values():
+        assert isinstance(job.trigger, CronTrigger)
+        assert job.coalesce is True and job.misfire_grace_time is None and job.max_instances == 1
+
+
+def test_an_invalid_cron_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "exports.toml"
+    path.write_text('[jobs.export]\ncron = "every now and then"\n')
+    with pytest.raises(ScheduleError, match="exports.toml"):
+        load_schedule(path)
+
+
+def test_scheduler_process_exports_due_claims_and_stops_on_sigterm(
+    client: FlaskClient, cli_json: Callable[..., Any], cli_env: dict[str, str], runtime: Runtime, tmp_path: Path
+) -> None:
+    canvas = cli_json("sources", "add", "--kind", "canvas", "--name", "c")
+    import_mapping(cli_json, tmp_path, source="c", course="565", minutes=60, credentials=["acmss-cmss"])
+    client.post(canvas["url"], data=fixture_bytes("canvas_course_completed.json"))
+    log = tmp_path / "scheduler.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "lti_tool", "scheduler"],
+                                   env={**os.environ, **cli_env}, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        try:
+            deadline = time.monotonic() + 30
+            exports = runtime.settings.exports_dir / "acmss-cmss"
+            while time.monotonic() < deadline and not list(exports.glob("*.csv")):
+                time.sleep(0.2)
+            assert list(exports.glob("*.csv")), log.read_text()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 0, log.read_text()
