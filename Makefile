@@ -19,6 +19,8 @@ test: $(STAMP)
 	@if [ -n "$$LTI_TOOL_TEST_POSTGRES_URL" ]; then \
 		echo "== the whole suite again on PostgreSQL"; \
 		LTI_TOOL_TEST_DATABASE_URL="$$LTI_TOOL_TEST_POSTGRES_URL" $(BIN)/python -m pytest -q; \
+	elif echo "$$LTI_TOOL_REQUIRE_SUITES" | grep -q postgresql; then \
+		echo "== the PostgreSQL pass is required but LTI_TOOL_TEST_POSTGRES_URL is not set"; exit 1; \
 	else \
 		echo "== LTI_TOOL_TEST_POSTGRES_URL not set: PostgreSQL pass not run (CI sets it)"; \
 	fi

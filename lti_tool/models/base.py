@@ -43,12 +43,18 @@ class Credit(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             raise TypeError(f"credit amounts must be Decimal, got {type(value).__name__}")
-        return value if dialect.name == "postgresql" else str(value)
+        return value if dialect.name == "postgresql" else str(canonical(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(value).normalize() if not isinstance(value, Decimal) else value.normalize()
+        return canonical(value if isinstance(value, Decimal) else Decimal(value))
+
+
+def canonical(amount: Decimal) -> Decimal:
+    """The shortest exact form: 1.5000 -> 1.5 and 10.00 -> 10 (never 1E+1)."""
+    normal = amount.normalize()
+    return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal
 
 
 class UtcDateTime(TypeDecorator[datetime]):

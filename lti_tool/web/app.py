@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from lti_tool.runtime import Runtime, build_runtime
+
+log = logging.getLogger(__name__)
 
 
 def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -29,6 +32,8 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
+        if exc.code and 400 <= exc.code < 500:
+            log.warning("%s %s rejected (%s): %s", request.method, request.path, exc.code, exc.name)
         return jsonify(status="error", error=exc.description or exc.name), exc.code
 
     return app
