@@ -8,11 +8,13 @@ deferred transaction with :func:`read_session`. PostgreSQL needs nothing special
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -52,10 +54,24 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_sqlite_write_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+
+
 @contextmanager
 def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One write transaction: committed on success, rolled back on any exception."""
-    with factory() as session, session.begin():
+    """One write transaction: committed on success, rolled back on any exception.
+
+    On SQLite, threads of one process queue on a lock first: SQLite admits one writer at a time,
+    and its busy handler backs off by sleeping (up to 100 ms a try), which threads that simply wait
+    their turn avoid. Other processes still wait on SQLite's lock.
+    """
+    engine = factory.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        with factory() as session, session.begin():
+            yield session
+        return
+    lock = _sqlite_write_locks.setdefault(engine, threading.Lock())
+    with lock, factory() as session, session.begin():
         yield session
 
 
@@ -63,8 +79,31 @@ def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
 def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A read-only transaction (on SQLite a deferred ``BEGIN`` that does not block writers)."""
     engine = factory.kw["bind"]
-    with Session(engine.execution_options(sqlite_read_only=True)) as session, session.begin():
+    with Session(engine.execution_options(sqlite_read_only=True), expire_on_commit=False) as session, \
+            session.begin():
         yield session
+
+
+def _insert(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def upsert_returning_id(
+    session: Session, table: Any, values: dict[str, Any], conflict_columns: list[str],
+    refresh_columns: list[str],
+) -> int:
+    """Insert a row, or refresh ``refresh_columns`` of the existing one (keeping old values where the
+    new ones are null); either way return its id, in one statement."""
+    statement = _insert(session)(table).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=conflict_columns,
+        set_={c: func.coalesce(statement.excluded[c], table.c[c]) for c in refresh_columns},
+    ).returning(table.c.id)
+    return int(session.execute(statement).scalar_one())
 
 
 def insert_or_skip(
@@ -75,13 +114,8 @@ def insert_or_skip(
     ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` on SQLite and PostgreSQL: the unique constraint,
     not a prior SELECT, decides, so two concurrent deliveries of one event cannot both insert.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     statement = (
-        insert(table)
+        _insert(session)(table)
         .values(**values)
         .on_conflict_do_nothing(index_elements=conflict_columns)
         .returning(table.c.id)

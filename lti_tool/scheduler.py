@@ -16,6 +16,7 @@ from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -71,9 +72,9 @@ def reprocess_tick(rt: Runtime) -> None:
 JOBS: dict[str, Callable[[Runtime], None]] = {"export": export_tick, "reprocess": reprocess_tick}
 
 
-def build_scheduler(rt: Runtime) -> BlockingScheduler:
+def build_scheduler(rt: Runtime, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     schedule = load_schedule(rt.settings.exports_file)
-    scheduler = BlockingScheduler(
+    scheduler = scheduler_class(
         jobstores={"default": MemoryJobStore()},
         executors={"default": ThreadPoolExecutor(max_workers=2)},
         job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},

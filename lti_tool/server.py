@@ -29,6 +29,8 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             "graceful_timeout": 10,
             "timeout": 60,
             "forwarded_allow_ips": "127.0.0.1",
+            # One fixed control-socket path would be shared by every server on the host.
+            "control_socket_disable": True,
         }
         for key, value in options.items():
             self.cfg.set(key, value)

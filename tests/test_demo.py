@@ -29,7 +29,7 @@ def test_demo_serves_and_its_curl_command_leads_to_a_credited_award(tmp_path: Pa
         output = ""
         deadline = time.monotonic() + 60
         assert process.stdout is not None
-        while time.monotonic() < deadline and "curl" not in output:
+        while time.monotonic() < deadline and "curl -sS" not in output:
             line = process.stdout.readline()
             if not line:
                 break

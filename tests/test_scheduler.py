@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask.testing import FlaskClient
 
@@ -22,12 +23,16 @@ from tests.spine import fixture_bytes, import_mapping
 
 
 def test_jobs_come_from_the_config_and_coalesce_missed_runs(runtime: Runtime) -> None:
-    clock = build_scheduler(runtime)
-    jobs = {job.id: job for job in clock.get_jobs()}
-    assert set(jobs) == {"export", "reprocess"}
-    for job in jobs.values():
-        assert isinstance(job.trigger, CronTrigger)
-        assert job.coalesce is True and job.misfire_grace_time is None and job.max_instances == 1
+    clock = build_scheduler(runtime, BackgroundScheduler)
+    clock.start(paused=True)
+    try:
+        jobs = {job.id: job for job in clock.get_jobs()}
+        assert set(jobs) == {"export", "reprocess"}
+        for job in jobs.values():
+            assert isinstance(job.trigger, CronTrigger)
+            assert job.coalesce is True and job.misfire_grace_time is None and job.max_instances == 1
+    finally:
+        clock.shutdown(wait=False)
 
 
 def test_an_invalid_cron_is_refused_naming_the_file(tmp_path: Path) -> None:

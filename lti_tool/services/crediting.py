@@ -17,9 +17,15 @@ from lti_tool.services import ledger
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Awarded:
+    id: int
+    award: api.Award
+
+
 @dataclass
 class CreditOutcome:
-    awarded: list[models.Award] = field(default_factory=list)
+    awarded: list[Awarded] = field(default_factory=list)
     refused: list[api.Refusal] = field(default_factory=list)
     already: int = 0
 
@@ -34,7 +40,8 @@ class CreditOutcome:
     def detail(self) -> dict[str, object]:
         return {
             "awards": [
-                {"id": a.id, "credential": a.credential, "amount": str(a.amount), "unit": a.unit}
+                {"id": a.id, "credential": a.award.credential, "amount": str(a.award.amount),
+                 "unit": a.award.unit}
                 for a in self.awarded
             ],
             "refusals": [{"credential": r.credential, "reason": r.reason} for r in self.refused],
@@ -66,7 +73,7 @@ def activity_for(mapping: models.CourseMapping, measured_minutes: int | None) ->
 
 def credit_completion(
     session: Session,
-    completion: models.CourseCompletion,
+    completion: ledger.CompletionFacts,
     mapping: models.CourseMapping,
     rulebook: Rulebook,
 ) -> CreditOutcome:
@@ -85,7 +92,7 @@ def credit_completion(
         if isinstance(result, api.Refusal):
             outcome.refused.append(result)
             continue
-        award = ledger.record_award(
+        award_id = ledger.record_award(
             session,
             completion,
             result,
@@ -93,13 +100,13 @@ def credit_completion(
             rule_version=rule.rule_version,
             settings=rule.settings_snapshot(),
         )
-        if award is None:
+        if award_id is None:
             outcome.already += 1
         else:
-            outcome.awarded.append(award)
+            outcome.awarded.append(Awarded(award_id, result))
             log.info(
                 "award %s: %s %s %s to learner %s for course %s",
-                award.id, award.credential, award.amount, award.unit,
+                award_id, result.credential, result.amount, result.unit,
                 completion.learner_id, completion.course_id,
             )
     return outcome

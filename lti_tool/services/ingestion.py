@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import insert_or_skip, write_session
+from lti_tool.db import insert_or_skip, upsert_returning_id, write_session
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.services.crediting import credit_completion, find_mapping
 
@@ -25,6 +25,18 @@ log = logging.getLogger(__name__)
 
 # When one request carries several statements, the answer names the most telling status.
 STATUS_ORDER = ("credited", "unmapped", "refused", "duplicate", "ignored")
+
+
+@dataclass(frozen=True)
+class NewCompletion:
+    """The completion just inserted, without reading it back."""
+
+    id: int
+    learner_id: int
+    source_id: int
+    course_id: str
+    completed_at: datetime
+    measured_minutes: int | None
 
 
 @dataclass(frozen=True)
@@ -61,11 +73,16 @@ def record_event(
     rulebook: Rulebook,
     *,
     source_id: int,
+    identity_id: int,
     body: str,
     content_type: str | None,
     parsed: list[ParsedEvent],
 ) -> Outcome:
-    """Store the request and credit what it reports, atomically."""
+    """Store the request and credit what it reports, atomically.
+
+    ``identity_id`` is the source whose learner and course ids the event names (see
+    :attr:`lti_tool.models.Source.identity_id`).
+    """
     rows = serialize(parsed)
     try:
         with write_session(sessions) as session:
@@ -75,7 +92,7 @@ def record_event(
             )
             session.add(event)
             session.flush()
-            outcome = _process(session, event, parsed, rulebook)
+            outcome = _process(session, event, identity_id, parsed, rulebook)
         return outcome
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, then retried by the scheduler
         log.exception("processing an event from source %s failed; stored for retry", source_id)
@@ -104,7 +121,11 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
                 if event is None or event.status != "failed":
                     continue
                 event.attempts += 1
-                outcomes.append(_process(session, event, deserialize(event.parsed), rulebook))
+                source = session.get(models.Source, event.source_id)
+                assert source is not None
+                outcomes.append(
+                    _process(session, event, source.identity_id, deserialize(event.parsed), rulebook)
+                )
         except Exception as exc:  # noqa: BLE001 - recorded on the event, retried on the next tick
             log.exception("retrying event %s failed again", event_id)
             with write_session(sessions) as session:
@@ -116,13 +137,12 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
 
 
 def _process(
-    session: Session, event: models.LmsEvent, parsed: list[ParsedEvent], rulebook: Rulebook
+    session: Session, event: models.LmsEvent, identity_id: int, parsed: list[ParsedEvent],
+    rulebook: Rulebook,
 ) -> Outcome:
-    source = session.get(models.Source, event.source_id)
-    assert source is not None
     items = [
         {"status": "ignored", "reason": item.reason} if isinstance(item, Ignored)
-        else _process_completion(session, event, source.identity_id, item, rulebook)
+        else _process_completion(session, event, identity_id, item, rulebook)
         for item in parsed
     ]
     statuses = {item["status"] for item in items} or {"ignored"}
@@ -135,36 +155,7 @@ def _process(
 def _process_completion(
     session: Session, event: models.LmsEvent, identity_id: int, item: Completion, rulebook: Rulebook
 ) -> dict[str, Any]:
-    learner_id = _learner_id(session, identity_id, item)
-    completion_id = insert_or_skip(
-        session,
-        models.CourseCompletion.__table__,
-        {
-            "learner_id": learner_id,
-            "source_id": identity_id,
-            "course_id": item.course_id,
-            "course_name": item.course_name,
-            "completed_at": item.completed_at,
-            "measured_minutes": item.measured_minutes,
-            "event_id": event.id,
-            "created_at": models.utcnow(),
-        },
-        ["learner_id", "course_id"],
-    )
-    base = {"user": item.lms_user_id, "course": item.course_id}
-    if completion_id is None:
-        return {**base, "status": "duplicate"}
-    completion = session.get(models.CourseCompletion, completion_id)
-    assert completion is not None
-    mapping = find_mapping(session, identity_id, item.course_id)
-    if mapping is None:
-        return {**base, "status": "unmapped"}
-    outcome = credit_completion(session, completion, mapping, rulebook)
-    return {**base, "status": outcome.status, **outcome.detail()}
-
-
-def _learner_id(session: Session, identity_id: int, item: Completion) -> int:
-    insert_or_skip(
+    learner_id = upsert_returning_id(
         session,
         models.Learner.__table__,
         {
@@ -175,11 +166,29 @@ def _learner_id(session: Session, identity_id: int, item: Completion) -> int:
             "created_at": models.utcnow(),
         },
         ["source_id", "lms_user_id"],
+        ["name", "email"],
     )
-    learner_id = session.scalar(
-        select(models.Learner.id).where(
-            models.Learner.source_id == identity_id, models.Learner.lms_user_id == item.lms_user_id
-        )
+    values = {
+        "learner_id": learner_id,
+        "source_id": identity_id,
+        "course_id": item.course_id,
+        "course_name": item.course_name,
+        "completed_at": item.completed_at,
+        "measured_minutes": item.measured_minutes,
+        "event_id": event.id,
+        "created_at": models.utcnow(),
+    }
+    completion_id = insert_or_skip(
+        session, models.CourseCompletion.__table__, values, ["learner_id", "course_id"]
     )
-    assert learner_id is not None
-    return learner_id
+    base = {"user": item.lms_user_id, "course": item.course_id}
+    if completion_id is None:
+        return {**base, "status": "duplicate"}
+    completion = NewCompletion(
+        completion_id, learner_id, identity_id, item.course_id, item.completed_at, item.measured_minutes
+    )
+    mapping = find_mapping(session, identity_id, item.course_id)
+    if mapping is None:
+        return {**base, "status": "unmapped"}
+    outcome = credit_completion(session, completion, mapping, rulebook)
+    return {**base, "status": outcome.status, **outcome.detail()}

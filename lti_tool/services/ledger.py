@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
@@ -35,17 +37,29 @@ def activity_facts(activity: api.Activity) -> dict[str, object]:
     return facts
 
 
+class CompletionFacts(Protocol):
+    """What crediting needs of a completion (a model row, or the values just inserted)."""
+
+    id: int
+    learner_id: int
+    source_id: int
+    course_id: str
+    completed_at: datetime
+    measured_minutes: int | None
+
+
 def record_award(
     session: Session,
-    completion: models.CourseCompletion,
+    completion: CompletionFacts,
     result: api.Award,
     *,
     activity: api.Activity,
     rule_version: str,
     settings: dict[str, str],
     revision: int = 0,
-) -> models.Award | None:
-    """Append an award with its credit entry and outbox claim; ``None`` if it was awarded already."""
+) -> int | None:
+    """Append an award with its credit entry and outbox claim; return its id, or ``None`` if it
+    was awarded already."""
     if not isinstance(result.amount, Decimal):
         raise TypeError("a plugin returned a non-Decimal amount")
     award_id = insert_or_skip(
@@ -76,7 +90,7 @@ def record_award(
     if award_id is None:
         return None
     _append_entry(session, award_id, result.credential, "credit", result.amount, result.reason)
-    return session.get(models.Award, award_id)
+    return award_id
 
 
 def revoke_award(session: Session, award_id: int, reason: str) -> models.LedgerEntry | None:
@@ -86,12 +100,13 @@ def revoke_award(session: Session, award_id: int, reason: str) -> models.LedgerE
         raise AwardNotFound(f"no award with id {award_id}")
     if not reason.strip():
         raise ValueError("a revocation needs a reason")
-    return _append_entry(session, award.id, award.credential, "reversal", -award.amount, reason)
+    entry_id = _append_entry(session, award.id, award.credential, "reversal", -award.amount, reason)
+    return None if entry_id is None else session.get(models.LedgerEntry, entry_id)
 
 
 def _append_entry(
     session: Session, award_id: int, credential: str, kind: str, amount: Decimal, reason: str
-) -> models.LedgerEntry | None:
+) -> int | None:
     entry_id = insert_or_skip(
         session,
         models.LedgerEntry.__table__,
@@ -106,15 +121,15 @@ def _append_entry(
     )
     if entry_id is None:
         return None
-    session.add(
-        models.OutboxClaim(
+    session.execute(
+        insert(models.OutboxClaim).values(
             ledger_entry_id=entry_id,
             credential=credential,
             idempotency_key=idempotency_key(credential, award_id, kind, amount),
+            created_at=models.utcnow(),
         )
     )
-    session.flush()
-    return session.get(models.LedgerEntry, entry_id)
+    return entry_id
 
 
 def revoked_award_ids(session: Session, award_ids: list[int]) -> set[int]:

@@ -64,7 +64,7 @@ def receive(kind: str, token: str) -> Any:
         return _reject(503, f"cannot verify the signature now: {exc}", source.name,
                        **{"Retry-After": "60"})
     outcome = record_event(
-        rt.sessions, rt.rulebook, source_id=source.id, body=body,
+        rt.sessions, rt.rulebook, source_id=source.id, identity_id=source.identity_id, body=body,
         content_type=request.content_type, parsed=parsed,
     )
     payload: dict[str, Any] = {"status": outcome.status, "event_id": outcome.event_id}
