@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from lti_tool.cli.context import emit, pass_runtime
+from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
 from lti_tool.services.awards import list_awards
 from lti_tool.services.ledger import AwardNotFound, revoke_award
+from lti_tool.services.recompute import recompute
 
 
 @click.group()
@@ -48,3 +52,21 @@ def revoke(rt: Runtime, award_id: int, reason: str, as_json: bool) -> None:
         click.echo(f"award {award_id} was revoked already")
         return
     emit(result, as_json)
+
+
+@awards.command("recompute")
+@click.option("--credential", help="Only awards of this credential.")
+@click.option("--course", help="Only awards for this LMS course id.")
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_runtime
+def recompute_(rt: Runtime, credential: str | None, course: str | None, dry_run: bool,
+               as_json: bool) -> None:
+    """Recompute standing awards with the current rules: reversal plus a new revision."""
+    try:
+        with write_session(rt.sessions) as session:
+            report = recompute(session, rt.rulebook, credential=credential, course=course,
+                               dry_run=dry_run)
+    except UnknownCredential as exc:
+        raise click.UsageError(str(exc).strip("'\"")) from None
+    emit(dataclasses.asdict(report), as_json)
