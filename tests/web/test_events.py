@@ -240,3 +240,23 @@ def test_crash_mid_processing_writes_no_half_record_and_is_retried(
     assert {a["credential"]: Decimal(a["amount"]) for a in cli_json("awards", "list")} == {
         "acmss-cmss": Decimal("1.5"), "iacet-ceu": Decimal("0.2")}
     assert count(runtime, models.OutboxClaim) == 2
+
+
+def test_signed_canvas_event_is_credited_and_a_bad_signature_is_401(
+    client: FlaskClient, runtime: Runtime, cli_json: Callable[..., Any], tmp_path: Path
+) -> None:
+    from tests.support.keys import SigningKey, jwks_server
+
+    key, forger = SigningKey("canvas-1"), SigningKey("canvas-1")
+    with jwks_server(key) as server:
+        source = cli_json("sources", "add", "--kind", "canvas", "--name", "signed", "--jwks-url", server.url)
+        import_mapping(cli_json, tmp_path, source="signed", course="565", minutes=60, credentials=["acmss-cmss"])
+        claims = fixture_json("canvas_course_completed.json")
+        forged = client.post(source["url"], data=forger.sign(claims), content_type="application/jwt")
+        assert forged.status_code == 401
+        assert count(runtime, models.LmsEvent) == 0
+        raw = post_json(client, source["url"], fixture_bytes("canvas_course_completed.json"))
+        assert raw.status_code == 401
+        good = client.post(source["url"], data=key.sign(claims), content_type="application/jwt")
+    assert good.status_code == 200 and good.json["status"] == "credited"
+    assert count(runtime, models.LmsEvent) == 1
