@@ -1,8 +1,9 @@
 """Recomputing awards after a rule or its settings changed: reversal plus a new revision.
 
 A past award is never changed. When asked, each standing award whose plugin now gives a different
-result (amount, unit, category, index number, rule version or settings) is reversed, and the new
-result is appended as the award's next revision, with its own credit entry and outbox claim.
+result (amount, unit, category or index number) is reversed, and the new result is appended as the
+award's next revision, with its own credit entry and outbox claim. A new rule version or new settings
+that give the same result change nothing: a certifying body is not sent a retraction and a copy.
 """
 
 from __future__ import annotations
@@ -62,8 +63,7 @@ def recompute(session: Session, rulebook: Rulebook, *, credential: str | None = 
             report.refused.append({"award_id": award.id, "reason": result.reason})
             continue
         same = (result.amount == award.amount and result.unit == award.unit
-                and result.category == award.category and result.index_number == award.index_number
-                and rule.rule_version == award.rule_version and settings == award.settings)
+                and result.category == award.category and result.index_number == award.index_number)
         if same:
             report.unchanged += 1
             continue
