@@ -1,0 +1,69 @@
+"""Renewal cycles: fixed calendar cycles shared by all members, or cycles that run from a learner's
+certification date, and the months arithmetic both need."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from decimal import Decimal
+
+from lti_tool.credits.facts import Cycle, Holding
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by whole months; the 31st of a shorter month becomes its last day."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def cycle_containing(anchor: date, months: int, on: date) -> tuple[date, date]:
+    """The cycle of ``months`` months, counted from ``anchor``, that contains ``on``.
+
+    Days before the anchor fall in the first cycle (a learner measured before certifying).
+    """
+    elapsed = (on.year - anchor.year) * 12 + (on.month - anchor.month)
+    k = max(0, elapsed // months)
+    start = add_months(anchor, k * months)
+    if start > on and k > 0:
+        k -= 1
+        start = add_months(anchor, k * months)
+    end = add_months(anchor, (k + 1) * months) - timedelta(days=1)
+    return start, end
+
+
+def fixed_cycle(first_start: date, months: int, on: date) -> Cycle:
+    """A calendar cycle shared by every member (ACMPE: 2022-01-01 to 2024-12-31, then every three
+    years; PMI: each calendar year)."""
+    start, end = cycle_containing(first_start, months, on)
+    return Cycle(start=start, end=end, counts_from=start)
+
+
+def prorated_cycle(first_start: date, months: int, holding: Holding, on: date) -> Cycle:
+    """A fixed cycle in which someone certified after its start owes a prorated share.
+
+    The share is the whole calendar months left after the certification month, over the cycle's
+    months; credit counts from the certification day.
+    """
+    cycle = fixed_cycle(first_start, months, on)
+    certified = holding.certified_on
+    if certified is None or certified <= cycle.start or certified > cycle.end:
+        return cycle
+    left = (cycle.end.year - certified.year) * 12 + (cycle.end.month - certified.month)
+    fraction = Decimal(left) / Decimal(months)
+    return Cycle(
+        start=cycle.start, end=cycle.end, counts_from=certified, fraction=fraction,
+        note=f"certified {certified.isoformat()}, inside the cycle: {left} of {months} months due",
+    )
+
+
+def anniversary_cycle(months: int, holding: Holding, on: date) -> Cycle:
+    """A cycle that runs from the learner's certification date (or the recorded cycle start)."""
+    anchor = holding.cycle_start or holding.certified_on
+    note = None
+    if anchor is None:
+        anchor = date(on.year, 1, 1)
+        note = "no certification date or cycle start recorded: the cycle is assumed to begin on 1 January"
+    start, end = cycle_containing(anchor, months, on)
+    return Cycle(start=start, end=end, counts_from=start, note=note)

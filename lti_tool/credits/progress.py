@@ -1,0 +1,112 @@
+"""Renewal progress: a pure function over a learner's awards for one credential.
+
+It counts the awards inside the cycle (from the cycle's counting day to the earlier of its end and
+the day measured), applies caps first (earliest awards count first), then sums what counts toward
+each requirement. Nothing carries over from another cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from lti_tool.credits.facts import (
+    EarnedCredit,
+    Holding,
+    Progress,
+    Requirement,
+    RequirementProgress,
+)
+from lti_tool.credits.rounding import normalized, to_step
+
+if TYPE_CHECKING:
+    from lti_tool.credits.rule import CreditRule
+
+PRORATION_STEP = Decimal(1)
+"""A prorated requirement is rounded up to a whole unit."""
+
+
+def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, on: date) -> Progress:
+    cycle = rule.cycle(holding, on)
+    mine = [e for e in earned if e.credential == rule.credential and e.earned_on <= on]
+    if cycle is None:
+        total = normalized(sum((e.amount for e in mine), Decimal(0)))
+        return Progress(credential=rule.credential, unit=rule.unit, on=on, cycle_start=None,
+                        cycle_end=None, earned=total, required=Decimal(0), met=True,
+                        note="no renewal cycle: credit accumulates")
+    window = sorted(
+        (e for e in mine if cycle.counts_from <= e.earned_on <= cycle.end),
+        key=lambda e: (e.earned_on, e.course_id),
+    )
+    if rule.course_counts_once:
+        window = _first_per_course(window)
+    requirements = rule.requirements()
+    counted, excess = _apply_caps(window, [r for r in requirements if r.kind == "cap"])
+    lines = [_line(r, counted, excess, cycle.fraction) for r in requirements]
+    total = next((line for line in lines if line.id == "total"), None)
+    missing = tuple(
+        f"{normalized(line.required - line.earned)} more {rule.unit} ({line.label}) by {cycle.end.isoformat()}"
+        for line in lines if line.kind == "minimum" and not line.met
+    )
+    return Progress(
+        credential=rule.credential, unit=rule.unit, on=on, cycle_start=cycle.start,
+        cycle_end=cycle.end,
+        earned=total.earned if total else normalized(sum((a for _, a in counted), Decimal(0))),
+        required=total.required if total else Decimal(0),
+        met=all(line.met for line in lines), requirements=tuple(lines), missing=missing,
+        prorated=cycle.fraction != 1, note=cycle.note,
+    )
+
+
+def _first_per_course(credits: list[EarnedCredit]) -> list[EarnedCredit]:
+    seen: set[str] = set()
+    kept = []
+    for credit in credits:
+        if credit.course_id not in seen:
+            seen.add(credit.course_id)
+            kept.append(credit)
+    return kept
+
+
+def _apply_caps(
+    credits: list[EarnedCredit], caps: list[Requirement]
+) -> tuple[list[tuple[EarnedCredit, Decimal]], dict[str, Decimal]]:
+    """Each credit with the amount that counts after the caps, and what each cap left out."""
+    room = {cap.id: cap.amount for cap in caps}
+    excess = {cap.id: Decimal(0) for cap in caps}
+    counted = []
+    for credit in credits:
+        amount = credit.amount
+        for cap in caps:
+            if cap.matches(credit):
+                allowed = min(amount, room[cap.id])
+                excess[cap.id] += amount - allowed
+                room[cap.id] -= allowed
+                amount = allowed
+        counted.append((credit, amount))
+    return counted, excess
+
+
+def _line(
+    requirement: Requirement, counted: list[tuple[EarnedCredit, Decimal]], excess: dict[str, Decimal],
+    fraction: Decimal,
+) -> RequirementProgress:
+    earned = normalized(sum((a for c, a in counted if requirement.matches(c)), Decimal(0)))
+    if requirement.kind == "cap":
+        return RequirementProgress(
+            id=requirement.id, label=requirement.label, kind="cap", earned=earned,
+            required=requirement.amount, met=True, not_counted=normalized(excess[requirement.id]),
+        )
+    required = requirement.amount
+    if fraction != 1:
+        required = to_step(required * fraction, PRORATION_STEP, "up")
+    return RequirementProgress(
+        id=requirement.id, label=requirement.label, kind="minimum", earned=earned,
+        required=normalized(required), met=earned >= required,
+    )
+
+
+

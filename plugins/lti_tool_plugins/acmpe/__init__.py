@@ -1,0 +1,173 @@
+"""ACMPE (MGMA's certification division): CMPE and FACMPE.
+
+Source: seed 000 (Missouri MGMA, "Activities that are eligible for credit hours"), seed 001, and
+mgma.com (50 hours every three years: 30 from MGMA sources, 12 of them live).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar
+
+from lti_tool.credits.api import (
+    Activity,
+    Conversion,
+    HourlyRule,
+    HourlySettings,
+    Requirement,
+    hours,
+    normalized,
+    to_step,
+)
+
+
+@dataclass(frozen=True)
+class AcmpeSettings(HourlySettings):
+    cycle_months: int = 36
+    cycle_first_start: date = date(2022, 1, 1)
+    required_total: Decimal = Decimal(50)
+    required_mgma: Decimal = Decimal(30)
+    required_mgma_live: Decimal = Decimal(12)
+    presentation_minimum_minutes: int = 30
+    first_time_multiplier: Decimal = Decimal(2)
+    authorship_min_hours: Decimal = Decimal(5)
+    authorship_max_hours: Decimal = Decimal(50)
+    editorship_hours: Decimal = Decimal(50)
+
+    def problems(self) -> list[str]:
+        found = super().problems()
+        if self.authorship_min_hours > self.authorship_max_hours:
+            found.append("authorship_min_hours: must not exceed authorship_max_hours")
+        return found
+
+
+class CmpeRule(HourlyRule):
+    """Certified Medical Practice Executive: clock hours of education, by activity type."""
+
+    credential = "acmpe-cmpe"
+    body = "ACMPE"
+    title = "Certified Medical Practice Executive (CMPE)"
+    unit = "credit hours"
+    rule_version = "acmpe-2026.1"
+    source = "seed 000 (MGMA-MO: eligible activities), seed 001; mgma.com"
+    settings_class = AcmpeSettings
+    settings: AcmpeSettings
+    cycle_kind = "fixed"
+    prorates = True
+    approval_code = "ACMPE"
+    learner_fields = ("number",)
+    interpretations = (
+        "Education is hour-for-hour in steps of 0.25 hours, rounded down (45 minutes = 0.75).",
+        "A presentation needs at least 30 minutes of one's own portion; it earns exactly that "
+        "portion, twice over the first time, hour-for-hour on repeats; the doubled credit is rounded "
+        "down to 0.25.",
+        "A poster earns its staffed hours, twice over the first time.",
+        "An assessment earns only the minutes of the assessment itself.",
+        "Distance learning earns its documented pilot-study time, and only with interaction and "
+        "feedback and a structured learning experience; otherwise it is refused naming what is missing.",
+        "College coursework earns the hours an administrator entered; authorship 5 to 50 entered "
+        "hours (outside that range refused); editorship 50 hours.",
+        "A sponsor whose name contains MGMA (MGMA, its state and local affiliates) is an MGMA source; "
+        "an MGMA source marked live counts toward the 12 live hours.",
+        "The cycle is fixed for all members (2022-01-01 to 2024-12-31, then every three years). Someone "
+        "certified inside a cycle owes every requirement prorated by the whole months left after the "
+        "certification month, rounded up to a whole hour, and credit counts from the certification day.",
+        "Informal discussion, opening and closing remarks, business, board and committee meetings "
+        "and in-house orientation are never credited.",
+    )
+
+    def convert(self, activity: Activity) -> Conversion:
+        refusal = self.refusal_for_type(activity)
+        if refusal is not None:
+            return refusal
+        handler = {
+            "presentation": self._presentation,
+            "poster": self._poster,
+            "distance": self._distance,
+            "college": self._college,
+            "authorship": self._authorship,
+            "editorship": self._editorship,
+        }.get(activity.type)
+        if handler is not None:
+            return handler(activity)
+        if activity.minutes <= 0:
+            return self.refuse("no contact time")
+        return self.by_minutes(activity, activity.minutes)
+
+    def _presentation(self, activity: Activity) -> Conversion:
+        least = self.settings.presentation_minimum_minutes
+        if activity.minutes < least:
+            return self.refuse(
+                f"a presentation (or one's own portion of it) earns credit only from {least} minutes; "
+                f"this one is {activity.minutes}"
+            )
+        return self._doubled_first_time(activity, "presentation")
+
+    def _poster(self, activity: Activity) -> Conversion:
+        if activity.minutes <= 0:
+            return self.refuse("a poster earns only the hours its author staffed it; none were given")
+        return self._doubled_first_time(activity, "poster (staffed hours)")
+
+    def _doubled_first_time(self, activity: Activity, what: str) -> Conversion:
+        factor = self.settings.first_time_multiplier if activity.first_time else Decimal(1)
+        amount = to_step(hours(activity.minutes) * factor, self.settings.step, self.settings.rounding)
+        if amount <= 0:
+            return self.refuse(f"{activity.minutes} minutes earns less than {self.settings.step} {self.unit}")
+        when = f"first time, {normalized(factor)} hours per hour" if activity.first_time else "repeat, hour-for-hour"
+        return self.credited(activity, amount, f"{what}: {activity.minutes} min, {when}: {amount} {self.unit}")
+
+    def _distance(self, activity: Activity) -> Conversion:
+        missing = []
+        if not activity.offers_interaction:
+            missing.append("an opportunity for interaction and feedback")
+        if not activity.structured:
+            missing.append("a structured learning experience")
+        if not activity.pilot_minutes:
+            missing.append("a documented pilot-study time estimate")
+        if missing:
+            return self.refuse(f"distance learning qualifies for ACMPE only with {', '.join(missing)}")
+        assert activity.pilot_minutes is not None
+        return self.by_minutes(activity, activity.pilot_minutes)
+
+    def _college(self, activity: Activity) -> Conversion:
+        if activity.hours is None or activity.hours <= 0:
+            return self.refuse("college coursework earns the hours an administrator enters; none were entered")
+        amount = to_step(activity.hours, self.settings.step, "down")
+        return self.credited(activity, amount, f"college coursework: {amount} hours entered")
+
+    def _authorship(self, activity: Activity) -> Conversion:
+        low, high = self.settings.authorship_min_hours, self.settings.authorship_max_hours
+        if activity.hours is None or not low <= activity.hours <= high:
+            given = "none" if activity.hours is None else normalized(activity.hours)
+            return self.refuse(f"authorship earns {low} to {high} hours entered by an administrator; given {given}")
+        amount = normalized(activity.hours)
+        return self.credited(activity, amount, f"authorship: {amount} hours entered")
+
+    def _editorship(self, activity: Activity) -> Conversion:
+        amount = normalized(self.settings.editorship_hours)
+        return self.credited(activity, amount, f"editorship of a published book: {amount} hours")
+
+    def tags_for(self, activity: Activity) -> set[str]:
+        tags = super().tags_for(activity)
+        if activity.sponsor and "MGMA" in activity.sponsor.upper():
+            tags.add("mgma")
+            if activity.live:
+                tags.add("mgma-live")
+        return tags
+
+    def requirements(self) -> tuple[Requirement, ...]:
+        s = self.settings
+        return (
+            Requirement("total", "total", s.required_total),
+            Requirement("mgma", "from MGMA sources", s.required_mgma, tag="mgma"),
+            Requirement("mgma-live", "MGMA live", s.required_mgma_live, tag="mgma-live"),
+        )
+
+
+class FacmpeRule(CmpeRule):
+    """Fellow of ACMPE: the same rules and the same 50 hours in three years."""
+
+    credential = "acmpe-facmpe"
+    title = "Fellow of the American College of Medical Practice Executives (FACMPE)"

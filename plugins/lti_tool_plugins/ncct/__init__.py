@@ -1,0 +1,37 @@
+"""NCCT: National Certified Medical Assistant (NCMA).
+
+Source: seed 003; ncctinc.com (14 hours or more every year; clock hours rounded down to the nearest half hour).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from lti_tool.credits.api import HourlyRule, HourlySettings
+
+
+@dataclass(frozen=True)
+class NcctSettings(HourlySettings):
+    cycle_months: int = 12
+    required_total: Decimal = Decimal(14)
+    step: Decimal = Decimal("0.5")
+
+
+class NcmaRule(HourlyRule):
+    """National Certified Medical Assistant (NCMA): contact hours as clock hours."""
+
+    credential = "ncct-ncma"
+    body = "NCCT"
+    title = "National Certified Medical Assistant (NCMA)"
+    unit = "clock hours"
+    rule_version = "ncct-2026.1"
+    source = "seed 003; ncctinc.com (14 hours or more every year; clock hours rounded down to the nearest half hour)"
+    settings_class = NcctSettings
+    cycle_kind = "certification"
+    learner_fields = ("number",)
+    interpretations = (
+        "Clock hours rounded down to the nearest half hour (89 minutes = 1).",
+        "The year runs from the certification date.",
+        *HourlyRule.HOURLY_INTERPRETATIONS,
+    )
