@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool.credits.registry import Rulebook, load_rulebook
 from lti_tool.db import make_engine, session_factory
+from lti_tool.exports.config import Exports, build_exports
+from lti_tool.exports.discovery import discover
 from lti_tool.jwks import JwksCache
 from lti_tool.settings import Settings, load_settings
 
@@ -21,10 +23,13 @@ class Runtime:
     sessions: sessionmaker[Session]
     rulebook: Rulebook
     jwks: JwksCache
+    exports: Exports
+    """Export bindings of config/exports.toml with the discovered exporters and destinations."""
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
-    """Read settings, open the database and discover the provider plugins (once, here)."""
+    """Read settings, open the database and discover the provider, exporter and destination
+    plugins (once, here)."""
     settings = settings or load_settings()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -39,4 +44,5 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         timeout=settings.events.jwks_timeout_seconds,
         min_refetch_interval=settings.events.jwks_refetch_interval_seconds,
     )
-    return Runtime(settings, engine, session_factory(engine), rulebook, jwks)
+    exports = build_exports(settings.exports_file, discover(), settings.instance_dir)
+    return Runtime(settings, engine, session_factory(engine), rulebook, jwks, exports)

@@ -9,9 +9,8 @@ turn any backlog of missed runs into one run. Web workers never run these jobs.
 from __future__ import annotations
 
 import logging
-import tomllib
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -19,8 +18,8 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from lti_tool.exports.config import ExportConfig, ExportConfigError, load_export_config
 from lti_tool.runtime import Runtime
 from lti_tool.services.exporting import run_export_tick
 from lti_tool.services.ingestion import reprocess_failed
@@ -32,35 +31,31 @@ class ScheduleError(ValueError):
     pass
 
 
-class Job(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    cron: str
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, value: str) -> str:
-        CronTrigger.from_crontab(value, timezone="UTC")
-        return value
-
-
-class Schedule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    export: Job = Job(cron="* * * * *")
-    reprocess: Job = Job(cron="* * * * *")
-
-
-def load_schedule(path: Path) -> Schedule:
+def load_schedule(path: Path) -> ExportConfig:
+    """The jobs (``[jobs.*]``) and per-credential crons of ``config/exports.toml``."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-        return Schedule.model_validate(data.get("jobs", {}))
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise ScheduleError(f"{path}: {exc}") from None
+        return load_export_config(path)
+    except ExportConfigError as exc:
+        raise ScheduleError(str(exc)) from None
+
+
+def own_schedules(config: ExportConfig) -> dict[str, str]:
+    """Credentials with their own cron: the general export job leaves them out."""
+    return {c: b.cron for c, b in config.credentials.items() if b.cron}
 
 
 def export_tick(rt: Runtime) -> None:
-    report = run_export_tick(rt.sessions, rt.settings.exports_dir, rt.settings.exports)
+    report = run_export_tick(rt.sessions, rt.exports, rt.settings.exports,
+                             exclude=set(own_schedules(rt.exports.config)))
     if report.delivered or report.failed:
         log.info("export tick: %d delivered, %d failed", len(report.delivered), len(report.failed))
+
+
+def credential_export_tick(rt: Runtime, credential: str) -> None:
+    report = run_export_tick(rt.sessions, rt.exports, rt.settings.exports, credentials={credential})
+    if report.delivered or report.failed:
+        log.info("export tick %s: %d delivered, %d failed", credential, len(report.delivered),
+                 len(report.failed))
 
 
 def reprocess_tick(rt: Runtime) -> None:
@@ -74,16 +69,19 @@ JOBS: dict[str, Callable[[Runtime], None]] = {"export": export_tick, "reprocess"
 
 def build_scheduler(rt: Runtime, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     schedule = load_schedule(rt.settings.exports_file)
+    jobs: list[tuple[str, str, Callable[..., None], list[object]]] = [
+        (name, getattr(schedule.jobs, name).cron, job, [rt]) for name, job in JOBS.items()]
+    jobs += [(f"export:{credential}", cron, credential_export_tick, [rt, credential])
+             for credential, cron in sorted(own_schedules(schedule).items())]
     scheduler = scheduler_class(
         jobstores={"default": MemoryJobStore()},
         executors={"default": ThreadPoolExecutor(max_workers=2)},
         job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
         timezone="UTC",
     )
-    for name, job in JOBS.items():
-        cron = getattr(schedule, name).cron
+    for name, cron, job, args in jobs:
         # First run at start: catching up on what became due while the clock was stopped.
-        scheduler.add_job(job, CronTrigger.from_crontab(cron, timezone="UTC"), args=[rt], id=name,
+        scheduler.add_job(job, CronTrigger.from_crontab(cron, timezone="UTC"), args=args, id=name,
                           name=name, next_run_time=datetime.now(UTC))
         log.info("scheduled %s: %s", name, cron)
     return scheduler

@@ -49,6 +49,23 @@ class ExportSettings(BaseModel):
     lease_seconds: float = Field(300.0, gt=0)
 
 
+class LtiSettings(BaseModel):
+    """LTI 1.3 launches, tool keys and dynamic registration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    public_url: str = ""
+    clock_leeway_seconds: int = Field(60, ge=0, le=300)
+    max_token_age_seconds: int = Field(300, ge=30, le=3600)
+    state_lifetime_seconds: int = Field(600, ge=60, le=3600)
+    session_lifetime_seconds: int = Field(8 * 3600, ge=300)
+    key_publish_ahead_seconds: int = Field(86400, ge=0)
+    key_grace_seconds: int = Field(7 * 86400, ge=0)
+    http_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    registration_requires_approval: bool = True
+    proxy_hops: int = Field(0, ge=0, le=5)
+
+
 class Settings(BaseSettings):
     """Every setting of the tool, with its default."""
 
@@ -68,6 +85,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     events: EventSettings = EventSettings()
     exports: ExportSettings = ExportSettings()
+    lti: LtiSettings = LtiSettings()
 
     @classmethod
     def settings_customise_sources(

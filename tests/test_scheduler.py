@@ -35,10 +35,29 @@ def test_jobs_come_from_the_config_and_coalesce_missed_runs(runtime: Runtime) ->
         clock.shutdown(wait=False)
 
 
+def test_a_credential_with_its_own_cron_gets_its_own_job(runtime: Runtime, tmp_path: Path) -> None:
+    from lti_tool.exports.config import build_exports
+    from lti_tool.exports.discovery import discover
+
+    path = tmp_path / "exports.toml"
+    path.write_text('[credentials.acmss-cmss]\ncron = "0 6 * * 1"\n')
+    runtime.settings = runtime.settings.model_copy(update={"config_dir": tmp_path})
+    runtime.exports = build_exports(path, discover(), runtime.settings.instance_dir)
+    clock = build_scheduler(runtime, BackgroundScheduler)
+    clock.start(paused=True)
+    try:
+        assert {job.id for job in clock.get_jobs()} == {"export", "reprocess", "export:acmss-cmss"}
+    finally:
+        clock.shutdown(wait=False)
+
+
 def test_an_invalid_cron_is_refused_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "exports.toml"
     path.write_text('[jobs.export]\ncron = "every now and then"\n')
     with pytest.raises(ScheduleError, match="exports.toml"):
+        load_schedule(path)
+    path.write_text('[credentials.acmss-cmss]\ncron = "whenever"\n')
+    with pytest.raises(ScheduleError, match=r"exports.toml: credentials.acmss-cmss.cron"):
         load_schedule(path)
 
 

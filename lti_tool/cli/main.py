@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import click
 
+from lti_tool.cli.audit import audit
 from lti_tool.cli.awards import awards
 from lti_tool.cli.credits import credits
 from lti_tool.cli.export import export
 from lti_tool.cli.init import init
+from lti_tool.cli.keys import keys
 from lti_tool.cli.learners import learners
 from lti_tool.cli.mappings import mappings
+from lti_tool.cli.platforms import platforms
 from lti_tool.cli.plugins import plugins
 from lti_tool.cli.processes import scheduler, serve
 from lti_tool.cli.sources import sources
@@ -21,5 +24,6 @@ def cli() -> None:
     """Turn LMS course completions into continuing-education credit."""
 
 
-for command in (init, sources, mappings, credits, plugins, awards, learners, export, serve, scheduler):
+for command in (init, sources, mappings, credits, plugins, awards, learners, export, serve, scheduler,
+                platforms, keys, audit):
     cli.add_command(command)

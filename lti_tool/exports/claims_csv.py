@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+from lti_tool.exports.base import Exporter
 from lti_tool.exports.claim import Claim, Rendered
 
 COLUMNS = (
@@ -14,7 +15,7 @@ COLUMNS = (
 )
 
 
-def render_claims_csv(batch_name: str, claims: list[Claim]) -> Rendered:
+def claims_csv(claims: list[Claim]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
@@ -25,4 +26,19 @@ def render_claims_csv(batch_name: str, claims: list[Claim]) -> Rendered:
             c.course_id, c.course_title or "", c.completed_at.isoformat(), c.minutes,
             str(c.amount), c.unit, c.category or "", c.index_number or "", c.rule_version,
         ))
-    return Rendered(f"{batch_name}.csv", "text/csv", buffer.getvalue().encode("utf-8"))
+    return buffer.getvalue().encode("utf-8")
+
+
+def render_claims_csv(batch_name: str, claims: list[Claim]) -> Rendered:
+    return Rendered(f"{batch_name}.csv", "text/csv", claims_csv(claims))
+
+
+class ClaimsCsvExporter(Exporter):
+    """Per-credential claims CSV: one row per award or reversal (learner, member/licence number,
+    course, completion date, contact minutes, credit, unit, category, index number, rule version)."""
+
+    identifier = "claims-csv"
+    verbose_name = "Claims CSV"
+
+    def render(self, name: str, claims: list[Claim]) -> list[Rendered]:
+        return [render_claims_csv(name, claims)]

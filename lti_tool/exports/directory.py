@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lti_tool.exports.base import Destination, Export
 from lti_tool.exports.claim import Rendered
 
 
@@ -29,3 +30,26 @@ def deliver_to_directory(root: Path, credential: str, rendered: Rendered) -> dic
         "bytes": len(rendered.content),
         "sha256": hashlib.sha256(rendered.content).hexdigest(),
     }
+
+
+class DirectoryDestination(Destination):
+    """Files in a local folder (default ``<instance_dir>/exports``), one subfolder per credential.
+
+    Options: ``path`` (optional).
+    """
+
+    identifier = "directory"
+    verbose_name = "Local directory"
+
+    def check(self) -> None:
+        unknown = set(self.options) - {"path"}
+        if unknown:
+            raise ValueError(f"destination {self.name!r} (directory): unknown option(s) {sorted(unknown)}")
+
+    @property
+    def root(self) -> Path:
+        return Path(self.options["path"]) if self.options.get("path") else self.instance_dir / "exports"
+
+    def deliver(self, export: Export) -> dict[str, Any]:
+        files = [deliver_to_directory(self.root, export.credential, f) for f in export.files]
+        return {"path": files[0]["path"] if files else None, "files": files}

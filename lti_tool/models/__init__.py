@@ -3,11 +3,15 @@
 from lti_tool.models.award import Award, LedgerEntry
 from lti_tool.models.base import Base, utcnow
 from lti_tool.models.completion import CourseCompletion
+from lti_tool.models.consent import ReportConsent
 from lti_tool.models.learner import Learner, LearnerCredential
 from lti_tool.models.lms_event import LmsEvent
 from lti_tool.models.mapping import CourseMapping
 from lti_tool.models.outbox import ExportBatch, OutboxClaim
 from lti_tool.models.source import Source
+from lti_tool.models.lti import (
+    AppSecret, AuditEntry, Deployment, LaunchSession, LaunchState, Platform, ToolKey, UsedNonce,
+)
 
 __all__ = [
     "Award",
@@ -20,6 +24,15 @@ __all__ = [
     "LearnerCredential",
     "LmsEvent",
     "OutboxClaim",
+    "ReportConsent",
     "Source",
     "utcnow",
+    "AppSecret",
+    "AuditEntry",
+    "Deployment",
+    "LaunchSession",
+    "LaunchState",
+    "Platform",
+    "ToolKey",
+    "UsedNonce",
 ]

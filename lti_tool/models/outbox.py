@@ -27,6 +27,7 @@ class OutboxClaim(Base):
 class ExportBatch(Base):
     """Claims of one credential delivered together, once.
 
+    A batch holds only claims whose learner has what the body requires (number, consent).
     A batch is formed in one transaction, then leased, rendered and delivered under a name derived
     from its key, so a retry after a crash replaces the same file instead of adding a second one.
     """
@@ -37,11 +38,15 @@ class ExportBatch(Base):
     credential: Mapped[str] = mapped_column(String(64))
     destination: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(64), unique=True)
+    exporter: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), index=True, default="pending")
+    """pending, delivering, failed (will be retried), delivered, dead (needs ``export retry``)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    """The earliest reporting deadline of its claims: batches nearest their deadline go first."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -21,9 +21,10 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.config.update(test_config or {})
     app.extensions["lti_tool"] = runtime
 
-    from lti_tool.web import events
+    from lti_tool.web import events, lti
 
     app.register_blueprint(events.blueprint)
+    lti.init_app(app)
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -36,7 +36,7 @@ def rows(path: str) -> list[dict[str, str]]:
 
 
 def tick(runtime: Runtime, **kwargs: Any) -> Any:
-    return run_export_tick(runtime.sessions, runtime.settings.exports_dir, runtime.settings.exports, **kwargs)
+    return run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports, **kwargs)
 
 
 def test_tick_writes_one_csv_per_credential_with_every_claim(runtime: Runtime, credited: list[dict[str, Any]]) -> None:

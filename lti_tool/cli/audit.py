@@ -1,0 +1,40 @@
+"""``lti-tool audit``: answer a certifying body's random audit."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from lti_tool.cli.context import emit, pass_runtime
+from lti_tool.db import read_session
+from lti_tool.runtime import Runtime
+from lti_tool.services.audit_packet import LearnerNotFound, build_audit_packet
+
+
+@click.group()
+def audit() -> None:
+    """Audit packets for learners picked for a random audit."""
+
+
+@audit.command("packet")
+@click.option("--source", "source_id", type=int, required=True)
+@click.option("--user", required=True, help="The learner's LMS user id.")
+@click.option("--credential", required=True)
+@click.option("--cycle", type=click.DateTime(["%Y-%m-%d"]), help="Cycle start (YYYY-MM-DD).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_runtime
+def packet(rt: Runtime, source_id: int, user: str, credential: str, cycle: object, output: Path,
+           as_json: bool) -> None:
+    """Write a ZIP: statement, certificates and the evidence behind every award."""
+    cycle_start: date | None = cycle.date() if cycle is not None else None  # type: ignore[attr-defined]
+    try:
+        with read_session(rt.sessions) as session:
+            result = build_audit_packet(session, source_id, user, credential, cycle_start)
+    except LearnerNotFound as exc:
+        raise click.UsageError(str(exc).strip("'\"")) from None
+    output.write_bytes(result.content)
+    emit({"file": str(output), "files": result.files}, as_json,
+         lambda d: f"wrote {d['file']} ({len(d['files'])} files)")

@@ -1,0 +1,152 @@
+"""``config/exports.toml``: which exporter, destination and schedule each credential's claims take.
+
+Read and checked once at start-up against the discovered plugins; a mistake stops start-up with a
+message naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lti_tool.exports.base import Destination, Exporter
+from lti_tool.exports.discovery import ExportPlugins
+from lti_tool.settings import SettingsError
+
+Requirement = Literal["number", "consent"]
+
+
+class ExportConfigError(SettingsError):
+    """``config/exports.toml`` is invalid; the message names the file and the key."""
+
+
+def _cron(value: str) -> str:
+    CronTrigger.from_crontab(value, timezone="UTC")
+    return value
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cron: str
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        return _cron(value)
+
+
+class Jobs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    export: Job = Job(cron="* * * * *")
+    reprocess: Job = Job(cron="* * * * *")
+
+
+class Binding(BaseModel):
+    """How one credential's claims are exported (every key optional: ``[defaults]`` fills in)."""
+
+    model_config = ConfigDict(extra="forbid")
+    exporter: str | None = None
+    destination: str | None = None
+    cron: str | None = None
+    """Its own schedule; without one the credential goes with ``[jobs.export]``."""
+    deadline_days: int | None = Field(None, ge=1)
+    """The body's reporting deadline: days after completion."""
+    requires: list[Requirement] | None = None
+    """What a learner must have before a claim is sent: ``number`` (member/licence), ``consent``."""
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        return None if value is None else _cron(value)
+
+
+class Delivery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_attempts: int = Field(12, ge=1)
+    """After this many failed attempts a batch goes to the dead letter."""
+
+
+class ExportConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    jobs: Jobs = Jobs()
+    delivery: Delivery = Delivery()
+    defaults: Binding = Binding(exporter="claims-csv", destination="directory", requires=[])
+    credentials: dict[str, Binding] = {}
+    destinations: dict[str, dict[str, Any]] = {}
+
+    def binding(self, credential: str) -> Binding:
+        own = self.credentials.get(credential, Binding())
+        base = self.defaults
+        return Binding(
+            exporter=own.exporter or base.exporter or "claims-csv",
+            destination=own.destination or base.destination or "directory",
+            cron=own.cron,
+            deadline_days=own.deadline_days or base.deadline_days,
+            requires=own.requires if own.requires is not None else (base.requires or []),
+        )
+
+    def deadline(self, credential: str) -> timedelta | None:
+        days = self.binding(credential).deadline_days
+        return None if days is None else timedelta(days=days)
+
+
+class Exports:
+    """The checked configuration with its exporter and destination instances."""
+
+    def __init__(self, config: ExportConfig, exporters: dict[str, Exporter],
+                 destinations: dict[str, Destination]):
+        self.config = config
+        self.exporters = exporters
+        self.destinations = destinations
+
+    def exporter(self, credential: str) -> Exporter:
+        return self.exporters[self.config.binding(credential).exporter or "claims-csv"]
+
+    def destination_name(self, credential: str) -> str:
+        return self.config.binding(credential).destination or "directory"
+
+    def destination(self, name: str) -> Destination:
+        return self.destinations[name]
+
+
+def load_export_config(path: Path) -> ExportConfig:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        return ExportConfig.model_validate(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise ExportConfigError(f"{path}: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ExportConfigError(f"{path}: {problems}") from None
+
+
+def build_exports(path: Path, plugins: ExportPlugins, instance_dir: Path) -> Exports:
+    """Read ``path`` and instantiate what it names; :class:`ExportConfigError` names file and key."""
+    config = load_export_config(path)
+    destinations: dict[str, Destination] = {}
+    tables = {"directory": {"type": "directory"}, **config.destinations}
+    for name, table in tables.items():
+        options = dict(table)
+        kind = options.pop("type", None)
+        if kind not in plugins.destinations:
+            raise ExportConfigError(f"{path}: destinations.{name}.type: {kind!r} is not one of "
+                                    f"{sorted(plugins.destinations)}")
+        try:
+            destinations[name] = plugins.destinations[kind](name, options, instance_dir)
+        except ValueError as exc:
+            raise ExportConfigError(f"{path}: destinations.{name}: {exc}") from None
+    for where, binding in [("defaults", config.defaults),
+                           *((f"credentials.{c}", b) for c, b in config.credentials.items())]:
+        if binding.exporter and binding.exporter not in plugins.exporters:
+            raise ExportConfigError(f"{path}: {where}.exporter: {binding.exporter!r} is not one of "
+                                    f"{sorted(plugins.exporters)}")
+        if binding.destination and binding.destination not in destinations:
+            raise ExportConfigError(f"{path}: {where}.destination: {binding.destination!r} is not a "
+                                    f"[destinations] table (have {sorted(destinations)})")
+    exporters = {name: cls() for name, cls in plugins.exporters.items()}
+    return Exports(config, exporters, destinations)

@@ -1,0 +1,81 @@
+"""PDF documents of exports: a certificate per training and a learner's statement (fpdf2).
+
+Deterministic: the creation date is fixed to the latest completion, so re-rendering a batch on a
+retry gives the same bytes. fpdf2's core fonts are Latin-1, so other characters become ``?``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from lti_tool.exports.claim import Claim
+from lti_tool.models.base import canonical
+
+
+def _text(value: object) -> str:
+    return str(value).encode("latin-1", "replace").decode("latin-1")
+
+
+def _document(when: datetime, title: str) -> FPDF:
+    pdf = FPDF()
+    pdf.set_creation_date(when)
+    pdf.set_title(_text(title))
+    pdf.set_creator("lti-tool")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    return pdf
+
+
+def _line(pdf: FPDF, text: str, size: int = 11, style: str = "") -> None:
+    pdf.set_font("Helvetica", style=style, size=size)
+    pdf.multi_cell(0, size * 0.6, _text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def course_name(claim: Claim) -> str:
+    return claim.course_title or f"course {claim.course_id}"
+
+
+def certificate_pdf(claim: Claim) -> bytes:
+    """A certificate of completion for one training, with the credit and the licence number."""
+    pdf = _document(claim.completed_at, f"Certificate {claim.idempotency_key[:12]}")
+    _line(pdf, "Certificate of completion", 22, "B")
+    pdf.ln(6)
+    _line(pdf, f"This certifies that {claim.learner_name or claim.learner_lms_id}", 13)
+    _line(pdf, f"completed {course_name(claim)}", 13)
+    _line(pdf, f"on {claim.completed_at:%Y-%m-%d} ({claim.minutes} contact minutes).", 13)
+    pdf.ln(4)
+    _line(pdf, f"Credential: {claim.credential}")
+    _line(pdf, f"Licence/member number: {claim.member_number or '(none on file)'}")
+    _line(pdf, f"Credit: {claim.amount} {claim.unit}")
+    if claim.category:
+        _line(pdf, f"Category: {claim.category}")
+    if claim.index_number:
+        _line(pdf, f"Index number: {claim.index_number}")
+    _line(pdf, f"Source: {claim.source}, course id {claim.course_id}")
+    _line(pdf, f"Rule version: {claim.rule_version}")
+    _line(pdf, f"Claim key: {claim.idempotency_key}", 8)
+    return bytes(pdf.output())
+
+
+def statement_pdf(claims: Sequence[Claim], title: str = "Continuing-education statement") -> bytes:
+    """A learner's statement: one line per claim, ready to enter in the body's portal."""
+    first = claims[0]
+    pdf = _document(max(c.completed_at for c in claims), title)
+    _line(pdf, title, 18, "B")
+    _line(pdf, f"Learner: {first.learner_name or first.learner_lms_id} ({first.learner_email or 'no e-mail'})")
+    _line(pdf, f"Credential: {first.credential}   Member/licence number: {first.member_number or '(none on file)'}")
+    pdf.ln(3)
+    for c in claims:
+        entry = "REVERSAL " if c.entry_kind == "reversal" else ""
+        _line(pdf, f"{c.completed_at:%Y-%m-%d}  {entry}{course_name(c)}: {c.minutes} min, "
+                   f"{c.amount} {c.unit}" + (f", {c.category}" if c.category else "")
+                   + (f", index {c.index_number}" if c.index_number else ""), 10)
+    total = canonical(sum((c.amount for c in claims), start=Decimal(0)))
+    pdf.ln(2)
+    _line(pdf, f"Total: {total} {first.unit}", 11, "B")
+    return bytes(pdf.output())

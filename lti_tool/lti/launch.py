@@ -1,0 +1,176 @@
+"""OIDC login and launch: state and nonce kept in the database, consumed exactly once.
+
+A login stores (state, nonce) for the platform. The launch then checks the token
+(:mod:`lti_tool.lti.tokens`), and in one write transaction deletes the state row (a second use of
+the state finds nothing), inserts the nonce into ``lti_used_nonces`` (its unique key refuses a
+replay on any worker), records the learner and opens a launch session. A rejection raises before the
+transaction commits, so nothing of a refused launch is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from lti_tool import models
+from lti_tool.db import insert_or_skip
+from lti_tool.jwks import JwksUnavailable, UnknownKey
+from lti_tool.lti import claims as c
+from lti_tool.lti import identity, platforms, roles, tokens
+from lti_tool.lti.tokens import KeyLookup, LaunchRejected
+from lti_tool.settings import LtiSettings
+
+
+@dataclass(frozen=True)
+class LoginRedirect:
+    url: str
+    state: str
+
+
+def begin_login(
+    session: Session, params: dict[str, str], *, launch_url: str, settings: LtiSettings
+) -> LoginRedirect:
+    """Answer an OIDC third-party login initiation with the platform's authorization URL."""
+    issuer, login_hint = params.get("iss", ""), params.get("login_hint", "")
+    if not issuer or not login_hint:
+        raise LaunchRejected("the login request needs iss and login_hint")
+    target = params.get("target_link_uri", "")
+    if target and not target.startswith(launch_url.rsplit("/lti/", 1)[0] + "/"):
+        raise LaunchRejected("target_link_uri does not point at this tool")
+    platform = platforms.find_platform(session, issuer, params.get("client_id") or None)
+    if platform is None:
+        raise LaunchRejected("this platform is not registered with the tool", 403)
+    deployment_id = params.get("lti_deployment_id")
+    if deployment_id and not platforms.has_deployment(session, platform.id, deployment_id):
+        raise LaunchRejected("this deployment is not registered with the tool", 403)
+    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = models.utcnow()
+    session.execute(delete(models.LaunchState).where(models.LaunchState.expires_at < now))
+    session.add(models.LaunchState(
+        state=state, nonce=nonce, platform_id=platform.id,
+        expires_at=now + timedelta(seconds=settings.state_lifetime_seconds)))
+    query = {
+        "scope": "openid", "response_type": "id_token", "response_mode": "form_post",
+        "prompt": "none", "client_id": platform.client_id, "redirect_uri": launch_url,
+        "login_hint": login_hint, "state": state, "nonce": nonce,
+    }
+    if params.get("lti_message_hint"):
+        query["lti_message_hint"] = params["lti_message_hint"]
+    separator = "&" if "?" in platform.auth_login_url else "?"
+    return LoginRedirect(url=platform.auth_login_url + separator + urlencode(query), state=state)
+
+
+@dataclass(frozen=True)
+class Launch:
+    token: str
+    """The launch session's bearer id, handed to the browser (only its digest is stored)."""
+    session_id: int
+    role: roles.Role
+    message_type: str
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class VerifiedLaunch:
+    platform_id: int
+    body: dict[str, Any]
+
+
+def verify_launch(
+    session: Session, *, id_token: str, state: str, state_cookie: str | None, key_lookup: KeyLookup,
+    settings: LtiSettings,
+) -> VerifiedLaunch:
+    """Every check that writes nothing (run in a read transaction: the key fetch may take a while)."""
+    if not state:
+        raise LaunchRejected("the launch has no state")
+    if state_cookie is not None and state_cookie != state:
+        raise LaunchRejected("the launch's state does not match this browser's login", 401)
+    unverified = tokens.peek(id_token)
+    platform = platforms.find_platform(session, unverified.issuer, unverified.client_id)
+    if platform is None:
+        raise LaunchRejected("this platform (issuer and client id) is not registered", 403)
+    try:
+        key = key_lookup(platform.key_set_url, unverified.kid)
+    except JwksUnavailable as exc:
+        raise LaunchRejected(f"the platform's keys cannot be fetched now, try again: {exc}", 503) from exc
+    except UnknownKey as exc:  # still unknown after the cache's one rate-limited re-fetch
+        raise LaunchRejected(f"the platform has no key {unverified.kid!r}: {exc}", 401) from exc
+    body = tokens.verify(id_token, key, issuer=platform.issuer, client_id=platform.client_id,
+                         leeway=settings.clock_leeway_seconds, max_age=settings.max_token_age_seconds)
+    if not platforms.has_deployment(session, platform.id, body[c.DEPLOYMENT_ID]):
+        raise LaunchRejected("this deployment is not registered with the tool", 403)
+    return VerifiedLaunch(platform.id, body)
+
+
+def record_launch(session: Session, verified: VerifiedLaunch, *, state: str, settings: LtiSettings) -> Launch:
+    """In one write transaction: consume the state and the nonce, record the learner, open a session."""
+    platform = session.get(models.Platform, verified.platform_id)
+    if platform is None or platform.status != "active":
+        raise LaunchRejected("this platform is not registered", 403)
+    _consume_state(session, state, platform.id, verified.body["nonce"])
+    consume_nonce(session, platform.id, verified.body["nonce"], settings)
+    return _open_session(session, platform, verified.body, settings)
+
+
+def _consume_state(session: Session, state: str, platform_id: int, nonce: str) -> None:
+    row = session.scalar(select(models.LaunchState).where(models.LaunchState.state == state))
+    if row is None or row.expires_at < models.utcnow():
+        raise LaunchRejected("the login for this launch is unknown, used or expired (state)", 401)
+    if row.platform_id != platform_id or not secrets.compare_digest(row.nonce, nonce):
+        raise LaunchRejected("the launch does not belong to its login (state and nonce differ)", 401)
+    deleted = session.execute(delete(models.LaunchState).where(models.LaunchState.id == row.id))
+    if deleted.rowcount != 1:  # type: ignore[attr-defined]
+        raise LaunchRejected("the login for this launch was used already (state)", 401)
+
+
+def consume_nonce(session: Session, platform_id: int, nonce: str, settings: LtiSettings) -> None:
+    """Record the nonce as used; a second use, on any worker, is refused by the unique key."""
+    now = models.utcnow()
+    session.execute(delete(models.UsedNonce).where(models.UsedNonce.expires_at < now))
+    keep = timedelta(seconds=settings.max_token_age_seconds + 2 * settings.clock_leeway_seconds)
+    inserted = insert_or_skip(
+        session, models.UsedNonce.__table__,
+        {"platform_id": platform_id, "nonce": nonce, "expires_at": now + keep},
+        ["platform_id", "nonce"],
+    )
+    if inserted is None:
+        raise LaunchRejected("this launch was used already (nonce replayed)", 401)
+
+
+def _open_session(
+    session: Session, platform: models.Platform, body: dict[str, Any], settings: LtiSettings
+) -> Launch:
+    context = body.get(c.CONTEXT) or {}
+    context_id = context.get("id")
+    role = roles.classify(body[c.ROLES], has_context=bool(context_id))
+    user = identity.lms_user_id(session, platform, body)
+    identity.record_learner(session, platform, user, body)
+    session.execute(delete(models.LaunchSession).where(models.LaunchSession.expires_at < models.utcnow()))
+    token = secrets.token_urlsafe(32)
+    row = models.LaunchSession(
+        launch_id=digest(token), platform_id=platform.id, deployment_id=body[c.DEPLOYMENT_ID],
+        context_id=context_id, lms_user_id=user, role=role, claims=body,
+        expires_at=models.utcnow() + timedelta(seconds=settings.session_lifetime_seconds),
+    )
+    session.add(row)
+    session.flush()
+    return Launch(token=token, session_id=row.id, role=role, message_type=body[c.MESSAGE_TYPE])
+
+
+def find_session(session: Session, token: str | None) -> models.LaunchSession | None:
+    if not token:
+        return None
+    row = session.scalar(select(models.LaunchSession).where(models.LaunchSession.launch_id == digest(token)))
+    if row is None or row.expires_at < models.utcnow():
+        return None
+    return row

@@ -1,0 +1,120 @@
+"""The audit packet: everything a learner picked for a random audit needs, in one ZIP.
+
+``statement.pdf`` / ``statement.csv`` (the claims of the cycle), ``certificates/*.pdf`` (one per
+training), ``evidence/award-<id>.json`` (the award with its activity facts, rule version and
+settings, the course mapping, the completion and the stored LMS event body exactly as received) and
+``README.txt`` saying what each file is.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool import models
+from lti_tool.exports.documents import certificate_pdf
+from lti_tool.exports.remittance import certificate_name
+from lti_tool.exports.statement import render_statement
+from lti_tool.services.exporting import claims_where
+
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class LearnerNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class AuditPacket:
+    filename: str
+    content: bytes
+    files: list[str]
+
+
+def _add(archive: zipfile.ZipFile, name: str, content: bytes) -> None:
+    info = zipfile.ZipInfo(name, FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, content)
+
+
+def award_evidence(session: Session, award: models.Award) -> dict[str, Any]:
+    completion = session.get(models.CourseCompletion, award.completion_id)
+    event = session.get(models.LmsEvent, completion.event_id) if completion else None
+    mapping = session.scalar(select(models.CourseMapping).where(
+        models.CourseMapping.source_id == award.source_id, models.CourseMapping.course_id == award.course_id))
+    entries = session.scalars(select(models.LedgerEntry).where(models.LedgerEntry.award_id == award.id)
+                              .order_by(models.LedgerEntry.id))
+    return {
+        "award": {"id": award.id, "credential": award.credential, "revision": award.revision,
+                  "amount": str(award.amount), "unit": award.unit, "category": award.category,
+                  "index_number": award.index_number, "reason": award.reason, "tags": award.tags,
+                  "minutes": award.minutes, "completed_at": award.completed_at.isoformat(),
+                  "rule_version": award.rule_version, "activity": award.activity,
+                  "settings": award.settings},
+        "ledger": [{"kind": e.kind, "amount": str(e.amount), "reason": e.reason,
+                    "at": e.created_at.isoformat()} for e in entries],
+        "mapping": None if mapping is None else {
+            "course_id": mapping.course_id, "title": mapping.title, "minutes": mapping.minutes,
+            "activity": mapping.activity, "facts": mapping.facts, "credentials": mapping.credentials},
+        "completion": None if completion is None else {
+            "course_id": completion.course_id, "course_name": completion.course_name,
+            "completed_at": completion.completed_at.isoformat(),
+            "measured_minutes": completion.measured_minutes},
+        "lms_event": None if event is None else {
+            "id": event.id, "received_at": event.received_at.isoformat(),
+            "content_type": event.content_type, "body": event.body},
+    }
+
+
+def build_audit_packet(
+    session: Session, source_id: int, user: str, credential: str, cycle_start: date | None = None,
+) -> AuditPacket:
+    """The packet for one learner and credential, awards completed on or after ``cycle_start``."""
+    learner = session.scalar(select(models.Learner).where(
+        models.Learner.source_id == source_id, models.Learner.lms_user_id == user))
+    if learner is None:
+        raise LearnerNotFound(f"no learner {user!r} in source {source_id}")
+    where = [models.Award.learner_id == learner.id, models.Award.credential == credential]
+    if cycle_start is not None:
+        where.append(models.Award.completed_at >= datetime.combine(cycle_start, datetime.min.time(), UTC))
+    claims = claims_where(session, *where)
+    buffer = io.BytesIO()
+    names: list[str] = []
+    with zipfile.ZipFile(buffer, "w") as archive:
+        def add(name: str, content: bytes) -> None:
+            _add(archive, name, content)
+            names.append(name)
+
+        add("README.txt", readme(learner, credential, cycle_start, len(claims)).encode())
+        if claims:
+            for rendered in render_statement("statement", claims):
+                add(rendered.filename, rendered.content)
+        for claim in claims:
+            if claim.entry_kind == "credit":
+                add(f"certificates/{certificate_name(claim)}", certificate_pdf(claim))
+        awards = session.scalars(select(models.Award).where(*where).order_by(models.Award.id))
+        for award in awards:
+            add(f"evidence/award-{award.id}.json",
+                json.dumps(award_evidence(session, award), indent=2, sort_keys=True).encode())
+    since = f"-since-{cycle_start}" if cycle_start else ""
+    return AuditPacket(f"audit-{credential}-{source_id}-{user}{since}.zip", buffer.getvalue(), names)
+
+
+def readme(learner: models.Learner, credential: str, cycle_start: date | None, count: int) -> str:
+    return (
+        f"Audit packet: {credential} for {learner.name or learner.lms_user_id} "
+        f"(LMS user {learner.lms_user_id})\n"
+        f"Cycle: {'from ' + str(cycle_start) if cycle_start else 'all awards'}; {count} claim(s).\n\n"
+        "statement.pdf / statement.csv  the claims, as entered in the body's portal\n"
+        "certificates/                  a certificate of completion per training\n"
+        "evidence/award-<id>.json       the award, how it was computed (activity facts, rule version,\n"
+        "                               settings), the course mapping, the completion and the LMS\n"
+        "                               event exactly as received\n"
+    )

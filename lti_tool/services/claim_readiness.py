@@ -1,0 +1,65 @@
+"""Whether a learner's claims for a credential can be sent, and if not, what is missing.
+
+A body may require the learner's member or licence number (``number``) and the learner's consent to
+report on their behalf (``consent``), as ``config/exports.toml`` says per credential. Claims of a
+learner who lacks either wait in the outbox; the learner page can show :func:`missing_for` to say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool import models
+from lti_tool.exports.config import Exports
+
+WHAT = {"number": "member or licence number", "consent": "consent to report to the certifying body"}
+
+
+def missing_for(session: Session, learner_id: int, credential: str, requires: Iterable[str]) -> list[str]:
+    """What the learner still has to give before claims for ``credential`` are sent (empty: ready)."""
+    missing = []
+    requires = set(requires)
+    if "number" in requires:
+        number = session.scalar(select(models.LearnerCredential.number).where(
+            models.LearnerCredential.learner_id == learner_id,
+            models.LearnerCredential.credential == credential))
+        if not (number and number.strip()):
+            missing.append(WHAT["number"])
+    if "consent" in requires and not has_consent(session, learner_id, credential):
+        missing.append(WHAT["consent"])
+    return missing
+
+
+def has_consent(session: Session, learner_id: int, credential: str) -> bool:
+    consent = session.scalar(select(models.ReportConsent).where(
+        models.ReportConsent.learner_id == learner_id, models.ReportConsent.credential == credential))
+    return consent is not None and consent.withdrawn_at is None
+
+
+def set_consent(session: Session, learner_id: int, credential: str, given: bool) -> models.ReportConsent:
+    """Record consent (``given``) or its withdrawal; returns the row."""
+    consent = session.scalar(select(models.ReportConsent).where(
+        models.ReportConsent.learner_id == learner_id, models.ReportConsent.credential == credential))
+    now = models.utcnow()
+    if consent is None:
+        consent = models.ReportConsent(learner_id=learner_id, credential=credential, given_at=now)
+        session.add(consent)
+    if given:
+        consent.given_at, consent.withdrawn_at = now, None
+    else:
+        consent.withdrawn_at = now
+    session.flush()
+    return consent
+
+
+def missing_by_credential(session: Session, exports: Exports, learner_id: int) -> dict[str, list[str]]:
+    """For the learner page: per credential with claims or a holding, what is still missing."""
+    credentials = set(session.scalars(select(models.Award.credential).where(
+        models.Award.learner_id == learner_id)))
+    credentials |= set(session.scalars(select(models.LearnerCredential.credential).where(
+        models.LearnerCredential.learner_id == learner_id)))
+    return {c: missing_for(session, learner_id, c, exports.config.binding(c).requires or [])
+            for c in sorted(credentials)}

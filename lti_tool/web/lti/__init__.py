@@ -1,0 +1,35 @@
+"""The LTI 1.3 face of the tool: login, launch, keys, registration and the pages behind a launch.
+
+:func:`init_app` is the one call :func:`lti_tool.web.app.create_app` makes. It installs the cookie
+policy (``Secure; SameSite=None; Partitioned; HttpOnly`` over HTTPS, so the pages work inside an LMS
+iframe), CSRF protection for every form (Flask-WTF), ``Content-Security-Policy: frame-ancestors``
+naming the registered platforms, and, when configured, trust in a TLS proxy's forwarded headers.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lti_tool.web.lti.cookies import LaunchSessionInterface
+from lti_tool.web.lti.headers import add_frame_ancestors
+
+
+def init_app(app: Flask) -> None:
+    from lti_tool.web.lti import keys, launch, pages, registration
+
+    rt = app.extensions["lti_tool"]
+    hops = rt.settings.lti.proxy_hops
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    app.session_interface = LaunchSessionInterface()
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", rt.settings.lti.session_lifetime_seconds)
+    # Checked for the pages' forms only: the launch is a cross-site post verified by its signed JWT,
+    # and the event endpoints are machine-to-machine, authenticated by token or signature.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    CSRFProtect(app)  # pages.check_csrf runs it for every form the pages serve
+    for blueprint in (launch.blueprint, keys.blueprint, registration.blueprint, pages.blueprint):
+        app.register_blueprint(blueprint)
+    app.after_request(add_frame_ancestors)

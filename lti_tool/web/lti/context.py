@@ -1,0 +1,55 @@
+"""What the LTI views share: the tool's base URL, the current launch, and the refusal page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import abort, render_template, request, session
+from sqlalchemy.orm import Session
+
+from lti_tool import models
+from lti_tool.db import read_session
+from lti_tool.lti import launch as launch_service
+from lti_tool.lti.platforms import ToolUrls
+from lti_tool.web.app import runtime
+
+log = logging.getLogger(__name__)
+
+SESSION_KEY = "lti_launch"
+
+
+@contextmanager
+def reading() -> Iterator[Session]:
+    """A read-only transaction whose loaded rows stay readable after it ends (for templates)."""
+    with read_session(runtime().sessions) as db:
+        yield db
+        db.expunge_all()
+
+
+def base_url() -> str:
+    configured = runtime().settings.lti.public_url
+    return (configured or request.url_root).rstrip("/")
+
+
+def tool_urls() -> ToolUrls:
+    return ToolUrls.at(base_url())
+
+
+def refuse(message: str, status: int) -> Any:
+    """A clear page, a 4xx, a log line; the caller has stored nothing."""
+    log.warning("LTI %s %s refused (%s): %s", request.method, request.path, status, message)
+    return render_template("lti_error.html", message=message), status
+
+
+def current_launch(*allowed_roles: str) -> models.LaunchSession:
+    """The launch this browser holds, with one of ``allowed_roles`` (any when none given)."""
+    with reading() as db:
+        row = launch_service.find_session(db, session.get(SESSION_KEY))
+    if row is None:
+        abort(401, "no LTI launch: open the tool from your course")
+    if allowed_roles and row.role not in allowed_roles:
+        abort(403, "your role in this course does not allow this page")
+    return row

@@ -1,0 +1,93 @@
+"""Each exporter renders what its body takes; PDFs are checked by rendering them (poppler)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from lti_tool.exports.claims_csv import ClaimsCsvExporter
+from lti_tool.exports.discovery import discover
+from lti_tool.exports.open_badges import OpenBadgesExporter
+from lti_tool.exports.remittance import AcmssRemittanceExporter
+from lti_tool.exports.statement import StatementExporter
+from tests.conftest import require
+from tests.exports.samples import claim
+
+
+def pdf_text(content: bytes, tmp_path: Path) -> str:
+    require("pdf", shutil.which("pdftoppm") is not None and shutil.which("pdftotext") is not None,
+            "poppler-utils (pdftoppm, pdftotext) is not installed")
+    pdf = tmp_path / "document.pdf"
+    pdf.write_bytes(content)
+    subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(tmp_path / "page")], check=True)
+    assert list(tmp_path.glob("page*.png")), "the PDF did not render"
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def test_built_in_plugins_are_found_through_entry_points() -> None:
+    plugins = discover()
+    assert set(plugins.exporters) == {"claims-csv", "statement", "acmss-remittance", "open-badges"}
+    assert set(plugins.destinations) == {"directory", "smtp", "sftp", "https"}
+    for cls in [*plugins.exporters.values(), *plugins.destinations.values()]:
+        assert cls.__doc__ and cls.identifier and cls.verbose_name
+
+
+def test_claims_csv_has_one_row_per_claim_with_the_licence_number() -> None:
+    [rendered] = ClaimsCsvExporter().render("b", [claim(1), claim(2, course_id="7", minutes=60)])
+    rows = list(csv.DictReader(io.StringIO(rendered.content.decode())))
+    assert (rendered.filename, rendered.media_type) == ("b.csv", "text/csv")
+    assert [(r["course_id"], r["member_number"], r["contact_minutes"]) for r in rows] == [
+        ("565", "CMSS-4711", "90"), ("7", "CMSS-4711", "60")]
+
+
+def test_statement_is_a_pdf_and_a_csv_per_learner(tmp_path: Path) -> None:
+    files = StatementExporter().render("b", [claim(1), claim(2, learner_lms_id="42", learner_name="Lee Kim"),
+                                             claim(3, course_title="Coding 101", amount=claim().amount * 2)])
+    assert [f.filename for f in files] == ["b-learner-123-statement.pdf", "b-learner-123-statement.csv",
+                                           "b-learner-42-statement.pdf", "b-learner-42-statement.csv"]
+    text = pdf_text(files[0].content, tmp_path)
+    assert "Dana Reyes" in text and "HIPAA basics" in text and "Coding 101" in text
+    assert "CMSS-4711" in text and "Total: 4.5 CME" in text
+
+
+def test_rendering_is_deterministic_so_a_retry_sends_the_same_bytes() -> None:
+    claims = [claim(1), claim(2)]
+    for exporter in (StatementExporter(), AcmssRemittanceExporter(), OpenBadgesExporter()):
+        assert exporter.render("b", claims) == exporter.render("b", claims)
+
+
+def test_acmss_remittance_names_the_licence_number_and_attaches_a_certificate_per_training(tmp_path: Path) -> None:
+    exporter = AcmssRemittanceExporter()
+    claims = [claim(1), claim(2, course_title="Privacy refresher", minutes=30, index_number="CMS06140727A")]
+    files = exporter.render("b", claims)
+    _subject, body = exporter.message("acmss-cmss", claims)
+    assert "CMSS licence number CMSS-4711" in body and "Privacy refresher" in body
+    certificates = [f for f in files if f.media_type == "application/pdf"]
+    assert len(certificates) == 2
+    text = pdf_text(certificates[1].content, tmp_path)
+    assert "Certificate of completion" in text and "Privacy refresher" in text
+    assert "CMSS-4711" in text and "CMS06140727A" in text and "30 contact minutes" in text
+
+
+def test_open_badges_achievement_credential_per_award() -> None:
+    [rendered] = OpenBadgesExporter().render("b", [claim(1), claim(2, entry_kind="reversal")])
+    document = json.loads(rendered.content)
+    assert "AchievementCredential" in document["type"]
+    subject = document["credentialSubject"]
+    assert subject["creditsEarned"] == 1.5 and subject["licenseNumber"] == "CMSS-4711"
+    assert subject["activityEndDate"].startswith("2026-03-04T13:38")
+    assert subject["activityStartDate"].startswith("2026-03-04T12:08")
+    assert subject["achievement"]["name"] == "HIPAA basics"
+
+
+def test_every_exporter_and_destination_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Exporters and destinations"):readme.index("## Running at scale")]
+    plugins = discover()
+    for identifier in [*plugins.exporters, *plugins.destinations]:
+        assert f"| `{identifier}`" in section, identifier

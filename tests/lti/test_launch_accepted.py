@@ -1,0 +1,151 @@
+"""Launches the tool accepts, and what each one stores: who the user is and which page they see."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from lti_tool import models
+from lti_tool.db import read_session
+from lti_tool.runtime import Runtime
+from tests.lti.conftest import Launcher, stored_counts
+from tests.lti.platform import ADMINISTRATOR, INSTRUCTOR, LEARNER, LTI, ROLE
+
+
+def only_session(runtime: Runtime) -> models.LaunchSession:
+    with read_session(runtime.sessions) as session:
+        rows = list(session.scalars(select(models.LaunchSession)))
+        session.expunge_all()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def home(launch: Launcher, body: dict[str, Any]) -> str:
+    response = launch(body)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    page = launch.client.get(response.location, follow_redirects=True)
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+ROLE_CASES = {
+    "learner": (LEARNER, "learner"),
+    "instructor with several roles": ([ROLE + "Instructor", ROLE + "Mentor", "urn:x:unknown"], "instructor"),
+    "short role names": (["Instructor"], "instructor"),
+    "teaching assistant": ([ROLE + "Instructor#TeachingAssistant"], "instructor"),
+    "administrator": (ADMINISTRATOR, "administrator"),
+    "content developer": ([ROLE + "ContentDeveloper"], "administrator"),
+    "unknown roles only": (["http://example.org/roles#Wizard"], "learner"),
+    "no roles": ([], "learner"),
+}
+
+
+@pytest.mark.parametrize("case", ROLE_CASES, ids=list(ROLE_CASES))
+def test_roles_give_the_least_privilege_page(case: str, launch: Launcher, runtime: Runtime) -> None:
+    roles, expected = ROLE_CASES[case]
+    response = launch(launch.platform.claims(roles=roles))
+    assert response.status_code == 303
+    assert only_session(runtime).role == expected
+
+
+def test_an_instructor_without_a_course_context_sees_the_learner_page(launch: Launcher, runtime: Runtime) -> None:
+    launch(launch.platform.claims(roles=INSTRUCTOR, **{LTI + "context": None}))
+    assert only_session(runtime).role == "learner"
+
+
+@pytest.mark.parametrize("personal", [
+    {"email": "only@example.org", "name": None},
+    {"email": None, "name": None, "given_name": "Grace", "family_name": "Hopper"},
+    {"email": None, "name": None},
+], ids=["email only", "names only", "no personal data"])
+def test_personal_data_is_optional(personal: dict[str, Any], launch: Launcher, runtime: Runtime) -> None:
+    page = home(launch, launch.platform.claims(**personal))
+    assert "Your continuing-education credit" in page
+    with read_session(runtime.sessions) as session:
+        learner = session.scalar(select(models.Learner))
+        session.expunge_all()
+    assert learner is not None and learner.lms_user_id == "42"
+    expected_name = "Grace Hopper" if personal.get("given_name") else None
+    assert learner.name == expected_name
+    assert learner.email == personal.get("email")
+
+
+@pytest.mark.parametrize("skew", [-59, 59])
+def test_a_platform_clock_up_to_a_minute_off_is_accepted(skew: int, launch: Launcher, runtime: Runtime) -> None:
+    now = int(time.time()) + skew
+    response = launch(launch.platform.claims(iat=now, exp=now + 30))
+    assert response.status_code == 303, response.get_data(as_text=True)
+
+
+def test_a_launch_consumes_its_nonce_and_state(launch: Launcher, runtime: Runtime) -> None:
+    launch()
+    with read_session(runtime.sessions) as session:
+        assert session.scalar(select(models.LaunchState)) is None
+        assert session.scalar(select(models.UsedNonce)) is not None
+    assert stored_counts(runtime)["lti_launch_sessions"] == 1
+
+
+def test_the_launch_cookie_is_httponly_and_lax_over_plain_http(launch: Launcher) -> None:
+    response = launch()
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("lti_tool_session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+def test_over_https_cookies_are_secure_samesite_none_partitioned(launch: Launcher) -> None:
+    from tests.lti.conftest import login
+
+    auth = login(launch.client, launch.platform)
+    token = launch.platform.sign(launch.platform.claims(nonce=auth["nonce"]))
+    response = launch.client.post("/lti/launch", data={"id_token": token, "state": auth["state"]},
+                                  base_url="https://localhost", headers={"Cookie": ""})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("lti_tool_session="))
+    for attribute in ("Secure", "SameSite=None", "Partitioned", "HttpOnly"):
+        assert attribute in cookie, cookie
+
+
+def test_a_rotated_platform_key_is_fetched_once(
+    registered: Any, settings: Any, cli_json: Callable[..., Any]
+) -> None:
+    from lti_tool.runtime import build_runtime
+    from lti_tool.web.app import create_app
+    from tests.lti.platform import new_key
+
+    fast = settings.model_copy(update={"events": settings.events.model_copy(
+        update={"jwks_refetch_interval_seconds": 0})})
+    app = create_app(build_runtime(fast), {"TESTING": True})
+    launcher = Launcher(app.test_client(), registered)
+    assert launcher().status_code == 303
+    fetches = registered.jwks_fetches
+    registered.key, registered.kid = new_key(), "platform-key-2"
+    assert launcher().status_code == 303
+    assert registered.jwks_fetches == fetches + 1
+
+
+def test_an_unknown_kid_does_not_refetch_within_the_interval(launch: Launcher) -> None:
+    assert launch().status_code == 303
+    fetches = launch.platform.jwks_fetches
+    for _ in range(3):
+        assert launch(kid="unknown-kid").status_code == 401
+    assert launch.platform.jwks_fetches <= fetches + 1
+
+
+def test_an_audience_list_naming_only_the_tool_with_its_azp_is_accepted(launch: Launcher) -> None:
+    body = launch.platform.claims(aud=[launch.platform.client_id], azp=launch.platform.client_id)
+    assert launch(body).status_code == 303
+
+
+def test_canvas_beta_and_test_issuers_are_separate_platforms(
+    cli_json: Callable[..., Any], platform: Any
+) -> None:
+    for issuer in ("https://canvas.instructure.com", "https://canvas.beta.instructure.com",
+                   "https://canvas.test.instructure.com"):
+        cli_json("platforms", "add", "--issuer", issuer, "--client-id", "10000000000042",
+                 "--deployment-id", "1:abc", "--auth-login-url", f"{issuer}/api/lti/authorize_redirect",
+                 "--auth-token-url", f"{issuer}/login/oauth2/token",
+                 "--key-set-url", f"{issuer}/api/lti/security/jwks")
+    assert len(cli_json("platforms", "list")) == 3

@@ -1,0 +1,38 @@
+"""Behind a TLS proxy the tool sees HTTPS (cookies stay Secure); the nonce's unique key refuses a
+second use whatever the path."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from lti_tool import models
+from lti_tool.db import write_session
+from lti_tool.lti import launch as launch_service
+from lti_tool.lti.tokens import LaunchRejected
+from lti_tool.runtime import Runtime, build_runtime
+from lti_tool.settings import Settings
+from lti_tool.web.app import create_app
+from tests.lti.conftest import login
+from tests.lti.platform import TestPlatform
+
+
+def test_behind_a_tls_proxy_cookies_are_secure(settings: Settings, registered: TestPlatform) -> None:
+    proxied = settings.model_copy(update={"lti": settings.lti.model_copy(update={"proxy_hops": 1})})
+    client: FlaskClient = create_app(build_runtime(proxied), {"TESTING": True}).test_client()
+    auth = login(client, registered)
+    token = registered.sign(registered.claims(nonce=auth["nonce"]))
+    response = client.post("/lti/launch", data={"id_token": token, "state": auth["state"]},
+                           headers={"X-Forwarded-Proto": "https", "Cookie": ""})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "SameSite=None" in cookie and "Partitioned" in cookie
+
+
+def test_a_nonce_is_consumed_once(runtime: Runtime, registered: TestPlatform) -> None:
+    with write_session(runtime.sessions) as session:
+        platform_id = session.scalar(select(models.Platform.id))
+        launch_service.consume_nonce(session, platform_id, "n-1", runtime.settings.lti)
+    with pytest.raises(LaunchRejected, match="nonce replayed"), write_session(runtime.sessions) as session:
+        launch_service.consume_nonce(session, platform_id, "n-1", runtime.settings.lti)
