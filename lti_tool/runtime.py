@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool.credits.registry import Rulebook, load_rulebook
 from lti_tool.db import make_engine, session_factory
-from lti_tool.exports.config import Exports, build_exports
+from lti_tool.exports.config import Exports, build_exports, rule_defaults
 from lti_tool.exports.discovery import discover
 from lti_tool.jwks import JwksCache
 from lti_tool.settings import Settings, load_settings
@@ -44,5 +44,6 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         timeout=settings.events.jwks_timeout_seconds,
         min_refetch_interval=settings.events.jwks_refetch_interval_seconds,
     )
-    exports = build_exports(settings.exports_file, discover(), settings.instance_dir)
+    exports = build_exports(settings.exports_file, discover(), settings.instance_dir,
+                            rule_defaults(rulebook))
     return Runtime(settings, engine, session_factory(engine), rulebook, jwks, exports)

@@ -10,12 +10,9 @@ from lti_tool.cli.context import emit, pass_runtime
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
 from lti_tool.services.claim_readiness import missing_for, set_consent
-from lti_tool.services.exporting import (
-    BatchNotFound,
-    export_status,
-    retry_batch,
-    run_export_tick,
-)
+from lti_tool.services.export_delivery import BatchNotFound, retry_batch
+from lti_tool.services.export_status import export_status
+from lti_tool.services.exporting import run_export_tick
 
 
 @click.group()
@@ -70,6 +67,6 @@ def consent(rt: Runtime, source_id: int, user: str, credential: str, withdraw: b
         if learner is None:
             raise click.UsageError(f"no learner {user!r} in source {source_id}")
         set_consent(session, learner.id, credential, given=not withdraw)
-        requires = rt.exports.config.binding(credential).requires or []
         emit({"credential": credential, "consent": not withdraw,
-              "missing": missing_for(session, learner.id, credential, requires)}, as_json)
+              "missing": missing_for(session, learner.id, credential, rt.exports.requires(credential))},
+             as_json)

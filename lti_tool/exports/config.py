@@ -7,9 +7,11 @@ message naming the file and the key.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -69,46 +71,72 @@ class Delivery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_attempts: int = Field(12, ge=1)
     """After this many failed attempts a batch goes to the dead letter."""
+    max_claims_per_batch: int = Field(200, ge=1)
+    """A larger backlog of one credential is split into several batches (oldest completions first)."""
 
 
 class ExportConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     jobs: Jobs = Jobs()
     delivery: Delivery = Delivery()
-    defaults: Binding = Binding(exporter="claims-csv", destination="directory", requires=[])
+    defaults: Binding = Binding()
     credentials: dict[str, Binding] = {}
     destinations: dict[str, dict[str, Any]] = {}
 
-    def binding(self, credential: str) -> Binding:
+    def binding(self, credential: str, rule: RuleDefaults | None = None) -> Binding:
+        """The credential's own table, else ``[defaults]``, else what its plugin declares
+        (``rule``: export format and learner fields), else ``claims-csv`` to ``directory``."""
         own = self.credentials.get(credential, Binding())
         base = self.defaults
+        if own.requires is not None:
+            requires = own.requires
+        elif base.requires is not None:
+            requires = base.requires
+        else:
+            requires = list(rule.requires) if rule else []
         return Binding(
-            exporter=own.exporter or base.exporter or "claims-csv",
+            exporter=own.exporter or base.exporter or (rule.exporter if rule else None) or "claims-csv",
             destination=own.destination or base.destination or "directory",
             cron=own.cron,
             deadline_days=own.deadline_days or base.deadline_days,
-            requires=own.requires if own.requires is not None else (base.requires or []),
+            requires=requires,
         )
 
-    def deadline(self, credential: str) -> timedelta | None:
-        days = self.binding(credential).deadline_days
-        return None if days is None else timedelta(days=days)
+
+@dataclass(frozen=True)
+class RuleDefaults:
+    """What a credential's provider plugin declares for its claims: ``export_format`` and
+    ``learner_fields`` (used where ``config/exports.toml`` says nothing)."""
+
+    exporter: str
+    requires: tuple[Requirement, ...]
 
 
 class Exports:
     """The checked configuration with its exporter and destination instances."""
 
     def __init__(self, config: ExportConfig, exporters: dict[str, Exporter],
-                 destinations: dict[str, Destination]):
+                 destinations: dict[str, Destination], rules: Mapping[str, RuleDefaults] | None = None):
         self.config = config
         self.exporters = exporters
         self.destinations = destinations
+        self.rules = dict(rules or {})
+
+    def binding(self, credential: str) -> Binding:
+        return self.config.binding(credential, self.rules.get(credential))
+
+    def requires(self, credential: str) -> list[Requirement]:
+        return list(self.binding(credential).requires or [])
+
+    def deadline(self, credential: str) -> timedelta | None:
+        days = self.binding(credential).deadline_days
+        return None if days is None else timedelta(days=days)
 
     def exporter(self, credential: str) -> Exporter:
-        return self.exporters[self.config.binding(credential).exporter or "claims-csv"]
+        return self.exporters[self.binding(credential).exporter or "claims-csv"]
 
     def destination_name(self, credential: str) -> str:
-        return self.config.binding(credential).destination or "directory"
+        return self.binding(credential).destination or "directory"
 
     def destination(self, name: str) -> Destination:
         return self.destinations[name]
@@ -125,8 +153,13 @@ def load_export_config(path: Path) -> ExportConfig:
         raise ExportConfigError(f"{path}: {problems}") from None
 
 
-def build_exports(path: Path, plugins: ExportPlugins, instance_dir: Path) -> Exports:
-    """Read ``path`` and instantiate what it names; :class:`ExportConfigError` names file and key."""
+def build_exports(path: Path, plugins: ExportPlugins, instance_dir: Path,
+                  rules: Mapping[str, RuleDefaults] | None = None) -> Exports:
+    """Read ``path`` and instantiate what it names; :class:`ExportConfigError` names file and key.
+
+    ``rules``: per credential id, what its provider plugin declares; when given, a
+    ``[credentials.<id>]`` table for a credential no plugin provides is refused (a typo would
+    otherwise silently leave that credential on the defaults)."""
     config = load_export_config(path)
     destinations: dict[str, Destination] = {}
     tables = {"directory": {"type": "directory"}, **config.destinations}
@@ -140,6 +173,11 @@ def build_exports(path: Path, plugins: ExportPlugins, instance_dir: Path) -> Exp
             destinations[name] = plugins.destinations[kind](name, options, instance_dir)
         except ValueError as exc:
             raise ExportConfigError(f"{path}: destinations.{name}: {exc}") from None
+    if rules is not None:
+        unknown = sorted(set(config.credentials) - set(rules))
+        if unknown:
+            raise ExportConfigError(f"{path}: credentials.{unknown[0]}: no provider plugin for this "
+                                    f"credential (known: {', '.join(sorted(rules))})")
     for where, binding in [("defaults", config.defaults),
                            *((f"credentials.{c}", b) for c, b in config.credentials.items())]:
         if binding.exporter and binding.exporter not in plugins.exporters:
@@ -148,5 +186,25 @@ def build_exports(path: Path, plugins: ExportPlugins, instance_dir: Path) -> Exp
         if binding.destination and binding.destination not in destinations:
             raise ExportConfigError(f"{path}: {where}.destination: {binding.destination!r} is not a "
                                     f"[destinations] table (have {sorted(destinations)})")
+    for credential, rule in sorted((rules or {}).items()):
+        chosen = config.binding(credential, rule).exporter
+        if chosen not in plugins.exporters:
+            raise ExportConfigError(f"{path}: credentials.{credential}.exporter: the plugin's export "
+                                    f"format {chosen!r} is not one of {sorted(plugins.exporters)}; "
+                                    "name an exporter for this credential")
     exporters = {name: cls() for name, cls in plugins.exporters.items()}
-    return Exports(config, exporters, destinations)
+    return Exports(config, exporters, destinations, rules)
+
+
+def rule_defaults(rules: Iterable[Any]) -> dict[str, RuleDefaults]:
+    """:class:`RuleDefaults` from provider plugins (anything with ``credential``,
+    ``export_format`` and ``learner_fields``); a learner field exports cannot check is refused."""
+    found: dict[str, RuleDefaults] = {}
+    for rule in rules:
+        fields = tuple(rule.learner_fields)
+        unknown = [f for f in fields if f not in get_args(Requirement)]
+        if unknown:
+            raise ExportConfigError(f"plugin {rule.credential!r}: learner_fields {unknown} are not "
+                                    f"one of {list(get_args(Requirement))}")
+        found[rule.credential] = RuleDefaults(rule.export_format, fields)
+    return found

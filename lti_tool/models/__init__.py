@@ -7,7 +7,7 @@ from lti_tool.models.consent import ReportConsent
 from lti_tool.models.learner import Learner, LearnerCredential
 from lti_tool.models.lms_event import LmsEvent
 from lti_tool.models.mapping import CourseMapping
-from lti_tool.models.outbox import ExportBatch, OutboxClaim
+from lti_tool.models.outbox import ExportAttempt, ExportBatch, OutboxClaim
 from lti_tool.models.source import Source
 from lti_tool.models.lti import (
     AppSecret, AuditEntry, Deployment, LaunchSession, LaunchState, Platform, ToolKey, UsedNonce,
@@ -18,6 +18,7 @@ __all__ = [
     "Base",
     "CourseCompletion",
     "CourseMapping",
+    "ExportAttempt",
     "ExportBatch",
     "LedgerEntry",
     "Learner",

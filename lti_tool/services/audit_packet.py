@@ -22,7 +22,7 @@ from lti_tool import models
 from lti_tool.exports.documents import certificate_pdf
 from lti_tool.exports.remittance import certificate_name
 from lti_tool.exports.statement import render_statement
-from lti_tool.services.exporting import claims_where
+from lti_tool.services.export_claims import claims_where
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 

@@ -61,5 +61,5 @@ def missing_by_credential(session: Session, exports: Exports, learner_id: int) -
         models.Award.learner_id == learner_id)))
     credentials |= set(session.scalars(select(models.LearnerCredential.credential).where(
         models.LearnerCredential.learner_id == learner_id)))
-    return {c: missing_for(session, learner_id, c, exports.config.binding(c).requires or [])
+    return {c: missing_for(session, learner_id, c, exports.requires(c))
             for c in sorted(credentials)}

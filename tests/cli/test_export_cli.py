@@ -54,7 +54,7 @@ from = "a@example.org"
 to = "b@example.org"
 timeout_seconds = 2
 """)
-    credit(runtime.sessions, "123", "565")
+    credit(runtime.sessions, "123", "565", number="CMSS-1")
     failed = json.loads(cli("export", "run", "--json", expect=1).output)
     assert failed["failed"][0]["dead"] is True
     [dead] = cli_json("export", "status")["dead_batches"]

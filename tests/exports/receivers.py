@@ -54,16 +54,32 @@ def smtp_server(receiver: SmtpReceiver, port: int) -> Iterator[Controller]:
 
 
 class HttpReceiver:
-    """Answers from ``script`` ("500", "429", "hang", "400", …) then 200; checks signatures."""
+    """Answers from ``script`` then 200; checks signatures; keeps what it accepted once per
+    ``webhook-id`` (as a receiver deduplicating by idempotency key does).
+
+    Steps: a status ("500", "429" with ``Retry-After: 2``, "400"), "hang" (answers 503 after
+    ``hang_seconds``, past the client's timeout), "stall" (waits for ``release``, then 503) and
+    "accept-stall" (records the claims as accepted, then waits for ``release`` before answering 200:
+    the sender may die before it hears the answer).
+    """
 
     def __init__(self, secret: str, script: list[str] | None = None, hang_seconds: float = 3.0):
         self.secret = secret
         self.script = list(script or [])
         self.hang_seconds = hang_seconds
         self.accepted: list[dict[str, Any]] = []
+        self.duplicates: list[str] = []
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.release = threading.Event()
+
+    def accept(self, headers: dict[str, str], body: bytes) -> None:
+        with self.lock:
+            if any(a["id"] == headers["webhook-id"] for a in self.accepted):
+                self.duplicates.append(headers["webhook-id"])
+                return
+            self.accepted.append({"id": headers["webhook-id"], "body": json.loads(body),
+                                  "idempotency_key": headers.get("idempotency-key")})
 
     def answer(self, handler: BaseHTTPRequestHandler) -> None:
         body = handler.rfile.read(int(handler.headers.get("content-length", 0)))
@@ -80,11 +96,13 @@ class HttpReceiver:
         elif step == "stall":  # until the test sets release (or the client is killed)
             self.release.wait(60)
             step = "503"
-        status = int(step)
-        if status == 200:
-            with self.lock:
-                self.accepted.append({"id": headers["webhook-id"], "body": json.loads(body),
-                                      "idempotency_key": headers.get("idempotency-key")})
+        elif step == "accept-stall":
+            self.accept(headers, body)
+            self.release.wait(60)
+            step = "accepted"
+        status = 200 if step == "accepted" else int(step)
+        if step == "200":
+            self.accept(headers, body)
         try:
             handler.send_response(status)
             if status == 429:

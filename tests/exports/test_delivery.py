@@ -3,7 +3,7 @@ first, and claims of learners who lack a number or consent wait."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from lti_tool import models
 from lti_tool.db import read_session, write_session
-from lti_tool.exports.config import ExportConfigError, build_exports
+from lti_tool.exports.config import ExportConfigError, build_exports, rule_defaults
 from lti_tool.exports.discovery import discover
 from lti_tool.runtime import Runtime
 from lti_tool.services.claim_readiness import (
@@ -19,7 +19,9 @@ from lti_tool.services.claim_readiness import (
     missing_for,
     set_consent,
 )
-from lti_tool.services.exporting import export_status, retry_batch, run_export_tick
+from lti_tool.services.export_delivery import retry_batch
+from lti_tool.services.export_status import export_status
+from lti_tool.services.exporting import TickReport, run_export_tick
 from tests.exports.ledger_rows import COMPLETED, credit
 from tests.exports.receivers import (
     HttpReceiver,
@@ -35,10 +37,11 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 def configure(runtime: Runtime, tmp_path: Path, text: str) -> None:
     path = tmp_path / "exports.toml"
     path.write_text(text)
-    runtime.exports = build_exports(path, discover(), runtime.settings.instance_dir)
+    runtime.exports = build_exports(path, discover(), runtime.settings.instance_dir,
+                                    rule_defaults(runtime.rulebook))
 
 
-def tick(runtime: Runtime, now=None):  # type: ignore[no-untyped-def]
+def tick(runtime: Runtime, now: datetime | None = None) -> TickReport:
     return run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports, now)
 
 
@@ -98,7 +101,7 @@ def test_https_500_429_and_a_hang_are_retried_and_the_key_is_sent(
     receiver = HttpReceiver(SECRET, ["500", "429", "hang"])
     with http_server(receiver) as url:
         configure(runtime, tmp_path, http_config(url))
-        credit(runtime.sessions, "123", "565", credential="aama-cma")
+        credit(runtime.sessions, "123", "565", credential="aama-cma", number="AAMA-1")
         now = models.utcnow()
         for step in range(6):
             report = tick(runtime, now + timedelta(days=step))
@@ -122,7 +125,7 @@ def test_a_400_moves_the_batch_to_the_dead_letter_until_retried_by_hand(
     receiver = HttpReceiver(SECRET, ["400"])
     with http_server(receiver) as url:
         configure(runtime, tmp_path, http_config(url))
-        credit(runtime.sessions, "123", "565", credential="aama-cma")
+        credit(runtime.sessions, "123", "565", credential="aama-cma", number="AAMA-1")
         now = models.utcnow()
         [failure] = tick(runtime, now).failed
         assert failure["dead"] is True
@@ -152,7 +155,7 @@ from = "a@example.org"
 to = "b@example.org"
 timeout_seconds = 2
 """)
-    credit(runtime.sessions, "123", "565")
+    credit(runtime.sessions, "123", "565", number="CMSS-1")
     now = models.utcnow()
     assert tick(runtime, now).failed[0]["dead"] is False
     assert tick(runtime, now + timedelta(days=1)).failed[0]["dead"] is True
@@ -181,8 +184,8 @@ deadline_days = 10
 [credentials.aama-cma]
 deadline_days = 365
 """)
-    credit(runtime.sessions, "123", "1", credential="aama-cma")
-    credit(runtime.sessions, "123", "2", credential="acmss-cmss")
+    credit(runtime.sessions, "123", "1", credential="aama-cma", number="AAMA-1")
+    credit(runtime.sessions, "123", "2", credential="acmss-cmss", number="CMSS-1")
     with read_session(runtime.sessions) as session:
         status = export_status(session, runtime.exports, now=COMPLETED + timedelta(days=11))
     assert status["total"]["overdue"] == 1 and status["total"]["pending"] == 2

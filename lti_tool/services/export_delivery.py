@@ -1,0 +1,188 @@
+"""Delivering one batch: lease, render, send, and record the outcome.
+
+1. The batch is *leased* with a conditional update that also counts the attempt; the attempt number
+   is the lease's fencing token. Two ticks (the scheduler and ``lti-tool export run``, or two hosts)
+   never deliver the same batch at once; a lease left by a killed process expires, the next tick
+   takes the batch up again, and the killed attempt is recorded as ``interrupted``.
+2. The batch is rendered from its claims (deterministically: a retry sends the same bytes under the
+   same key: file names, ``Message-ID``, ``webhook-id``) and delivered.
+3. Only a receiver's acceptance marks it ``delivered``, with the receipt (an acceptance always wins,
+   even after the lease ran out). A failure is recorded by the lease's holder only: retried with
+   exponential backoff and jitter, never sooner than ``Retry-After``; a permanent refusal or too many
+   attempts moves the batch to the dead letter (``dead``) with its last error, until
+   ``lti-tool export retry ID``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from lti_tool import models
+from lti_tool.db import read_session, write_session
+from lti_tool.exports.base import DeliveryError, Export
+from lti_tool.exports.claim import Claim
+from lti_tool.exports.config import Exports
+from lti_tool.services.export_batching import OPEN
+from lti_tool.services.export_claims import batch_claims
+from lti_tool.settings import ExportSettings
+
+log = logging.getLogger(__name__)
+
+
+class BatchNotFound(LookupError):
+    pass
+
+
+def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds: float) -> int | None:
+    """Take the batch for one attempt; returns the attempt number, ``None`` if another tick holds it."""
+    with write_session(sessions) as session:
+        result = session.execute(
+            update(models.ExportBatch)
+            .where(models.ExportBatch.id == batch_id, models.ExportBatch.status.in_(OPEN),
+                   (models.ExportBatch.lease_until.is_(None)) | (models.ExportBatch.lease_until < now))
+            .values(status="delivering", lease_until=now + timedelta(seconds=seconds),
+                    attempts=models.ExportBatch.attempts + 1)
+        )
+        if result.rowcount != 1:
+            return None
+        batch = session.get(models.ExportBatch, batch_id)
+        assert batch is not None
+        session.execute(
+            update(models.ExportAttempt)
+            .where(models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.outcome.is_(None))
+            .values(outcome="interrupted", finished_at=now,
+                    error="the process ended during this attempt; its lease expired"))
+        session.add(models.ExportAttempt(batch_id=batch_id, attempt=batch.attempts,
+                                         destination=batch.destination, started_at=now))
+        return batch.attempts
+
+
+def batch_name(batch: models.ExportBatch) -> str:
+    """Unique per batch and stable across retries; carries the batch key (the idempotency key)."""
+    return f"{batch.created_at:%Y%m%dT%H%M%SZ}-{batch.credential}-batch-{batch.id}-{batch.key[:16]}"
+
+
+def render_batch(exports: Exports, batch: models.ExportBatch, claims: list[Claim]) -> Export:
+    exporter = exports.exporters.get(batch.exporter or "claims-csv")
+    if exporter is None:
+        raise DeliveryError(f"exporter {batch.exporter!r} is no longer installed", permanent=True)
+    name = batch_name(batch)
+    subject, body = exporter.message(batch.credential, claims)
+    return Export(key=batch.key, name=name, credential=batch.credential,
+                  files=tuple(exporter.render(name, claims)), subject=subject, body=body,
+                  claim_keys=tuple(c.idempotency_key for c in claims))
+
+
+def deliver_batch(
+    sessions: sessionmaker[Session], batch_id: int, attempt: int, exports: Exports,
+    settings: ExportSettings, now: datetime,
+) -> dict[str, Any]:
+    """Render and deliver a leased batch; returns what happened (for the tick's report)."""
+    with read_session(sessions) as session:
+        batch = session.get(models.ExportBatch, batch_id)
+        assert batch is not None
+        claims = batch_claims(session, batch_id)
+        credential, destination = batch.credential, batch.destination
+        tries = attempt - batch.attempts_before_retry
+        overdue = batch.deadline_at is not None and batch.deadline_at < now
+        export: Export | None = None
+        try:
+            export = render_batch(exports, batch, claims)
+        except Exception as exc:  # noqa: BLE001 - a batch that cannot be rendered is recorded, not lost
+            unrendered: Exception = exc
+    if overdue:
+        log.warning("export batch %s (%s) is past its reporting deadline", batch_id, credential)
+    outcome = {"batch": batch_id, "credential": credential, "claims": len(claims),
+               "destination": destination, "attempt": attempt, "overdue": overdue}
+    try:
+        if export is None:
+            raise unrendered
+        if destination not in exports.destinations:
+            raise DeliveryError(f"destination {destination!r} is no longer in config/exports.toml")
+        receipt = exports.destination(destination).deliver(export)
+    except Exception as exc:  # noqa: BLE001 - every delivery failure is recorded, retried or dead-lettered
+        return {**outcome, **record_failure(sessions, batch_id, attempt, tries, exc, exports, settings, now)}
+    record_delivery(sessions, batch_id, attempt, receipt)
+    log.info("export batch %s: %d %s claim(s) to %s: %s", batch_id, len(claims), credential,
+             destination, receipt)
+    return {**outcome, "delivered": True, "file": receipt.get("path"), "receipt": receipt}
+
+
+def record_delivery(sessions: sessionmaker[Session], batch_id: int, attempt: int,
+                    receipt: dict[str, Any]) -> None:
+    finished = models.utcnow()
+    with write_session(sessions) as session:
+        session.execute(update(models.ExportBatch).where(
+            models.ExportBatch.id == batch_id, models.ExportBatch.status != "delivered",
+        ).values(status="delivered", receipt=receipt, delivered_at=finished, lease_until=None,
+                 last_error=None))
+        session.execute(update(models.ExportAttempt).where(
+            models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.attempt == attempt,
+        ).values(outcome="delivered", finished_at=finished, receipt=receipt, error=None))
+
+
+def backoff_seconds(attempt: int, settings: ExportSettings, retry_after: float | None) -> float:
+    """Exponential backoff with jitter (half to all of base * 2^(attempt-1), capped), and never
+    sooner than the receiver's ``Retry-After``."""
+    delay = min(settings.retry_base_seconds * 2 ** (attempt - 1), settings.retry_max_seconds)
+    delay *= random.uniform(0.5, 1.0)
+    return max(delay, retry_after) if retry_after is not None else delay
+
+
+def record_failure(
+    sessions: sessionmaker[Session], batch_id: int, attempt: int, tries: int, exc: Exception,
+    exports: Exports, settings: ExportSettings, now: datetime,
+) -> dict[str, Any]:
+    """Record a failed attempt (``tries``: attempts since the batch was formed or retried by hand)."""
+    permanent = isinstance(exc, DeliveryError) and exc.permanent
+    dead = permanent or tries >= exports.config.delivery.max_attempts
+    retry_after = exc.retry_after if isinstance(exc, DeliveryError) else None
+    finished = models.utcnow()
+    retry_at = max(now, finished) + timedelta(seconds=backoff_seconds(tries, settings, retry_after))
+    error = f"{type(exc).__name__}: {exc}"
+    with write_session(sessions) as session:
+        held = session.execute(update(models.ExportBatch).where(
+            models.ExportBatch.id == batch_id, models.ExportBatch.status == "delivering",
+            models.ExportBatch.attempts == attempt,
+        ).values(status="dead" if dead else "failed", last_error=error, lease_until=None,
+                 next_attempt_at=retry_at)).rowcount == 1
+        session.execute(update(models.ExportAttempt).where(
+            models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.attempt == attempt,
+        ).values(outcome="dead" if dead else "failed", finished_at=finished, error=error,
+                 retry_at=None if dead else retry_at))
+    if held:
+        log.warning("export batch %s attempt %d %s: %s", batch_id, attempt, "dead" if dead else
+                    f"failed, retry at {retry_at:%Y-%m-%d %H:%M:%S}Z", error)
+    else:
+        log.warning("export batch %s attempt %d failed after its lease was taken over: %s",
+                    batch_id, attempt, error)
+    return {"delivered": False, "error": str(exc), "dead": dead and held, "permanent": permanent,
+            "retry_at": None if dead else retry_at.isoformat()}
+
+
+def retry_batch(sessions: sessionmaker[Session], batch_id: int) -> dict[str, Any]:
+    """Put a dead or failed batch back in line now (``lti-tool export retry ID``)."""
+    with write_session(sessions) as session:
+        batch = session.get(models.ExportBatch, batch_id)
+        if batch is None:
+            raise BatchNotFound(f"no export batch with id {batch_id}")
+        if batch.status not in ("dead", "failed"):
+            raise ValueError(f"batch {batch_id} is {batch.status}; only dead or failed batches are retried")
+        log.info("export batch %s (%s) put back in line by hand after: %s", batch.id, batch.credential,
+                 batch.last_error)
+        # The attempt count goes on (it numbers the attempts); max_attempts counts from here.
+        batch.status, batch.lease_until, batch.next_attempt_at = "pending", None, models.utcnow()
+        batch.attempts_before_retry = batch.attempts
+        return {"batch": batch.id, "credential": batch.credential, "status": batch.status,
+                "last_error": batch.last_error}
+
+
+def batch_attempts(session: Session, batch_id: int) -> list[models.ExportAttempt]:
+    return list(session.scalars(select(models.ExportAttempt).where(
+        models.ExportAttempt.batch_id == batch_id).order_by(models.ExportAttempt.attempt)))
