@@ -2,15 +2,20 @@
 
 Rendered with fpdf2 (pure Python, maintained, no system libraries, deterministic output). The
 certificate names the course, the completion date, the contact time, the credit and its unit, the
-approving body's index number when there is one, and the proof the body requires: the plugin's
-``proof`` text when its rule has one, else the general audit statement below.
+approving body's index number when there is one, the learner's member or licence number when the body
+asks for it, and the proof the body requires: the plugin's ``proof`` text when its rule has one, else
+a statement built from what the rule declares (its body, credential and learner fields).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fpdf import FPDF
+
+from lti_tool import models
+from lti_tool.credits import api
 
 GENERAL_PROOF = (
     "Keep this certificate with your recertification records. The certifying body may audit your "
@@ -32,6 +37,43 @@ class Certificate:
     index_number: str | None
     award_id: int
     proof: str | None = None
+    body: str | None = None
+    number: str | None = None
+    approved_by: str | None = None
+
+
+def required_proof(rule: api.CreditRule | None, index_number: str | None) -> str:
+    """What the certifying body asks a learner to keep or show for this credit."""
+    own = getattr(rule, "proof", None) if rule is not None else None
+    if isinstance(own, str) and own.strip():
+        return own
+    if rule is None:
+        return GENERAL_PROOF
+    shows = ["the program title", "the date", "the contact time", f"the {rule.unit} awarded"]
+    if "number" in rule.learner_fields:
+        shows.append("your member or licence number")
+    if index_number:
+        shows.append("the approving body's index number")
+    return (f"Proof required by {rule.body} for {rule.title}: a certificate of completion showing "
+            + ", ".join(shows[:-1]) + " and " + shows[-1] + ". " + GENERAL_PROOF)
+
+
+def for_award(award: dict[str, Any], mapping: models.CourseMapping | None, rule: api.CreditRule | None,
+              number: str | None) -> Certificate:
+    """The certificate of one award as :func:`lti_tool.services.awards.list_awards` describes it."""
+    facts = mapping.facts if mapping is not None else {}
+    approved = ", ".join(facts.get("approved_by") or []) or None
+    return Certificate(
+        learner_name=award["learner_name"] or "", learner_id=award["learner"],
+        course=(mapping.title if mapping and mapping.title else f"Course {award['course']}"),
+        completed_on=award["completed_at"][:10], minutes=award["minutes"],
+        credential=(f"{rule.title} ({award['credential']})" if rule else award["credential"]),
+        amount=award["amount"], unit=award["unit"], index_number=award["index_number"],
+        award_id=award["id"], proof=required_proof(rule, award["index_number"]),
+        body=rule.body if rule else None,
+        number=number or None,
+        approved_by=approved,
+    )
 
 
 def _text(value: str) -> str:
@@ -62,6 +104,9 @@ def render_certificate(cert: Certificate) -> bytes:
         ("Contact time", f"{cert.minutes} minutes"),
         ("Credit awarded", f"{cert.amount} {cert.unit}"),
         ("Credential", cert.credential),
+        ("Certifying body", cert.body or "-"),
+        ("Member/licence no.", cert.number or "none on file"),
+        ("Approved by", cert.approved_by or "-"),
         ("Index number", cert.index_number or "none given by the approving body"),
         ("Award reference", f"#{cert.award_id}"),
     ]

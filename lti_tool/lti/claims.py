@@ -19,3 +19,5 @@ MESSAGE_TYPES = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST)
 
 CANVAS_USER_ID = "canvas_user_id"
 """The custom parameter the tool asks Canvas for (``$Canvas.user.id``): the id Canvas events use."""
+CANVAS_COURSE_ID = "canvas_course_id"
+"""The custom parameter for ``$Canvas.course.id``: the course id Canvas events use."""

@@ -19,17 +19,35 @@ from lti_tool.lti import claims as c
 from lti_tool.lti.tokens import LaunchRejected
 
 
-def lms_user_id(session: Session, platform: models.Platform, body: dict[str, Any]) -> str:
-    custom = body.get(c.CUSTOM) or {}
-    canvas_id = custom.get(c.CANVAS_USER_ID) if isinstance(custom, dict) else None
+def is_canvas(session: Session, platform: models.Platform) -> bool:
+    """Whether the platform's launches name people and courses by Canvas's own ids (its linked event
+    source is a Canvas one). Only then are the ``canvas_*`` custom parameters read: on any other LMS a
+    teacher can type custom parameters into an activity, and would pass for anyone."""
     source = session.get(models.Source, platform.source_id) if platform.source_id else None
-    if canvas_id is not None and str(canvas_id).strip() and not str(canvas_id).startswith("$"):
-        return str(canvas_id)
-    if source is not None and source.kind == "canvas":
+    return source is not None and source.kind == "canvas"
+
+
+def _custom(body: dict[str, Any], name: str) -> str | None:
+    custom = body.get(c.CUSTOM)
+    value = custom.get(name) if isinstance(custom, dict) else None
+    if value is None or not str(value).strip() or str(value).startswith("$"):
+        return None  # "$Canvas.user.id" unexpanded: the platform does not know the variable
+    return str(value).strip()
+
+
+def lms_user_id(session: Session, platform: models.Platform, body: dict[str, Any]) -> str:
+    if not is_canvas(session, platform):
+        return str(body["sub"])
+    canvas_id = _custom(body, c.CANVAS_USER_ID)
+    if canvas_id is None:
         raise LaunchRejected(
             "Canvas did not send the custom parameter canvas_user_id=$Canvas.user.id; "
             "add it to the tool's developer key (see /lti/canvas.json)")
-    return str(body["sub"])
+    if body.get(c.CONTEXT) and _custom(body, c.CANVAS_COURSE_ID) is None:
+        raise LaunchRejected(
+            "Canvas did not send the custom parameter canvas_course_id=$Canvas.course.id; "
+            "add it to the tool's developer key (see /lti/canvas.json)")
+    return canvas_id
 
 
 def record_learner(session: Session, platform: models.Platform, user: str, body: dict[str, Any]) -> None:
@@ -52,12 +70,10 @@ def record_learner(session: Session, platform: models.Platform, user: str, body:
         learner.email = body["email"][:320]
 
 
-def course_id(body: dict[str, Any]) -> str | None:
-    """The course id the LMS's events use: Canvas's ``$Canvas.course.id``, else the LTI context id
-    (Moodle's context id is its course id)."""
-    custom = body.get(c.CUSTOM) or {}
-    canvas_course = custom.get("canvas_course_id") if isinstance(custom, dict) else None
-    if canvas_course is not None and str(canvas_course).strip() and not str(canvas_course).startswith("$"):
-        return str(canvas_course)
-    context = body.get(c.CONTEXT) or {}
-    return str(context["id"]) if context.get("id") else None
+def course_id(body: dict[str, Any], *, canvas: bool) -> str | None:
+    """The course id the LMS's events use: on Canvas ``$Canvas.course.id``, elsewhere the LTI context
+    id (Moodle's context id is its course id)."""
+    if canvas:
+        return _custom(body, c.CANVAS_COURSE_ID)
+    context = body.get(c.CONTEXT)
+    return str(context["id"]) if isinstance(context, dict) and context.get("id") else None

@@ -1,8 +1,8 @@
-"""What the learner page shows: credit by credential, progress toward renewal, credentials held."""
+"""What the learner page shows: credit by credential, progress toward renewal (a bar per requirement),
+and the credentials held with their member or licence numbers and the learner's consent to report."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,16 +13,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
-from lti_tool.credits.registry import Rulebook
+from lti_tool.credits import api
+from lti_tool.credits.registry import Rulebook, UnknownCredential
+from lti_tool.models.base import canonical
 from lti_tool.services import learners
 from lti_tool.services.awards import list_awards
+from lti_tool.services.claim_readiness import has_consent, missing_for
 
 
 @dataclass(frozen=True)
 class Bar:
+    """One requirement of a renewal cycle. A ``minimum`` fills toward what is due; a ``cap`` shows
+    how much of its room is used, and what was earned beyond it and does not count."""
+
     label: str
     earned: Decimal
     required: Decimal
+    kind: str = "minimum"
+    met: bool = False
+    not_counted: Decimal = Decimal(0)
 
     @property
     def percent(self) -> int:
@@ -30,20 +39,62 @@ class Bar:
             return 100
         return int(min(Decimal(100), self.earned * 100 / self.required))
 
+    def text(self, unit: str) -> str:
+        earned, required = canonical(self.earned), canonical(self.required)
+        if self.kind == "cap":
+            line = f"{earned} of at most {required} {unit} count"
+            if self.not_counted > 0:
+                line += f"; {canonical(self.not_counted)} {unit} beyond the cap do not count"
+            return line
+        return f"{earned} of {required} {unit}" + (" (met)" if self.met else "")
+
+
+@dataclass(frozen=True)
+class Renewal:
+    credential: str
+    title: str
+    unit: str
+    met: bool
+    cycle: str | None
+    """``2026-01-01 to 2027-12-31``, or ``None`` for a credential without a renewal cycle."""
+    minimums: list[Bar] = field(default_factory=list)
+    caps: list[Bar] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    earned: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A credential row of the page: the number on file, consent to report, what is still missing."""
+
+    credential: str
+    title: str
+    body: str
+    held: bool
+    number: str | None
+    certified_on: date | None
+    consent: bool
+    missing: list[str]
+
 
 @dataclass
 class LearnerPage:
     awards: list[dict[str, Any]] = field(default_factory=list)
     totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)
-    holdings: list[models.LearnerCredential] = field(default_factory=list)
-    progress: list[tuple[str, list[Bar], list[tuple[str, str]]]] = field(default_factory=list)
+    credentials: list[Held] = field(default_factory=list)
+    progress: list[Renewal] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)
     """Course id -> the title its mapping gives."""
+    addable: list[tuple[str, str]] = field(default_factory=list)
+    """(credential id, title) of credentials the learner may add."""
 
 
 def learner_page(
-    session: Session, rulebook: Rulebook, *, source_id: int | None, user: str, on: date
+    session: Session, rulebook: Rulebook, *, source_id: int | None, user: str, on: date,
+    requires: Any = None,
 ) -> LearnerPage:
+    """``requires(credential)`` says what claims for a credential need (``number``, ``consent``)."""
     page = LearnerPage()
     if source_id is None:
         return page
@@ -51,7 +102,7 @@ def learner_page(
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for award in page.awards:
         totals[(award["credential"], award["unit"])] += Decimal(award["amount"])
-    page.totals = dict(sorted(totals.items()))
+    page.totals = {key: canonical(value) for key, value in sorted(totals.items())}
     source = session.get(models.Source, source_id)
     courses = {a["course"] for a in page.awards}
     if source is not None and courses:
@@ -61,44 +112,45 @@ def learner_page(
     learner = learners.find_learner(session, source_id, user)
     if learner is None:
         return page
-    page.holdings = list(session.scalars(select(models.LearnerCredential).where(
-        models.LearnerCredential.learner_id == learner.id).order_by(models.LearnerCredential.credential)))
-    if page.holdings:
+    holdings = {h.credential: h for h in session.scalars(select(models.LearnerCredential).where(
+        models.LearnerCredential.learner_id == learner.id))}
+    for credential in sorted(set(holdings) | {a["credential"] for a in page.awards}):
+        held = holdings.get(credential)
+        rule = _rule(rulebook, credential)
+        page.credentials.append(Held(
+            credential=credential, title=rule.title if rule else credential,
+            body=rule.body if rule else credential, held=held is not None,
+            number=held.number if held else None, certified_on=held.certified_on if held else None,
+            consent=has_consent(session, learner.id, credential),
+            missing=missing_for(session, learner.id, credential, requires(credential) if requires else ()),
+        ))
+    page.addable = [(r.credential, r.title) for r in rulebook if r.credential not in holdings]
+    if holdings:
         for result in learners.progress(session, rulebook, source_id=source_id, user=user, on=on):
-            page.progress.append(describe_progress(result))
+            page.progress.append(describe_progress(result, _rule(rulebook, result.credential)))
     return page
 
 
-LABELS = ("label", "name", "description", "category", "id")
+def _rule(rulebook: Rulebook, credential: str) -> api.CreditRule | None:
+    try:
+        return rulebook.get(credential)
+    except UnknownCredential:
+        return None
 
 
-def describe_progress(result: Any) -> tuple[str, list[Bar], list[tuple[str, str]]]:
-    """(credential, one bar per requirement, the other facts) from a plugin's progress dataclass.
-
-    Requirements are read from a ``requirements`` sequence whose items carry an earned and a
-    required amount (``earned``/``required``, or ``have``/``need``), and a label.
-    """
-    data = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else dict(vars(result))
-    credential = str(data.get("credential", ""))
-    bars = []
-    for item in data.get("requirements") or []:
-        earned = _amount(item, "earned", "have", "amount")
-        required = _amount(item, "required", "need", "needed", "target")
-        if earned is None or required is None:
-            continue
-        label = next((str(item[k]) for k in LABELS if item.get(k)), "requirement")
-        bars.append(Bar(label, earned, required))
-    facts = [(key.replace("_", " "), str(value)) for key, value in data.items()
-             if key not in ("credential", "requirements") and value is not None
-             and not isinstance(value, (list, dict))]
-    return credential, bars, facts
-
-
-def _amount(item: dict[str, Any], *names: str) -> Decimal | None:
-    for name in names:
-        if item.get(name) is not None:
-            try:
-                return Decimal(str(item[name]))
-            except ArithmeticError:
-                return None
-    return None
+def describe_progress(result: api.Progress, rule: api.CreditRule | None = None) -> Renewal:
+    """The page's view of a plugin's :class:`~lti_tool.credits.api.Progress`: a bar per minimum
+    (the total first, as the plugin orders them), the caps apart, and the lines of what is missing."""
+    bars = [Bar(r.label, r.earned, r.required, r.kind, r.met, r.not_counted) for r in result.requirements]
+    cycle = None
+    if result.cycle_start is not None and result.cycle_end is not None:
+        cycle = f"{result.cycle_start.isoformat()} to {result.cycle_end.isoformat()}"
+    notes = [result.note] if result.note else []
+    if result.prorated:
+        notes.append("The requirements are prorated: you were certified during this cycle.")
+    return Renewal(
+        credential=result.credential, title=rule.title if rule else result.credential, unit=result.unit,
+        met=result.met, cycle=cycle, minimums=[b for b in bars if b.kind != "cap"],
+        caps=[b for b in bars if b.kind == "cap"], missing=list(result.missing), notes=notes,
+        earned=canonical(result.earned),
+    )

@@ -24,12 +24,22 @@ INSTRUCTOR_ROLES = frozenset({
     CONTEXT + "Instructor",
     CONTEXT + "Instructor#TeachingAssistant",
 })
+SUB_ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership/"
+"""Sub-roles name their principal role in the path: ``membership/Instructor#TeachingAssistant``."""
 SHORT_CONTEXT_ROLES = {"Administrator", "ContentDeveloper", "Instructor", "Learner", "Mentor"}
 
 
 def full_name(role: str) -> str:
-    """LTI 1.3 allows simple names for context roles ("Instructor"); expand them."""
-    return CONTEXT + role if role in SHORT_CONTEXT_ROLES else role
+    """LTI 1.3 allows simple names for context roles ("Instructor"); expand them. A context sub-role
+    (``membership/Instructor#TeachingAssistant``) counts as its principal role."""
+    role = role.strip()
+    if role in SHORT_CONTEXT_ROLES:
+        return CONTEXT + role
+    if role.startswith(SUB_ROLE) and "#" in role:
+        principal = role[len(SUB_ROLE):].split("#", 1)[0]
+        if principal in ("Administrator", "ContentDeveloper", "Instructor"):
+            return CONTEXT + principal
+    return role
 
 
 def classify(roles: Iterable[str], has_context: bool) -> Role:

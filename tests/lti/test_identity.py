@@ -37,9 +37,36 @@ def test_moodle_learners_are_keyed_by_sub(launch: Launcher, runtime: Runtime) ->
 
 
 def test_canvas_learners_are_keyed_by_the_canvas_user_id(canvas: Launcher, runtime: Runtime) -> None:
-    response = canvas(canvas.platform.claims(sub="opaque-lti-id", **{LTI + "custom": {"canvas_user_id": "123"}}))
+    response = canvas(canvas.platform.claims(sub="opaque-lti-id", **{LTI + "custom": {
+        "canvas_user_id": "123", "canvas_course_id": "565"}}))
     assert response.status_code == 303
     assert learners(runtime) == [("123", "Ada Lovelace")]
+
+
+def test_a_canvas_launch_in_a_course_without_the_custom_course_id_is_refused(
+    canvas: Launcher, runtime: Runtime
+) -> None:
+    response = canvas(canvas.platform.claims(sub="opaque-lti-id", **{LTI + "custom": {"canvas_user_id": "123"}}))
+    assert response.status_code == 400
+    assert "canvas_course_id" in response.get_data(as_text=True)
+    assert all(count == 0 for count in stored_counts(runtime).values())
+
+
+def test_custom_parameters_of_a_moodle_activity_cannot_change_who_or_which_course(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any]
+) -> None:
+    """A Moodle teacher can type custom parameters into an activity: they must not make a launch
+    pass for another learner or another course."""
+    from tests.lti.pages import complete
+    from tests.lti.platform import INSTRUCTOR
+
+    complete(runtime, source["id"], "7", "999", name="Someone Else")
+    forged = {LTI + "custom": {"canvas_user_id": "7", "canvas_course_id": "999"}}
+    assert launch(launch.platform.claims(sub="42", **forged)).status_code == 303
+    assert ("42", "Ada Lovelace") in learners(runtime)
+    assert "No credit yet" in launch.client.get("/lti/learner").get_data(as_text=True)
+    assert launch(launch.platform.claims(sub="50", roles=INSTRUCTOR, **forged)).status_code == 303
+    assert "Someone Else" not in launch.client.get("/lti/course").get_data(as_text=True)
 
 
 def test_a_canvas_launch_without_the_custom_user_id_is_refused(canvas: Launcher, runtime: Runtime) -> None:

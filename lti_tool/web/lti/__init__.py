@@ -17,7 +17,7 @@ from lti_tool.web.lti.headers import add_frame_ancestors
 
 
 def init_app(app: Flask) -> None:
-    from lti_tool.web.lti import keys, launch, pages, registration
+    from lti_tool.web.lti import keys, launch, learner, pages, registration
 
     rt = app.extensions["lti_tool"]
     hops = rt.settings.lti.proxy_hops
@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     # and the event endpoints are machine-to-machine, authenticated by token or signature.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     CSRFProtect(app)  # pages.check_csrf runs it for every form the pages serve
-    for blueprint in (launch.blueprint, keys.blueprint, registration.blueprint, pages.blueprint):
+    for blueprint in (launch.blueprint, keys.blueprint, registration.blueprint, pages.blueprint,
+                      learner.blueprint):
         app.register_blueprint(blueprint)
     app.after_request(add_frame_ancestors)

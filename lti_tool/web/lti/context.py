@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import abort, render_template, request, session
+from flask import abort, current_app, render_template, request, session
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from lti_tool import models
 from lti_tool.db import read_session
+from lti_tool.lti import identity
 from lti_tool.lti import launch as launch_service
 from lti_tool.lti.platforms import ToolUrls
 from lti_tool.web.app import runtime
@@ -53,3 +55,26 @@ def current_launch(*allowed_roles: str) -> models.LaunchSession:
     if allowed_roles and row.role not in allowed_roles:
         abort(403, "your role in this course does not allow this page")
     return row
+
+
+def check_csrf() -> None:
+    """Every state-changing request to the pages carries the form's (or header's) CSRF token."""
+    current_app.extensions["csrf"].protect()
+
+
+def page_error(exc: HTTPException) -> Any:
+    return refuse(exc.description or exc.name, exc.code or 400)
+
+
+def platform_of(db: Session, launch: models.LaunchSession) -> models.Platform:
+    platform = db.get(models.Platform, launch.platform_id)
+    assert platform is not None
+    return platform
+
+
+def course_of(db: Session, launch: models.LaunchSession) -> str:
+    """The launch's course, by the id the LMS's events use; 403 when the launch has none."""
+    course = identity.course_id(launch.claims, canvas=identity.is_canvas(db, platform_of(db, launch)))
+    if course is None:
+        abort(403, "this launch has no course")
+    return course

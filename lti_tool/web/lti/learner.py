@@ -1,0 +1,113 @@
+"""The learner's pages: their credit, renewal progress, credentials with numbers and consent to
+report, and a PDF certificate per award. Every query is scoped to the launch's platform and user."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from lti_tool import models
+from lti_tool.credits.registry import UnknownCredential
+from lti_tool.db import write_session
+from lti_tool.lti import certificates, course_mapping, learner_view
+from lti_tool.services import learners
+from lti_tool.services.awards import list_awards
+from lti_tool.services.claim_readiness import set_consent
+from lti_tool.web.app import runtime
+from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, reading, refuse
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("lti_learner", __name__)
+blueprint.before_request(check_csrf)
+blueprint.register_error_handler(HTTPException, page_error)
+
+MAX_NUMBER = 100
+
+
+@blueprint.get("/lti/learner")
+def learner() -> Any:
+    launch = current_launch()
+    rt = runtime()
+    with reading() as db:
+        platform = platform_of(db, launch)
+        page = learner_view.learner_page(db, rt.rulebook, source_id=platform.source_id,
+                                         user=launch.lms_user_id, on=date.today(),
+                                         requires=rt.exports.requires)
+    return render_template("lti_learner.html", launch=launch, page=page, name=launch.claims.get("name"),
+                           saved=request.args.get("saved"))
+
+
+@blueprint.post("/lti/learner/credentials")
+def save_credential() -> Any:
+    """The learner records a credential they hold, its member or licence number, and whether the
+    tool may report their credit to the certifying body."""
+    launch = current_launch()
+    rt = runtime()
+    credential = request.form.get("credential", "").strip()
+    number = request.form.get("number", "").strip()
+    certified = request.form.get("certified_on", "").strip()
+    try:
+        rt.rulebook.get(credential)
+    except UnknownCredential as exc:
+        return refuse(str(exc), 400)
+    if len(number) > MAX_NUMBER:
+        return refuse(f"the number is longer than {MAX_NUMBER} characters", 400)
+    try:
+        certified_on = date.fromisoformat(certified) if certified else None
+    except ValueError:
+        return refuse(f"the certification date {certified!r} is not a date (YYYY-MM-DD)", 400)
+    with write_session(rt.sessions) as db:
+        platform = platform_of(db, launch)
+        if platform.source_id is None:
+            abort(403, "this platform is not linked to an event source; ask the tool's operator")
+        holding = learners.add_credential(
+            db, rt.rulebook, source_id=platform.source_id, user=launch.lms_user_id, credential=credential,
+            number=number or None, certified_on=certified_on, cycle_start=None)
+        holding.number = number or None
+        given = request.form.get("consent") in ("on", "1", "true", "yes")
+        if given or _has_consent_row(db, holding.learner_id, credential):
+            set_consent(db, holding.learner_id, credential, given)
+    log.info("learner %s of platform %s updated %s (consent %s)", launch.lms_user_id, launch.platform_id,
+             credential, "given" if given else "not given")
+    return redirect(url_for("lti_learner.learner", saved=credential), code=303)
+
+
+def _has_consent_row(db: Any, learner_id: int, credential: str) -> bool:
+    return db.scalar(select(models.ReportConsent.id).where(
+        models.ReportConsent.learner_id == learner_id, models.ReportConsent.credential == credential)) is not None
+
+
+@blueprint.get("/lti/certificates/<int:award_id>.pdf")
+def certificate(award_id: int) -> Any:
+    launch = current_launch()
+    rt = runtime()
+    with reading() as db:
+        platform = platform_of(db, launch)
+        awards = list_awards(db, source_id=platform.source_id, user=launch.lms_user_id) \
+            if platform.source_id is not None else []
+        award = next((a for a in awards if a["id"] == award_id and not a["revoked"]), None)
+        if award is None:
+            abort(404, "no such certificate for you")
+        mapping = course_mapping.find(db, award["source_id"], award["course"])
+        learner = learners.find_learner(db, platform.source_id, launch.lms_user_id)  # type: ignore[arg-type]
+        number = None
+        if learner is not None:
+            number = db.scalar(_number_query(learner.id, award["credential"]))
+    try:
+        rule = rt.rulebook.get(award["credential"])
+    except UnknownCredential:
+        rule = None
+    pdf = certificates.render_certificate(certificates.for_award(award, mapping, rule, number))
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="certificate-{award_id}.pdf"'})
+
+
+def _number_query(learner_id: int, credential: str) -> Any:
+    return select(models.LearnerCredential.number).where(
+        models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential)
