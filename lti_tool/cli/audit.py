@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+import logging
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 
 from lti_tool.cli.context import emit, pass_runtime
+from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import read_session
 from lti_tool.runtime import Runtime
 from lti_tool.services.audit_packet import LearnerNotFound, build_audit_packet
+
+log = logging.getLogger(__name__)
 
 
 @click.group()
@@ -28,13 +32,28 @@ def audit() -> None:
 @pass_runtime
 def packet(rt: Runtime, source_id: int, user: str, credential: str, cycle: object, output: Path,
            as_json: bool) -> None:
-    """Write a ZIP: statement, certificates and the evidence behind every award."""
-    cycle_start: date | None = cycle.date() if cycle is not None else None  # type: ignore[attr-defined]
+    """Write a ZIP: statement, certificates and the evidence behind every award.
+
+    With --cycle, the awards completed in the renewal cycle that starts that day (as long as the
+    credential's cycle); without, every award of the credential."""
+    cycle_start: date | None = cycle.date() if isinstance(cycle, datetime) else None
+    try:
+        rule = rt.rulebook.get(credential)
+    except UnknownCredential as exc:
+        log.warning("audit packet refused: %s", exc)
+        raise click.BadParameter(str(exc), param_hint="--credential") from None
+    months = getattr(rule.settings, "cycle_months", None)
     try:
         with read_session(rt.sessions) as session:
-            result = build_audit_packet(session, source_id, user, credential, cycle_start)
+            result = build_audit_packet(session, source_id, user, credential, cycle_start,
+                                        int(months) if months else None)
     except LearnerNotFound as exc:
+        log.warning("audit packet refused: %s", exc)
         raise click.UsageError(str(exc).strip("'\"")) from None
-    output.write_bytes(result.content)
+    try:
+        output.write_bytes(result.content)
+    except OSError as exc:
+        log.warning("audit packet not written to %s: %s", output, exc)
+        raise click.BadParameter(f"cannot write {output}: {exc.strerror or exc}", param_hint="-o") from None
     emit({"file": str(output), "files": result.files}, as_json,
          lambda d: f"wrote {d['file']} ({len(d['files'])} files)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from sqlalchemy import select
 
@@ -13,6 +15,8 @@ from lti_tool.services.claim_readiness import missing_for, set_consent
 from lti_tool.services.export_delivery import BatchNotFound, retry_batch
 from lti_tool.services.export_status import export_status
 from lti_tool.services.exporting import run_export_tick
+
+log = logging.getLogger(__name__)
 
 
 @click.group()
@@ -49,6 +53,7 @@ def retry(rt: Runtime, batch_id: int, as_json: bool) -> None:
     try:
         emit(retry_batch(rt.sessions, batch_id), as_json)
     except (BatchNotFound, ValueError) as exc:
+        log.warning("export retry refused: %s", exc)
         raise click.UsageError(str(exc).strip("'\"")) from None
 
 
@@ -61,10 +66,15 @@ def retry(rt: Runtime, batch_id: int, as_json: bool) -> None:
 @pass_runtime
 def consent(rt: Runtime, source_id: int, user: str, credential: str, withdraw: bool, as_json: bool) -> None:
     """Record a learner's consent to report their claims for CREDENTIAL (or withdraw it)."""
+    if credential not in rt.rulebook:
+        log.warning("export consent refused: unknown credential %r", credential)
+        raise click.BadParameter(f"unknown credential {credential!r} (known: {', '.join(rt.rulebook.credentials)})",
+                                 param_hint="--credential")
     with write_session(rt.sessions) as session:
         learner = session.scalar(select(models.Learner).where(
             models.Learner.source_id == source_id, models.Learner.lms_user_id == user))
         if learner is None:
+            log.warning("export consent refused: no learner %r in source %s", user, source_id)
             raise click.UsageError(f"no learner {user!r} in source {source_id}")
         set_consent(session, learner.id, credential, given=not withdraw)
         emit({"credential": credential, "consent": not withdraw,

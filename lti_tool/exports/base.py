@@ -12,6 +12,7 @@ receipt (a JSON-able dict) only once the receiver has accepted it.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -81,6 +82,13 @@ class Destination(ABC):
         self.name = name
         self.options = dict(options)
         self.instance_dir = instance_dir
+        for option in SECRET_OPTIONS:
+            if option in self.options:
+                raise ValueError(f"destination {name!r}: put {option} in the environment or a file "
+                                 f"({option}_env / {option}_file), never in the config")
+        for option, value in self.options.items():
+            if option in SECRET_FILE_OPTIONS and value:
+                refuse_file_in_repository(name, option, Path(value))
         self.check()
 
     def check(self) -> None:
@@ -97,11 +105,6 @@ class Destination(ABC):
 
     def secret(self, option: str) -> str | None:
         """The secret named by ``<option>_env`` (an environment variable) or ``<option>_file``."""
-        import os
-
-        if option in self.options:
-            raise ValueError(f"destination {self.name!r}: put {option} in the environment or a file "
-                             f"({option}_env / {option}_file), never in the config")
         env = self.options.get(f"{option}_env")
         if env:
             value = os.environ.get(env)
@@ -110,5 +113,21 @@ class Destination(ABC):
             return value
         path = self.options.get(f"{option}_file")
         if path:
-            return Path(path).read_text(encoding="utf-8").strip()
+            try:
+                return Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise DeliveryError(f"{self.name}.{option}_file: {exc.strerror or exc}: {path}") from None
         return None
+
+
+SECRET_OPTIONS = ("password", "secret", "client_key", "private_key", "token")
+"""Options that would hold a secret in clear: refused, whatever the destination."""
+SECRET_FILE_OPTIONS = ("password_file", "secret_file", "client_key_file", "token_file")
+
+
+def refuse_file_in_repository(destination: str, option: str, path: Path) -> None:
+    """A secret file inside a Git work tree (this checkout or any other) would end up committed."""
+    for folder in path.expanduser().resolve().parents:
+        if (folder / ".git").exists():
+            raise ValueError(f"destination {destination!r}: {option} {str(path)!r} is inside the Git "
+                             f"work tree {str(folder)!r}; keep secrets outside any repository")

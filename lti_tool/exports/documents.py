@@ -14,7 +14,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from lti_tool.exports.claim import Claim
-from lti_tool.models.base import canonical
+from lti_tool.credits.rounding import normalized
 
 
 def _text(value: object) -> str:
@@ -75,7 +75,7 @@ def statement_pdf(claims: Sequence[Claim], title: str = "Continuing-education st
         _line(pdf, f"{c.completed_at:%Y-%m-%d}  {entry}{course_name(c)}: {c.minutes} min, "
                    f"{c.amount} {c.unit}" + (f", {c.category}" if c.category else "")
                    + (f", index {c.index_number}" if c.index_number else ""), 10)
-    total = canonical(sum((c.amount for c in claims), start=Decimal(0)))
+    total = normalized(sum((c.amount for c in claims), start=Decimal(0)))
     pdf.ln(2)
     _line(pdf, f"Total: {total} {first.unit}", 11, "B")
     return bytes(pdf.output())

@@ -17,12 +17,14 @@ import json
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from lti_tool.exports.base import DeliveryError, Destination, Export
 
 RETRIED = {408, 425, 429}
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 OPTIONS = {"url", "secret_env", "secret_file", "timeout_seconds"}
 
 
@@ -86,10 +88,15 @@ class HttpsDestination(Destination):
         self.require("url")
         if not (self.options.get("secret_env") or self.options.get("secret_file")):
             raise ValueError(f"destination {self.name!r} (https) needs secret_env or secret_file")
+        url = urlsplit(str(self.options["url"]))
+        if url.scheme != "https" and not (url.scheme == "http" and url.hostname in LOOPBACK):
+            raise ValueError(f"destination {self.name!r} (https): url must be https:// (plain http only "
+                             f"to this host, {', '.join(sorted(LOOPBACK))})")
 
     def deliver(self, export: Export) -> dict[str, Any]:
         secret = self.secret("secret")
-        assert secret is not None
+        if not secret:
+            raise DeliveryError(f"destination {self.name!r}: the signing secret is empty")
         body = payload(export)
         timestamp = int(time.time())
         headers = {

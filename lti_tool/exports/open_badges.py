@@ -3,14 +3,21 @@
 Follows the 1EdTech OB 3.0 data model: ``credentialSubject`` is an ``AchievementSubject`` with
 ``creditsEarned``, ``licenseNumber``, ``activityStartDate`` and ``activityEndDate``; the
 ``achievement`` is the course. Signing (a proof) is left to the receiver or a later exporter.
+
+The activity dates: it ended at the completion; it started the credited contact minutes before (the
+LMS events do not carry a start). Credits are written as exact JSON numbers from the award's
+``Decimal`` (``1.5``, ``0.25``), never through a binary float.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
+from lti_tool.credits.rounding import normalized
 from lti_tool.exports.base import Exporter
 from lti_tool.exports.claim import Claim, Rendered
 from lti_tool.exports.documents import course_name
@@ -18,6 +25,31 @@ from lti_tool.exports.documents import course_name
 CONTEXT = ["https://www.w3.org/ns/credentials/v2",
            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 ISSUER = {"id": "urn:lti-tool:issuer", "type": ["Profile"], "name": "lti-tool"}
+
+
+class _Number(str):
+    """A JSON number spelled exactly as its ``Decimal`` (see :func:`credential_json`)."""
+
+
+def _number(amount: Decimal) -> _Number:
+    return _Number(format(normalized(amount), "f"))
+
+
+def credential_json(document: dict[str, Any]) -> bytes:
+    """``document`` as JSON, with each :class:`_Number` written as a bare number, not a string."""
+    marker = "\u0000number:"
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, _Number):
+            return marker + value
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mark(v) for v in value]
+        return value
+
+    text = json.dumps(mark(document), indent=2, sort_keys=True)
+    return re.sub(r'"\\u0000number:(-?[0-9.]+)"', r"\1", text).encode()
 
 
 def achievement_credential(claim: Claim) -> dict[str, Any]:
@@ -34,8 +66,8 @@ def achievement_credential(claim: Claim) -> dict[str, Any]:
             "type": ["AchievementSubject"],
             "identifier": [{"type": "IdentityObject", "identityHash": f"{claim.source}:{claim.learner_lms_id}",
                             "identityType": "sourcedId", "hashed": False}],
-            "creditsEarned": float(claim.amount),
-            "licenseNumber": claim.member_number,
+            "creditsEarned": _number(claim.amount),
+            **({"licenseNumber": claim.member_number} if claim.member_number else {}),
             "activityStartDate": start.isoformat(),
             "activityEndDate": claim.completed_at.isoformat(),
             "achievement": {
@@ -45,11 +77,11 @@ def achievement_credential(claim: Claim) -> dict[str, Any]:
                 "name": course_name(claim),
                 "description": f"{claim.minutes} contact minutes toward {claim.credential}",
                 "criteria": {"narrative": f"Completed {course_name(claim)} in {claim.source}."},
-                "creditsAvailable": float(claim.amount),
+                "creditsAvailable": _number(claim.amount),
                 "fieldOfStudy": claim.category or "continuing education",
                 "humanCode": claim.index_number or claim.course_id,
             },
-            "result": [{"type": ["Result"], "value": str(claim.amount), "status": "Completed"}],
+            "result": [{"type": ["Result"], "value": str(_number(claim.amount)), "status": "Completed"}],
         },
         "evidence": [{"type": ["Evidence"], "name": "rule version", "description": claim.rule_version}],
     }
@@ -63,5 +95,5 @@ class OpenBadgesExporter(Exporter):
 
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:
         return [Rendered(f"{name}-award-{c.award_id}.json", "application/vc+ld+json",
-                         json.dumps(achievement_credential(c), indent=2, sort_keys=True).encode())
+                         credential_json(achievement_credential(c)))
                 for c in claims if c.entry_kind == "credit"]

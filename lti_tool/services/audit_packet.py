@@ -12,13 +12,14 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
+from lti_tool.credits.cycles import add_months
 from lti_tool.exports.documents import certificate_pdf
 from lti_tool.exports.remittance import certificate_name
 from lti_tool.exports.statement import render_statement
@@ -73,17 +74,26 @@ def award_evidence(session: Session, award: models.Award) -> dict[str, Any]:
     }
 
 
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), UTC)
+
+
 def build_audit_packet(
     session: Session, source_id: int, user: str, credential: str, cycle_start: date | None = None,
+    cycle_months: int | None = None,
 ) -> AuditPacket:
-    """The packet for one learner and credential, awards completed on or after ``cycle_start``."""
+    """The packet for one learner and credential: with ``cycle_start``, the awards completed in the
+    cycle that starts that day (``cycle_months`` long; open-ended without), else all of them."""
     learner = session.scalar(select(models.Learner).where(
         models.Learner.source_id == source_id, models.Learner.lms_user_id == user))
     if learner is None:
         raise LearnerNotFound(f"no learner {user!r} in source {source_id}")
     where = [models.Award.learner_id == learner.id, models.Award.credential == credential]
+    cycle_end = add_months(cycle_start, cycle_months) if cycle_start and cycle_months else None
     if cycle_start is not None:
-        where.append(models.Award.completed_at >= datetime.combine(cycle_start, datetime.min.time(), UTC))
+        where.append(models.Award.completed_at >= _midnight(cycle_start))
+    if cycle_end is not None:
+        where.append(models.Award.completed_at < _midnight(cycle_end))
     claims = claims_where(session, *where)
     buffer = io.BytesIO()
     names: list[str] = []
@@ -92,7 +102,7 @@ def build_audit_packet(
             _add(archive, name, content)
             names.append(name)
 
-        add("README.txt", readme(learner, credential, cycle_start, len(claims)).encode())
+        add("README.txt", readme(learner, credential, cycle_start, cycle_end, len(claims)).encode())
         if claims:
             for rendered in render_statement("statement", claims):
                 add(rendered.filename, rendered.content)
@@ -107,11 +117,15 @@ def build_audit_packet(
     return AuditPacket(f"audit-{credential}-{source_id}-{user}{since}.zip", buffer.getvalue(), names)
 
 
-def readme(learner: models.Learner, credential: str, cycle_start: date | None, count: int) -> str:
+def readme(learner: models.Learner, credential: str, cycle_start: date | None, cycle_end: date | None,
+           count: int) -> str:
+    cycle = "all awards"
+    if cycle_start:
+        cycle = f"from {cycle_start}" + (f" to {cycle_end - timedelta(days=1)}" if cycle_end else "")
     return (
         f"Audit packet: {credential} for {learner.name or learner.lms_user_id} "
         f"(LMS user {learner.lms_user_id})\n"
-        f"Cycle: {'from ' + str(cycle_start) if cycle_start else 'all awards'}; {count} claim(s).\n\n"
+        f"Cycle: {cycle}; {count} claim(s).\n\n"
         "statement.pdf / statement.csv  the claims, as entered in the body's portal\n"
         "certificates/                  a certificate of completion per training\n"
         "evidence/award-<id>.json       the award, how it was computed (activity facts, rule version,\n"

@@ -119,3 +119,70 @@ def test_audit_packet_for_an_unknown_learner_is_a_usage_error(cli: Callable[...,
     result = cli("audit", "packet", "--source", "1", "--user", "nobody", "--credential", "acmss-cmss",
                  "-o", str(tmp_path / "x.zip"), expect=2)
     assert "no learner" in result.output
+
+
+def test_status_json_shows_every_count_per_destination_and_the_last_runs_with_their_errors(
+    runtime: Runtime, cli: Callable[..., Result], cli_json: Callable[..., Any], cli_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    own_config(cli_env, tmp_path, f"""
+[defaults]
+requires = []
+[credentials.aama-cma]
+destination = "mail"
+[destinations.mail]
+type = "smtp"
+host = "127.0.0.1"
+port = {free_port()}
+from = "a@example.org"
+to = "b@example.org"
+timeout_seconds = 2
+""")
+    credit(runtime.sessions, "123", "565")
+    credit(runtime.sessions, "42", "7", credential="aama-cma")
+    cli("export", "run", "--json", expect=1)
+    status = cli_json("export", "status")
+    assert status["destinations"] == {
+        "directory": {"pending": 0, "waiting": 0, "delivered": 1, "failed": 0, "dead": 0, "overdue": 0},
+        "mail": {"pending": 0, "waiting": 0, "delivered": 0, "failed": 1, "dead": 0, "overdue": 0}}
+    runs = {r["destination"]: r for r in status["last_runs"]}
+    assert runs["directory"]["outcome"] == "delivered" and runs["directory"]["error"] is None
+    assert runs["mail"]["outcome"] == "failed" and "SMTP 127.0.0.1" in runs["mail"]["error"]
+    assert runs["mail"]["retry_at"] is not None
+
+
+def test_audit_packet_covers_the_cycle_that_starts_on_the_given_day(
+    runtime: Runtime, cli_json: Callable[..., Any], tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    inside = credit(runtime.sessions, "123", "1", completed_at=datetime(2026, 12, 31, 12, tzinfo=UTC))
+    after = credit(runtime.sessions, "123", "2", completed_at=datetime(2027, 1, 1, 12, tzinfo=UTC))
+    before = credit(runtime.sessions, "123", "3", completed_at=datetime(2025, 12, 31, 12, tzinfo=UTC))
+    with runtime.sessions() as session:
+        source_id = session.scalar(select(models.Source.id))
+    out = tmp_path / "packet.zip"
+    files = cli_json("audit", "packet", "--source", str(source_id), "--user", "123", "--credential",
+                     "acmss-cmss", "--cycle", "2026-01-01", "-o", str(out))["files"]  # ACMSS: one year
+    evidence = {n for n in files if n.startswith("evidence/")}
+    assert evidence == {f"evidence/award-{inside}.json"}, (after, before)
+    with zipfile.ZipFile(out) as archive:
+        assert "Cycle: from 2026-01-01 to 2026-12-31; 1 claim(s)." in archive.read("README.txt").decode()
+
+
+def test_audit_packet_bad_input_is_a_usage_error_not_a_traceback(
+    runtime: Runtime, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    credit(runtime.sessions, "123", "565")
+    with runtime.sessions() as session:
+        source_id = str(session.scalar(select(models.Source.id)))
+    base = ["audit", "packet", "--source", source_id, "--user", "123"]
+    unknown = cli(*base, "--credential", "acmss-cms", "-o", str(tmp_path / "x.zip"), expect=2)
+    assert "unknown credential 'acmss-cms'" in unknown.output
+    unwritable = cli(*base, "--credential", "acmss-cmss", "-o", str(tmp_path / "no" / "dir" / "x.zip"), expect=2)
+    assert "cannot write" in unwritable.output
+    bad_date = cli(*base, "--credential", "acmss-cmss", "--cycle", "2026-13-01", "-o", str(tmp_path / "x.zip"),
+                   expect=2)
+    assert "--cycle" in bad_date.output
+    consent = cli("export", "consent", "--source", source_id, "--user", "123", "--credential", "nope", expect=2)
+    assert "unknown credential 'nope'" in consent.output

@@ -14,12 +14,13 @@ from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import ExportConfigError, build_exports, rule_defaults
 from lti_tool.exports.discovery import discover
 from lti_tool.runtime import Runtime
+from lti_tool.settings import ExportSettings
 from lti_tool.services.claim_readiness import (
     missing_by_credential,
     missing_for,
     set_consent,
 )
-from lti_tool.services.export_delivery import retry_batch
+from lti_tool.services.export_delivery import backoff_seconds, retry_batch
 from lti_tool.services.export_status import export_status
 from lti_tool.services.exporting import TickReport, run_export_tick
 from tests.exports.ledger_rows import COMPLETED, credit
@@ -98,24 +99,44 @@ def test_https_500_429_and_a_hang_are_retried_and_the_key_is_sent(
     runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    # Backoff of a fraction of a second, so the receiver's "Retry-After: 2" is what decides.
+    runtime.settings.exports = ExportSettings(retry_base_seconds=0.05, retry_max_seconds=0.2)
     receiver = HttpReceiver(SECRET, ["500", "429", "hang"])
     with http_server(receiver) as url:
         configure(runtime, tmp_path, http_config(url))
         credit(runtime.sessions, "123", "565", credential="aama-cma", number="AAMA-1")
         now = models.utcnow()
-        for step in range(6):
-            report = tick(runtime, now + timedelta(days=step))
-            if step == 1:
-                assert len(report.failed) == 1
-                with runtime.sessions() as session:
-                    [batch] = session.scalars(select(models.ExportBatch)).all()
-                    assert batch.next_attempt_at >= models.utcnow() + timedelta(seconds=1)  # Retry-After: 2
+        waits = []
+        for step in range(4):
+            tick_at = now + timedelta(days=step)
+            report = tick(runtime, tick_at)
+            with runtime.sessions() as session:
+                [batch] = session.scalars(select(models.ExportBatch)).all()
+            if step < 3:
+                [failure] = report.failed
+                assert failure["dead"] is False and failure["permanent"] is False
+                waits.append(batch.next_attempt_at - tick_at)
+                assert tick(runtime, tick_at).failed == []  # not due again before its time
+    assert waits[0] < timedelta(seconds=1) <= timedelta(seconds=2) <= waits[1] and waits[2] < timedelta(seconds=1)
     [accepted] = receiver.accepted
     [batch] = batches(runtime)
     assert accepted["id"] == accepted["idempotency_key"] == batch.key
     assert batch.status == "delivered" and batch.receipt["status"] == 200
     assert len(accepted["body"]["claims"]) == 1
     assert all(r["signed"] for r in receiver.requests) and len(receiver.requests) == 4
+    with read_session(runtime.sessions) as session:
+        runs = export_status(session, runtime.exports)["last_runs"]
+    assert [(r["attempt"], r["outcome"]) for r in runs] == [(4, "delivered"), (3, "failed"), (2, "failed"),
+                                                          (1, "failed")]
+    assert "HTTP 429" in runs[2]["error"] and "Timeout" in runs[1]["error"] and "HTTP 500" in runs[3]["error"]
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_its_cap_and_honours_retry_after() -> None:
+    settings = ExportSettings(retry_base_seconds=10, retry_max_seconds=100)
+    for attempt, low, high in [(1, 5, 10), (2, 10, 20), (3, 20, 40), (4, 40, 80), (9, 50, 100)]:
+        delays = {backoff_seconds(attempt, settings, None) for _ in range(50)}
+        assert all(low <= d <= high for d in delays) and len(delays) > 1, (attempt, delays)
+    assert backoff_seconds(1, settings, 3600) == 3600
 
 
 def test_a_400_moves_the_batch_to_the_dead_letter_until_retried_by_hand(

@@ -9,9 +9,10 @@ import pytest
 from lti_tool.exports.base import DeliveryError
 from lti_tool.exports.claim import Rendered
 from lti_tool.exports.directory import DirectoryDestination
-from lti_tool.exports.https import HttpsDestination
+from lti_tool.exports.https import HttpsDestination, sign
 from lti_tool.exports.sftp import SftpDestination
 from lti_tool.exports.smtp import SmtpDestination
+from tests.conftest import REPO
 from tests.exports.receivers import (
     HttpReceiver,
     SftpServer,
@@ -92,12 +93,34 @@ def test_https_400_is_permanent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert refused.value.permanent and "HTTP 400" in str(refused.value)
 
 
-def test_a_secret_in_the_config_itself_is_refused(tmp_path: Path) -> None:
+def test_the_signature_matches_the_standard_webhooks_test_vector() -> None:
+    body = b'{"test": 2432232314}'
+    assert sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                body) == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_secrets_come_from_the_environment_or_a_file_outside_any_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     destination = HttpsDestination("x", {"url": "http://127.0.0.1:9/", "secret_env": "UNSET_SECRET_VAR"}, tmp_path)
+    monkeypatch.delenv("UNSET_SECRET_VAR", raising=False)
     with pytest.raises(DeliveryError, match="UNSET_SECRET_VAR"):
         destination.deliver(export(FILES))
-    with pytest.raises(ValueError, match="unknown option"):
-        HttpsDestination("x", {"url": "http://127.0.0.1:9/", "secret": "plain"}, tmp_path)
+    for option in ("secret", "password"):
+        with pytest.raises(ValueError, match=f"put {option} in the environment or a file"):
+            HttpsDestination("x", {"url": "http://127.0.0.1:9/", option: "plain"}, tmp_path)
+    with pytest.raises(ValueError, match="inside the Git work tree"):
+        HttpsDestination("x", {"url": "http://127.0.0.1:9/", "secret_file": str(REPO / "config" / "s")}, tmp_path)
+    missing = HttpsDestination("x", {"url": "http://127.0.0.1:9/", "secret_file": str(tmp_path / "none")},
+                               tmp_path)
+    with pytest.raises(DeliveryError, match="secret_file"):
+        missing.deliver(export(FILES))
+
+
+def test_https_refuses_plain_http_except_to_this_host(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="must be https"):
+        HttpsDestination("x", {"url": "http://api.body.example/claims", "secret_env": "S"}, tmp_path)
+    HttpsDestination("x", {"url": "https://api.body.example/claims", "secret_env": "S"}, tmp_path)
 
 
 @pytest.fixture
@@ -141,9 +164,11 @@ def test_sftp_dropped_connection_leaves_no_partial_file_visible_and_the_retry_co
         destination.deliver(export(FILES))
     assert not dropped.value.permanent
     assert visible(inbox) == ["b-remittance.txt"]  # the first file was complete; no partial second
-    destination.deliver(export(FILES))
-    assert visible(inbox) == sorted(f.filename for f in FILES)
+    assert (inbox / ".certificate-1.pdf.partial").stat().st_size < len(FILES[1].content)
+    receipt = destination.deliver(export(FILES))
+    assert sorted(p.name for p in inbox.iterdir()) == sorted(f.filename for f in FILES)  # no .partial left
     assert (inbox / "certificate-1.pdf").read_bytes() == FILES[1].content
+    assert receipt["files"][1]["bytes"] == len(FILES[1].content)
 
 
 def test_directory_replaces_the_same_file_on_a_retry(tmp_path: Path) -> None:

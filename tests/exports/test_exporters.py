@@ -7,9 +7,12 @@ import io
 import json
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
-from lti_tool.exports.claims_csv import ClaimsCsvExporter
+from PIL import Image
+
+from lti_tool.exports.claims_csv import COLUMNS, ClaimsCsvExporter
 from lti_tool.exports.discovery import discover
 from lti_tool.exports.open_badges import OpenBadgesExporter
 from lti_tool.exports.remittance import AcmssRemittanceExporter
@@ -19,12 +22,21 @@ from tests.exports.samples import claim
 
 
 def pdf_text(content: bytes, tmp_path: Path) -> str:
+    """Render the PDF to PNG with pdftoppm (it must draw an A4 page with ink on it) and return the
+    text pdftotext extracts."""
     require("pdf", shutil.which("pdftoppm") is not None and shutil.which("pdftotext") is not None,
             "poppler-utils (pdftoppm, pdftotext) is not installed")
     pdf = tmp_path / "document.pdf"
     pdf.write_bytes(content)
-    subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(tmp_path / "page")], check=True)
-    assert list(tmp_path.glob("page*.png")), "the PDF did not render"
+    subprocess.run(["pdftoppm", "-png", "-r", "50", str(pdf), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert pages, "the PDF did not render"
+    for page in pages:
+        with Image.open(page) as image:
+            width, height = image.size
+            assert abs(height / width - 297 / 210) < 0.01, image.size  # A4 portrait
+            darkest, _ = image.convert("L").getextrema()
+            assert darkest < 64, f"{page.name} is blank"
     return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
                           text=True).stdout
 
@@ -43,6 +55,22 @@ def test_claims_csv_has_one_row_per_claim_with_the_licence_number() -> None:
     assert (rendered.filename, rendered.media_type) == ("b.csv", "text/csv")
     assert [(r["course_id"], r["member_number"], r["contact_minutes"]) for r in rows] == [
         ("565", "CMSS-4711", "90"), ("7", "CMSS-4711", "60")]
+
+
+def test_claims_csv_names_every_column_a_body_asks_for() -> None:
+    [rendered] = ClaimsCsvExporter().render("b", [claim(1, category="administrative", minutes=95,
+                                                        amount=Decimal("1.25"))])
+    reader = csv.DictReader(io.StringIO(rendered.content.decode()))
+    assert tuple(reader.fieldnames or ()) == COLUMNS
+    [row] = list(reader)
+    assert {k: row[k] for k in ("learner_id", "learner_name", "member_number", "course_id", "course_title",
+                                "completed_at", "contact_minutes", "credit", "unit", "category",
+                                "index_number", "rule_version", "claim_key", "entry")} == {
+        "learner_id": "123", "learner_name": "Dana Reyes", "member_number": "CMSS-4711",
+        "course_id": "565", "course_title": "HIPAA basics", "completed_at": "2026-03-04T13:38:00+00:00",
+        "contact_minutes": "95", "credit": "1.25", "unit": "CME", "category": "administrative",
+        "index_number": "CMS06140729A", "rule_version": "acmss-cmss/1", "claim_key": f"{1:064x}",
+        "entry": "credit"}
 
 
 def test_statement_is_a_pdf_and_a_csv_per_learner(tmp_path: Path) -> None:
@@ -83,6 +111,16 @@ def test_open_badges_achievement_credential_per_award() -> None:
     assert subject["activityEndDate"].startswith("2026-03-04T13:38")
     assert subject["activityStartDate"].startswith("2026-03-04T12:08")
     assert subject["achievement"]["name"] == "HIPAA basics"
+    assert document["validFrom"].startswith("2026-03-04T13:38")
+
+
+def test_open_badges_credits_are_exact_decimal_numbers_and_a_missing_licence_is_left_out() -> None:
+    [rendered] = OpenBadgesExporter().render("b", [claim(1, amount=Decimal("0.10"), member_number=None)])
+    assert b'"creditsEarned": 0.1,' in rendered.content
+    subject = json.loads(rendered.content, parse_float=Decimal)["credentialSubject"]
+    assert subject["creditsEarned"] == Decimal("0.1") and isinstance(subject["creditsEarned"], Decimal)
+    assert subject["result"][0]["value"] == "0.1"
+    assert "licenseNumber" not in subject
 
 
 def test_every_exporter_and_destination_is_documented_in_the_readme() -> None:

@@ -1,0 +1,68 @@
+"""config/exports.toml: a credential's own table, then [defaults], then what its plugin declares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from lti_tool.credits.registry import load_rulebook
+from lti_tool.exports.config import ExportConfigError, Exports, build_exports, rule_defaults
+from lti_tool.exports.discovery import discover
+from tests.conftest import REPO
+
+
+def exports_from(tmp_path: Path, text: str) -> Exports:
+    path = tmp_path / "exports.toml"
+    path.write_text(text)
+    return build_exports(path, discover(), tmp_path, rule_defaults(load_rulebook()))
+
+
+def test_without_a_word_in_the_file_each_body_gets_what_its_plugin_declares(tmp_path: Path) -> None:
+    exports = exports_from(tmp_path, "")
+    acmss, acmpe, iacet = (exports.binding(c) for c in ("acmss-cmss", "acmpe-cmpe", "iacet-ceu"))
+    assert (acmss.exporter, acmss.requires) == ("acmss-remittance", ["number"])
+    assert (acmpe.exporter, acmpe.requires) == ("statement", ["number"])
+    assert (iacet.exporter, iacet.requires, iacet.destination) == ("statement", [], "directory")
+
+
+def test_the_credentials_table_beats_defaults_which_beat_the_plugin(tmp_path: Path) -> None:
+    exports = exports_from(tmp_path, """
+[defaults]
+exporter = "claims-csv"
+deadline_days = 90
+[credentials.acmss-cmss]
+requires = ["number", "consent"]
+deadline_days = 30
+""")
+    acmss, aama = exports.binding("acmss-cmss"), exports.binding("aama-cma")
+    assert (acmss.exporter, acmss.requires, acmss.deadline_days) == ("claims-csv", ["number", "consent"], 30)
+    assert (aama.exporter, aama.requires, aama.deadline_days) == ("claims-csv", ["number"], 90)
+
+
+def test_the_shipped_file_loads_against_the_installed_plugins() -> None:
+    exports = build_exports(REPO / "config" / "exports.toml", discover(), REPO / "instance",
+                            rule_defaults(load_rulebook()))
+    assert exports.deadline("acmss-cmss") is not None
+
+
+def test_a_table_for_a_credential_no_plugin_provides_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ExportConfigError, match=r"exports.toml: credentials.acmss-cms: no provider plugin"):
+        exports_from(tmp_path, '[credentials.acmss-cms]\ndeadline_days = 30\n')
+
+
+def test_a_plugin_asking_for_a_learner_field_exports_cannot_check_is_refused() -> None:
+    rule = SimpleNamespace(credential="x-y", export_format="statement", learner_fields=("licence",))
+    with pytest.raises(ExportConfigError, match=r"plugin 'x-y': learner_fields \['licence'\]"):
+        rule_defaults([rule])
+
+
+def test_a_plugin_export_format_no_exporter_renders_is_refused_where_it_would_be_used(tmp_path: Path) -> None:
+    path = tmp_path / "exports.toml"
+    path.write_text("")
+    rules = rule_defaults([SimpleNamespace(credential="x-y", export_format="fax", learner_fields=())])
+    with pytest.raises(ExportConfigError, match=r"credentials.x-y.exporter: the plugin's export format 'fax'"):
+        build_exports(path, discover(), tmp_path, rules)
+    path.write_text('[credentials.x-y]\nexporter = "statement"\n')
+    assert build_exports(path, discover(), tmp_path, rules).binding("x-y").exporter == "statement"
