@@ -66,3 +66,16 @@ def test_a_plugin_export_format_no_exporter_renders_is_refused_where_it_would_be
         build_exports(path, discover(), tmp_path, rules)
     path.write_text('[credentials.x-y]\nexporter = "statement"\n')
     assert build_exports(path, discover(), tmp_path, rules).binding("x-y").exporter == "statement"
+
+
+def test_the_readme_example_is_a_valid_configuration(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Exporters and destinations"):readme.index("## Running at scale")]
+    example = section[section.index("# config/exports.toml"):]
+    example = example[:example.index("```")]
+    exports = exports_from(tmp_path, example)
+    assert {"acmss-mail", "body-sftp", "body-api", "archive"} <= set(exports.destinations)
+    assert [exports.binding(c).exporter for c in ("acmss-cmss", "aama-cma", "amt-rma")] == [
+        "acmss-remittance", "open-badges", "statement"]
+    for identifier in [*discover().exporters, *discover().destinations]:
+        assert f"| `{identifier}`" in section and f'"{identifier}"' in section, identifier
