@@ -8,6 +8,7 @@ deferred transaction with :func:`read_session`. PostgreSQL needs nothing special
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,12 +85,31 @@ def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def _insert(session: Session) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
+def _insert(dialect: str) -> Any:
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_statement(dialect: str, table: Any, conflict_columns: tuple[str, ...],
+                      refresh_columns: tuple[str, ...]) -> Any:
+    statement = _insert(dialect)(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(conflict_columns),
+        set_={c: func.coalesce(statement.excluded[c], table.c[c]) for c in refresh_columns},
+    ).returning(table.c.id)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_or_skip_statement(dialect: str, table: Any, conflict_columns: tuple[str, ...]) -> Any:
+    return (
+        _insert(dialect)(table)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(table.c.id)
+    )
 
 
 def upsert_returning_id(
@@ -97,13 +117,15 @@ def upsert_returning_id(
     refresh_columns: list[str],
 ) -> int:
     """Insert a row, or refresh ``refresh_columns`` of the existing one (keeping old values where the
-    new ones are null); either way return its id, in one statement."""
-    statement = _insert(session)(table).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=conflict_columns,
-        set_={c: func.coalesce(statement.excluded[c], table.c[c]) for c in refresh_columns},
-    ).returning(table.c.id)
-    return int(session.execute(statement).scalar_one())
+    new ones are null); either way return its id, in one statement.
+
+    Statements are built once per table and given their values as parameters: building and
+    caching a statement per call cost more than the database work itself.
+    """
+    statement = _upsert_statement(
+        session.get_bind().dialect.name, table, tuple(conflict_columns), tuple(refresh_columns)
+    )
+    return int(session.execute(statement, values).scalar_one())
 
 
 def insert_or_skip(
@@ -114,10 +136,5 @@ def insert_or_skip(
     ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` on SQLite and PostgreSQL: the unique constraint,
     not a prior SELECT, decides, so two concurrent deliveries of one event cannot both insert.
     """
-    statement = (
-        _insert(session)(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict_columns)
-        .returning(table.c.id)
-    )
-    return session.execute(statement).scalar_one_or_none()
+    statement = _insert_or_skip_statement(session.get_bind().dialect.name, table, tuple(conflict_columns))
+    return session.execute(statement, values).scalar_one_or_none()

@@ -71,7 +71,7 @@ def progress(rt: Runtime, source_id: int, user: str, on: date | None, as_json: b
         with read_session(rt.sessions) as session:
             results = service.progress(session, rt.rulebook, source_id=source_id, user=user,
                                        on=on or date.today())
-    except service.LearnerError as exc:
+    except (service.LearnerError, UnknownCredential) as exc:
         raise click.UsageError(str(exc).strip("'\"")) from None
     emit([_plain(dataclasses.asdict(r)) for r in results], as_json)
 

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
@@ -48,13 +48,14 @@ class CreditOutcome:
         }
 
 
+_MAPPING = select(models.CourseMapping).where(
+    models.CourseMapping.source_id == bindparam("source_id"),
+    models.CourseMapping.course_id == bindparam("course_id"),
+)
+
+
 def find_mapping(session: Session, source_id: int, course_id: str) -> models.CourseMapping | None:
-    return session.scalar(
-        select(models.CourseMapping).where(
-            models.CourseMapping.source_id == source_id,
-            models.CourseMapping.course_id == course_id,
-        )
-    )
+    return session.scalar(_MAPPING, {"source_id": source_id, "course_id": course_id})
 
 
 def activity_for(mapping: models.CourseMapping, measured_minutes: int | None) -> api.Activity | None:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
@@ -22,6 +22,14 @@ from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.services.crediting import credit_completion, find_mapping
 
 log = logging.getLogger(__name__)
+
+# Built once; values come as parameters (the hot path of every event).
+_EVENT_INSERT = insert(models.LmsEvent.__table__).returning(models.LmsEvent.__table__.c.id)
+_EVENT_UPDATE = (
+    update(models.LmsEvent.__table__)
+    .where(models.LmsEvent.__table__.c.id == bindparam("event_id"))
+    .values(status=bindparam("status"), detail=bindparam("detail"))
+)
 
 # When one request carries several statements, the answer names the most telling status.
 STATUS_ORDER = ("credited", "unmapped", "refused", "duplicate", "ignored")
@@ -86,13 +94,13 @@ def record_event(
     rows = serialize(parsed)
     try:
         with write_session(sessions) as session:
-            event = models.LmsEvent(
-                source_id=source_id, body=body, content_type=content_type, parsed=rows,
-                status="processing", detail={},
-            )
-            session.add(event)
-            session.flush()
-            outcome = _process(session, event, identity_id, parsed, rulebook)
+            event_id = session.execute(_EVENT_INSERT, {
+                "source_id": source_id, "body": body, "content_type": content_type, "parsed": rows,
+                "status": "processing", "detail": {}, "received_at": models.utcnow(), "attempts": 1,
+            }).scalar_one()
+            outcome = _process(session, event_id, identity_id, parsed, rulebook)
+            session.execute(_EVENT_UPDATE, {"event_id": event_id, "status": outcome.status,
+                                            "detail": {"items": outcome.items}})
         return outcome
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, then retried by the scheduler
         log.exception("processing an event from source %s failed; stored for retry", source_id)
@@ -123,9 +131,9 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
                 event.attempts += 1
                 source = session.get(models.Source, event.source_id)
                 assert source is not None
-                outcomes.append(
-                    _process(session, event, source.identity_id, deserialize(event.parsed), rulebook)
-                )
+                outcome = _process(session, event.id, source.identity_id, deserialize(event.parsed), rulebook)
+                event.status, event.detail = outcome.status, {"items": outcome.items}
+                outcomes.append(outcome)
         except Exception as exc:  # noqa: BLE001 - recorded on the event, retried on the next tick
             log.exception("retrying event %s failed again", event_id)
             with write_session(sessions) as session:
@@ -137,23 +145,21 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
 
 
 def _process(
-    session: Session, event: models.LmsEvent, identity_id: int, parsed: list[ParsedEvent],
-    rulebook: Rulebook,
+    session: Session, event_id: int, identity_id: int, parsed: list[ParsedEvent], rulebook: Rulebook,
 ) -> Outcome:
+    """Credit what the event reports; the caller records the outcome on the event."""
     items = [
         {"status": "ignored", "reason": item.reason} if isinstance(item, Ignored)
-        else _process_completion(session, event, identity_id, item, rulebook)
+        else _process_completion(session, event_id, identity_id, item, rulebook)
         for item in parsed
     ]
     statuses = {item["status"] for item in items} or {"ignored"}
     status = next(s for s in STATUS_ORDER if s in statuses)
-    event.status = status
-    event.detail = {"items": items}
-    return Outcome(status, event.id, items)
+    return Outcome(status, event_id, items)
 
 
 def _process_completion(
-    session: Session, event: models.LmsEvent, identity_id: int, item: Completion, rulebook: Rulebook
+    session: Session, event_id: int, identity_id: int, item: Completion, rulebook: Rulebook
 ) -> dict[str, Any]:
     learner_id = upsert_returning_id(
         session,
@@ -175,7 +181,7 @@ def _process_completion(
         "course_name": item.course_name,
         "completed_at": item.completed_at,
         "measured_minutes": item.measured_minutes,
-        "event_id": event.id,
+        "event_id": event_id,
         "created_at": models.utcnow(),
     }
     completion_id = insert_or_skip(

@@ -20,6 +20,11 @@ from lti_tool.credits import api
 from lti_tool.db import insert_or_skip
 
 
+_OUTBOX_INSERT = insert(models.OutboxClaim.__table__)
+"""Built once: the values come as parameters (building a statement per claim cost more than the
+database work)."""
+
+
 class AwardNotFound(LookupError):
     pass
 
@@ -122,12 +127,13 @@ def _append_entry(
     if entry_id is None:
         return None
     session.execute(
-        insert(models.OutboxClaim).values(
-            ledger_entry_id=entry_id,
-            credential=credential,
-            idempotency_key=idempotency_key(credential, award_id, kind, amount),
-            created_at=models.utcnow(),
-        )
+        _OUTBOX_INSERT,
+        {
+            "ledger_entry_id": entry_id,
+            "credential": credential,
+            "idempotency_key": idempotency_key(credential, award_id, kind, amount),
+            "created_at": models.utcnow(),
+        },
     )
     return entry_id
 

@@ -122,3 +122,18 @@ def test_progress_reports_each_credential_the_learner_holds(
     assert (by_credential["iacet-ceu"]["earned"], by_credential["iacet-ceu"]["cycle_start"]) == ("0.2", None)
     assert set(acmss) == {f.name for f in dataclasses.fields(__import__(
         "lti_tool.credits.api", fromlist=["Progress"]).Progress)}
+
+
+def test_progress_for_a_credential_whose_plugin_is_gone_exits_2_naming_it(
+    cli: Callable[..., Result], cli_json: Callable[..., Any], runtime: Any
+) -> None:
+    from lti_tool import models
+    from lti_tool.db import write_session
+
+    source = cli_json("sources", "add", "--kind", "moodle", "--name", "m")
+    cli_json("learners", "credential", "add", "--source", str(source["id"]), "--user", "9",
+             "--credential", "nha-ccma")
+    with write_session(runtime.sessions) as session:
+        session.query(models.LearnerCredential).update({"credential": "retired-cert"})
+    result = cli("learners", "progress", "--source", str(source["id"]), "--user", "9", expect=2)
+    assert "unknown credential 'retired-cert'" in result.output
