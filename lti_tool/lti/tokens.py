@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from pylti1p3.exception import LtiException
@@ -135,6 +136,11 @@ def check_lti_claims(body: Mapping[str, Any]) -> None:
         link = body.get(c.RESOURCE_LINK)
         if not isinstance(link, dict) or not link.get("id"):
             raise LaunchRejected("the launch has no resource link id")
+    if message_type == c.DEEP_LINKING_REQUEST:
+        settings = body.get(c.DEEP_LINKING_SETTINGS)
+        url = settings.get("deep_link_return_url") if isinstance(settings, dict) else None
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("https", "http") or not urlsplit(url).netloc:
+            raise LaunchRejected("the deep-linking request has no http(s) deep_link_return_url")
     context = body.get(c.CONTEXT)
     if context is not None and (not isinstance(context, dict) or not context.get("id")):
         raise LaunchRejected("the launch's context has no id")

@@ -37,10 +37,19 @@ ROLE_CASES = {
     "instructor with several roles": ([ROLE + "Instructor", ROLE + "Mentor", "urn:x:unknown"], "instructor"),
     "short role names": (["Instructor"], "instructor"),
     "teaching assistant": ([ROLE + "Instructor#TeachingAssistant"], "instructor"),
+    "teaching assistant sub-role": (["http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"],
+                                    "instructor"),
+    "learner with several roles": ([ROLE + "Learner", ROLE + "Mentor",
+                                    "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student"], "learner"),
+    "learner short role name": (["Learner"], "learner"),
+    "learner sub-role": (["http://purl.imsglobal.org/vocab/lis/v2/membership/Learner#NonCreditLearner"], "learner"),
+    "system administrator only": (["http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator"], "learner"),
+    "mentor is no instructor": ([ROLE + "Mentor"], "learner"),
     "administrator": (ADMINISTRATOR, "administrator"),
     "content developer": ([ROLE + "ContentDeveloper"], "administrator"),
     "unknown roles only": (["http://example.org/roles#Wizard"], "learner"),
     "no roles": ([], "learner"),
+    "an empty role": ([""], "learner"),
 }
 
 
@@ -57,14 +66,17 @@ def test_an_instructor_without_a_course_context_sees_the_learner_page(launch: La
     assert only_session(runtime).role == "learner"
 
 
+@pytest.mark.parametrize("who", ["learner", "instructor"])
 @pytest.mark.parametrize("personal", [
     {"email": "only@example.org", "name": None},
     {"email": None, "name": None, "given_name": "Grace", "family_name": "Hopper"},
     {"email": None, "name": None},
 ], ids=["email only", "names only", "no personal data"])
-def test_personal_data_is_optional(personal: dict[str, Any], launch: Launcher, runtime: Runtime) -> None:
-    page = home(launch, launch.platform.claims(**personal))
-    assert "Your continuing-education credit" in page
+def test_personal_data_is_optional(personal: dict[str, Any], who: str, launch: Launcher, runtime: Runtime) -> None:
+    roles, heading = {"learner": (LEARNER, "Your continuing-education credit"),
+                      "instructor": (INSTRUCTOR, "Learners of this course")}[who]
+    page = home(launch, launch.platform.claims(roles=roles, **personal))
+    assert heading in page
     with read_session(runtime.sessions) as session:
         learner = session.scalar(select(models.Learner))
         session.expunge_all()
@@ -74,7 +86,7 @@ def test_personal_data_is_optional(personal: dict[str, Any], launch: Launcher, r
     assert learner.email == personal.get("email")
 
 
-@pytest.mark.parametrize("skew", [-59, 59])
+@pytest.mark.parametrize("skew", [-60, -30, 30, 60])
 def test_a_platform_clock_up_to_a_minute_off_is_accepted(skew: int, launch: Launcher, runtime: Runtime) -> None:
     now = int(time.time()) + skew
     response = launch(launch.platform.claims(iat=now, exp=now + 30))
@@ -131,7 +143,7 @@ def test_an_unknown_kid_does_not_refetch_within_the_interval(launch: Launcher) -
     fetches = launch.platform.jwks_fetches
     for _ in range(3):
         assert launch(kid="unknown-kid").status_code == 401
-    assert launch.platform.jwks_fetches <= fetches + 1
+    assert launch.platform.jwks_fetches == fetches  # fetched moments ago: the interval holds it back
 
 
 def test_an_audience_list_naming_only_the_tool_with_its_azp_is_accepted(launch: Launcher) -> None:

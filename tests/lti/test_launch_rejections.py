@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -13,8 +15,23 @@ from tests.lti.conftest import Launcher, stored_counts
 from tests.lti.platform import LTI, new_key
 
 
+@pytest.fixture(autouse=True)
+def _logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    global CAPLOG
+    CAPLOG = caplog
+    yield
+    CAPLOG = None
+
+
+CAPLOG: pytest.LogCaptureFixture | None = None
+
+
 def assert_refused(response: Any, runtime: Runtime, words: str, status: int | None = None) -> None:
+    """A 4xx, a page naming the problem, a log line saying so, and nothing stored."""
     assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+    assert CAPLOG is not None
+    logged = [r.getMessage() for r in CAPLOG.records if "/lti/launch refused" in r.getMessage()]
+    assert logged and words in logged[-1], logged
     if status is not None:
         assert response.status_code == status
     page = response.get_data(as_text=True)
@@ -34,6 +51,8 @@ CLAIM_CASES = {
     "no roles claim": ({LTI + "roles": None}, "no roles claim"),
     "no deployment id": ({LTI + "deployment_id": None}, "no deployment id"),
     "no resource link id": ({LTI + "resource_link": {"title": "x"}}, "no resource link id"),
+    "no resource link claim": ({LTI + "resource_link": None}, "no resource link id"),
+    "context without id": ({LTI + "context": {"title": "x"}}, "context has no id"),
     "no sub": ({"sub": None}, "names no user"),
     "expired": ({"exp": NOW - 600, "iat": NOW - 900}, "expired"),
     "no exp": ({"exp": None}, "no exp claim"),
@@ -65,6 +84,31 @@ def test_missing_lti_claims_are_refused(launch: Launcher, runtime: Runtime) -> N
 
 def test_a_token_that_is_not_a_jwt_is_refused(launch: Launcher, runtime: Runtime) -> None:
     assert_refused(launch(token="not-a-jwt"), runtime, "not a signed JWT", 400)
+
+
+def test_a_json_message_that_is_not_a_jwt_is_refused(launch: Launcher, runtime: Runtime) -> None:
+    """The certification guide's "invalid LTI message": the claims as plain JSON, unsigned."""
+    assert_refused(launch(token=json.dumps(launch.platform.claims())), runtime, "not a signed JWT", 400)
+
+
+def test_rs512_is_refused(launch: Launcher, runtime: Runtime) -> None:
+    assert_refused(launch(alg="RS512"), runtime, "must be signed with RS256", 401)
+
+
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+
+
+@pytest.mark.parametrize("dl_settings", [
+    None, {"accept_types": ["ltiResourceLink"], "accept_presentation_document_targets": ["iframe"]},
+    {"deep_link_return_url": "javascript:alert(1)", "accept_types": ["ltiResourceLink"],
+     "accept_presentation_document_targets": ["iframe"]},
+], ids=["no settings", "no return url", "script return url"])
+def test_a_deep_linking_request_without_a_usable_return_url_is_refused(
+    dl_settings: Any, launch: Launcher, runtime: Runtime
+) -> None:
+    body = launch.platform.claims(**{LTI + "message_type": "LtiDeepLinkingRequest", LTI + "resource_link": None,
+                                     DL: dl_settings})
+    assert_refused(launch(body), runtime, "deep", 400)
 
 
 def test_a_token_without_kid_is_refused(launch: Launcher, runtime: Runtime) -> None:
@@ -115,6 +159,50 @@ def test_a_replayed_id_token_is_refused(launch: Launcher, runtime: Runtime) -> N
     again = launch.client.post("/lti/launch", data={"id_token": token, "state": auth["state"]})
     assert again.status_code == 401
     assert stored_counts(runtime) == before
+
+
+def test_a_replayed_id_token_with_a_new_login_is_refused(launch: Launcher, runtime: Runtime) -> None:
+    from tests.lti.conftest import login
+
+    auth = login(launch.client, launch.platform)
+    token = launch.platform.sign(launch.platform.claims(nonce=auth["nonce"]))
+    assert launch.client.post("/lti/launch", data={"id_token": token, "state": auth["state"]}).status_code == 303
+    before = stored_counts(runtime)
+    fresh = login(launch.client, launch.platform)
+    again = launch.client.post("/lti/launch", data={"id_token": token, "state": fresh["state"]})
+    assert again.status_code == 401 and "nonce differ" in again.get_data(as_text=True)
+    assert stored_counts(runtime) == before
+
+
+def test_a_used_nonce_is_refused_by_the_database_even_with_a_valid_state(
+    launch: Launcher, runtime: Runtime
+) -> None:
+    """The nonce is consumed in the database: a second launch carrying it is refused even when its
+    state (here re-issued for the same nonce) checks out, on any worker."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from lti_tool import models
+    from lti_tool.db import read_session, write_session
+    from tests.lti.conftest import login
+
+    auth = login(launch.client, launch.platform)
+    token = launch.platform.sign(launch.platform.claims(nonce=auth["nonce"]))
+    assert launch.client.post("/lti/launch", data={"id_token": token, "state": auth["state"]}).status_code == 303
+    with read_session(runtime.sessions) as session:
+        used = session.scalar(select(models.UsedNonce.nonce))
+        platform_id = session.scalar(select(models.Platform.id))
+    assert used == auth["nonce"]
+    with write_session(runtime.sessions) as session:
+        session.add(models.LaunchState(state="reissued-state", nonce=auth["nonce"], platform_id=platform_id,
+                                       expires_at=models.utcnow() + timedelta(minutes=5)))
+    before = stored_counts(runtime)
+    again = launch.client.post("/lti/launch", data={"id_token": token, "state": "reissued-state"})
+    assert again.status_code == 401 and "nonce replayed" in again.get_data(as_text=True)
+    assert stored_counts(runtime) == before
+    with read_session(runtime.sessions) as session:  # the refused launch's transaction rolled back whole
+        assert session.scalar(select(models.LaunchState.state)) == "reissued-state"
 
 
 def test_an_unreachable_platform_keyset_is_a_503_and_stores_nothing(
