@@ -1,5 +1,7 @@
-"""exports delivery: one row per delivery attempt (the administrators' last runs and their errors),
-and where a hand retry restarted the attempt count
+"""exports delivery: delivery attempts, attempt count at the last hand retry
+
+export_attempts: one row per delivery attempt (the administrators' last runs and their errors).
+export_batches.attempts_before_retry: where a hand retry restarted the max_attempts count.
 
 Revision ID: 0005
 Revises: 0003
