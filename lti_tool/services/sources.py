@@ -7,7 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
@@ -67,8 +67,12 @@ def add_source(
     return NewSource(source.id, kind, name, f"/events/{kind}/{token}", secret)
 
 
+_BY_TOKEN = select(models.Source).where(models.Source.token_hash == bindparam("token_hash"))
+"""Built once: every event request looks its source up."""
+
+
 def find_by_token(session: Session, token: str) -> models.Source | None:
-    return session.scalar(select(models.Source).where(models.Source.token_hash == digest(token)))
+    return session.scalar(_BY_TOKEN, {"token_hash": digest(token)})
 
 
 def find_by_name(session: Session, name: str) -> models.Source | None:
