@@ -3,12 +3,16 @@ administrator's mapping with its preview, audit entry and crediting of waiting c
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from typing import Any
 
 from sqlalchemy import select
 
 from lti_tool import models
-from lti_tool.db import read_session
+from lti_tool.db import read_session, write_session
+from lti_tool.services.learners import add_credential
+from tests.conftest import require
 from lti_tool.runtime import Runtime
 from tests.lti.conftest import Launcher
 from tests.lti.pages import CREDENTIAL, complete, csrf_token, mapping_form
@@ -51,6 +55,36 @@ def test_the_certificate_is_a_pdf_with_the_course_and_credit(
     response = launch.client.get(f"/lti/certificates/{award_id}.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF-")
+
+
+def pdf_text(data: bytes, tmp_path: Any) -> str:
+    require("pdf", shutil.which("pdftotext") is not None, "poppler-utils (pdftotext) is not installed")
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(data)
+    return " ".join(subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
+                                   text=True).stdout.split())
+
+
+def test_the_certificate_names_course_date_time_credit_index_number_and_the_bodys_proof(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any], tmp_path: Any
+) -> None:
+    complete(runtime, source["id"], "42", "565", name="Ada Lovelace")
+    open_as(launch, sub="99", roles=ADMINISTRATOR)
+    save_mapping(launch, credentials="aama-cma", approved_by="AAMA", index_number="AAMA-IDX-77",
+                 category="clinical")
+    with write_session(runtime.sessions) as session:
+        add_credential(session, runtime.rulebook, source_id=source["id"], user="42", credential="aama-cma",
+                       number="CMA-12345", certified_on=None, cycle_start=None)
+    open_as(launch, sub="42")
+    with read_session(runtime.sessions) as session:
+        award_id = session.scalar(select(models.Award.id))
+    text = pdf_text(launch.client.get(f"/lti/certificates/{award_id}.pdf").data, tmp_path)
+    for words in ("Ada Lovelace", "HIPAA basics", "Date completed: 2026-11-02", "Contact time: 120 minutes",
+                  "Credit awarded: 2 recertification points", "Index number: AAMA-IDX-77",
+                  "Member/licence no.: CMA-12345", "Certifying body: AAMA",
+                  "Proof required by AAMA for Certified Medical Assistant",
+                  "your member or licence number", "the approving body's index number"):
+        assert words in text, (words, text)
 
 
 def test_a_learner_cannot_download_another_learners_certificate(
@@ -119,6 +153,22 @@ def test_saving_without_crediting_waiting_completions_awards_nothing(
     open_as(launch, sub="99", roles=ADMINISTRATOR)
     page = save_mapping(launch, credit_existing="")
     assert "0 award(s) made" in page
+
+
+def test_a_bad_mapping_form_is_a_400_with_the_reason_and_saves_nothing(
+    launch: Launcher, runtime: Runtime, caplog: Any
+) -> None:
+    open_as(launch, sub="99", roles=ADMINISTRATOR)
+    token = csrf_token(launch.client, "/lti/mapping")
+    for fields, words in (({"minutes": "-5"}, "minutes"), ({"credentials": "nope"}, "unknown credential"),
+                          ({"activity": "juggling"}, "unknown activity"), ({"minutes": "", "credentials": ""}, "")):
+        response = launch.client.post("/lti/mapping", data=mapping_form(token, **fields))
+        assert response.status_code == 400, fields
+        assert words in response.get_data(as_text=True)
+    assert any("/lti/mapping refused (400)" in r.getMessage() for r in caplog.records)
+    with read_session(runtime.sessions) as session:
+        assert session.scalar(select(models.CourseMapping)) is None
+        assert session.scalar(select(models.AuditEntry)) is None
 
 
 def test_a_mapping_form_without_csrf_token_is_refused(launch: Launcher, runtime: Runtime) -> None:
