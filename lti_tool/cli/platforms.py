@@ -6,6 +6,7 @@ import dataclasses
 
 import click
 
+from lti_tool import models
 from lti_tool.cli.context import emit, pass_runtime
 from lti_tool.db import read_session, write_session
 from lti_tool.lti import platforms as service
@@ -70,13 +71,37 @@ def list_(rt: Runtime, as_json: bool) -> None:
 @click.argument("platform_id", type=int)
 @click.option("--source", "source_name", metavar="SOURCE_NAME",
               help="Link the event source whose learner ids the platform shares.")
+@click.option("--deployment-id", "deployment_ids", multiple=True,
+              help="A deployment id to accept launches from (repeatable).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_runtime
-def approve(rt: Runtime, platform_id: int, source_name: str | None, as_json: bool) -> None:
+def approve(rt: Runtime, platform_id: int, source_name: str | None, deployment_ids: tuple[str, ...],
+            as_json: bool) -> None:
     """Allow launches from a platform that registered itself (dynamic registration)."""
     try:
         with write_session(rt.sessions) as session:
-            platform = service.approve(session, platform_id, source_name=source_name)
+            platform = service.approve(session, platform_id, source_name=source_name,
+                                       deployment_ids=list(deployment_ids))
+            described = service.describe(session, platform)
+    except service.PlatformError as exc:
+        raise click.UsageError(str(exc)) from None
+    emit(described, as_json)
+
+
+@platforms.command("add-deployment")
+@click.argument("platform_id", type=int)
+@click.option("--deployment-id", "deployment_ids", multiple=True, required=True,
+              help="A deployment id of the tool on this platform (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_runtime
+def add_deployment(rt: Runtime, platform_id: int, deployment_ids: tuple[str, ...], as_json: bool) -> None:
+    """Accept launches from another deployment (Canvas: each installation of the key has its own)."""
+    try:
+        with write_session(rt.sessions) as session:
+            platform = session.get(models.Platform, platform_id)
+            if platform is None:
+                raise service.PlatformError(f"no platform with id {platform_id}")
+            service.add_deployments(session, platform, list(deployment_ids))
             described = service.describe(session, platform)
     except service.PlatformError as exc:
         raise click.UsageError(str(exc)) from None

@@ -49,7 +49,7 @@ def begin_login(
         raise LaunchRejected("this platform is not registered with the tool", 403)
     deployment_id = params.get("lti_deployment_id")
     if deployment_id and not platforms.has_deployment(session, platform.id, deployment_id):
-        raise LaunchRejected("this deployment is not registered with the tool", 403)
+        raise unknown_deployment(platform, deployment_id)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = models.utcnow()
     session.execute(delete(models.LaunchState).where(models.LaunchState.expires_at < now))
@@ -65,6 +65,12 @@ def begin_login(
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if "?" in platform.auth_login_url else "?"
     return LoginRedirect(url=platform.auth_login_url + separator + urlencode(query), state=state)
+
+
+def unknown_deployment(platform: models.Platform, deployment_id: str) -> LaunchRejected:
+    return LaunchRejected(
+        f"this deployment ({deployment_id!r}) is not registered with the tool; its operator can add it: "
+        f"lti-tool platforms add-deployment {platform.id} --deployment-id '{deployment_id}'", 403)
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ def verify_launch(
     body = tokens.verify(id_token, key, issuer=platform.issuer, client_id=platform.client_id,
                          leeway=settings.clock_leeway_seconds, max_age=settings.max_token_age_seconds)
     if not platforms.has_deployment(session, platform.id, body[c.DEPLOYMENT_ID]):
-        raise LaunchRejected("this deployment is not registered with the tool", 403)
+        raise unknown_deployment(platform, body[c.DEPLOYMENT_ID])
     return VerifiedLaunch(platform.id, body)
 
 

@@ -91,14 +91,24 @@ def has_deployment(session: Session, platform_id: int, deployment_id: str) -> bo
         models.Deployment.deployment_id == deployment_id)) is not None
 
 
-def approve(session: Session, platform_id: int, *, source_name: str | None = None) -> models.Platform:
+def approve(
+    session: Session, platform_id: int, *, source_name: str | None = None, deployment_ids: list[str] | None = None,
+) -> models.Platform:
     platform = session.get(models.Platform, platform_id)
     if platform is None:
         raise PlatformError(f"no platform with id {platform_id}")
     if source_name:
         platform.source_id = _source_id(session, source_name)
+    add_deployments(session, platform, deployment_ids or [])
     platform.status = "active"
     return platform
+
+
+def add_deployments(session: Session, platform: models.Platform, deployment_ids: list[str]) -> None:
+    """Add deployments the platform does not have yet (Canvas makes one per installation)."""
+    for deployment_id in dict.fromkeys(d.strip() for d in deployment_ids):
+        if not has_deployment(session, platform.id, deployment_id):
+            add_deployment(session, platform, deployment_id)
 
 
 def _source_id(session: Session, source_name: str) -> int:

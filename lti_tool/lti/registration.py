@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.lti import platforms
-from lti_tool.lti.claims import CANVAS_USER_ID
+from lti_tool.lti.claims import CANVAS_COURSE_ID, CANVAS_USER_ID
 from lti_tool.lti.platforms import ToolUrls
 
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
+CANVAS_PRIVACY_LEVEL = "https://canvas.instructure.com/lti/privacy_level"
 
 
 class RegistrationFailed(Exception):
@@ -94,10 +95,15 @@ def client_metadata(urls: ToolUrls, title: str) -> dict[str, Any]:
         TOOL_CONFIGURATION: {
             "domain": urlsplit(urls.launch_url).netloc,
             "target_link_uri": urls.launch_url,
-            "custom_parameters": {CANVAS_USER_ID: "$Canvas.user.id", "canvas_course_id": "$Canvas.course.id"},
+            "custom_parameters": {CANVAS_USER_ID: "$Canvas.user.id", CANVAS_COURSE_ID: "$Canvas.course.id"},
             "claims": ["iss", "sub", "name", "given_name", "family_name", "email"],
-            "messages": [{"type": "LtiDeepLinkingRequest", "target_link_uri": urls.launch_url,
-                          "label": title}],
+            "messages": [
+                {"type": "LtiResourceLinkRequest", "target_link_uri": urls.launch_url, "label": title,
+                 "placements": ["course_navigation"]},
+                {"type": "LtiDeepLinkingRequest", "target_link_uri": urls.launch_url, "label": title,
+                 "placements": ["link_selection"]},
+            ],
+            CANVAS_PRIVACY_LEVEL: "public",  # Canvas: send names and e-mail (Moodle ignores it)
         },
     }
 

@@ -48,3 +48,28 @@ def test_rotation_publishes_the_next_key_before_it_signs(cli: Callable[..., Any]
     assert listed[first["kid"]]["retired_at"] > rotated["activates_at"]
     published = {k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]}
     assert published == {first["kid"], rotated["kid"]}
+
+
+def test_deployments_are_added_to_a_registered_platform_and_then_launch(
+    cli_json: Callable[..., Any], launch: Any
+) -> None:
+    """Canvas makes a deployment per installation of the key: the operator adds each one."""
+    second = launch.platform.claims(**{"https://purl.imsglobal.org/spec/lti/claim/deployment_id": "deployment-2"})
+    refused = launch(second)
+    assert refused.status_code == 403 and "add-deployment" in refused.get_data(as_text=True)
+    [row] = cli_json("platforms", "list")
+    added = cli_json("platforms", "add-deployment", str(row["id"]), "--deployment-id", "deployment-2",
+                     "--deployment-id", "deployment-1")
+    assert added["deployment_ids"] == ["deployment-1", "deployment-2"]
+    again = launch.platform.claims(**{"https://purl.imsglobal.org/spec/lti/claim/deployment_id": "deployment-2"})
+    assert launch(again).status_code == 303
+
+
+def test_approving_a_dynamic_registration_can_add_its_deployment(
+    cli: Callable[..., Any], cli_json: Callable[..., Any], platform: TestPlatform
+) -> None:
+    cli_json(*platform.cli_args())
+    [row] = cli_json("platforms", "list")
+    approved = cli_json("platforms", "approve", str(row["id"]), "--deployment-id", "17:abc")
+    assert approved["deployment_ids"] == ["deployment-1", "17:abc"] and approved["status"] == "active"
+    assert "no platform" in cli("platforms", "add-deployment", "999", "--deployment-id", "x", expect=2).output

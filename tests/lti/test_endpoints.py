@@ -54,7 +54,11 @@ def test_canvas_configuration_asks_for_the_canvas_user_id(client: Any) -> None:
     assert config["oidc_initiation_url"] == "http://localhost/lti/login"
     assert config["target_link_uri"] == "http://localhost/lti/launch"
     assert config["public_jwk_url"] == "http://localhost/.well-known/jwks.json"
-    assert config["custom_fields"]["canvas_user_id"] == "$Canvas.user.id"
+    assert config["custom_fields"] == {"canvas_user_id": "$Canvas.user.id", "canvas_course_id": "$Canvas.course.id"}
+    [extension] = config["extensions"]
+    assert extension["platform"] == "canvas.instructure.com" and extension["domain"] == "localhost"
+    placements = {(p["placement"], p["message_type"]) for p in extension["settings"]["placements"]}
+    assert placements == {("course_navigation", "LtiResourceLinkRequest"), ("link_selection", "LtiDeepLinkingRequest")}
 
 
 def test_dynamic_registration_registers_a_pending_platform(
@@ -72,6 +76,11 @@ def test_dynamic_registration_registers_a_pending_platform(
         sent = platform.registration["body"]
         assert sent["initiate_login_uri"] == "http://localhost/lti/login"
         assert sent["jwks_uri"] == "http://localhost/.well-known/jwks.json"
+        assert sent["redirect_uris"] == ["http://localhost/lti/launch"]
+        assert sent["token_endpoint_auth_method"] == "private_key_jwt"
+        tool = sent["https://purl.imsglobal.org/spec/lti-tool-configuration"]
+        assert tool["custom_parameters"]["canvas_user_id"] == "$Canvas.user.id"
+        assert {m["type"] for m in tool["messages"]} == {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
         [row] = cli_json("platforms", "list")
         assert (row["client_id"], row["deployment_ids"], row["status"]) == ("dyn-client-9", ["dyn-dep-1"], "pending")
         refused = client.get("/lti/login", query_string={"iss": platform.issuer, "login_hint": "u"})

@@ -63,7 +63,7 @@ CLAIM_CASES = {
     "extra untrusted audience": ({"aud": ["tool-client-1", "someone-else"]}, "audiences besides this tool"),
     "wrong azp": ({"azp": "someone-else"}, "authorized party"),
     "unknown issuer": ({"iss": "https://evil.example"}, "not registered"),
-    "unknown deployment": ({LTI + "deployment_id": "other-deployment"}, "deployment is not registered"),
+    "unknown deployment": ({LTI + "deployment_id": "other-deployment"}, "is not registered with the tool; its operator"),
     "unknown client id": ({"aud": "other-client"}, "not registered"),
 }
 

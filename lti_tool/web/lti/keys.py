@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify
 
 from lti_tool.db import read_session
 from lti_tool.lti import keys as key_service
-from lti_tool.lti.claims import CANVAS_USER_ID
+from lti_tool.lti.claims import CANVAS_COURSE_ID, CANVAS_USER_ID
 from lti_tool.web.app import runtime
 from lti_tool.web.lti.context import tool_urls
 
@@ -38,7 +38,7 @@ def canvas_config() -> Any:
         "target_link_uri": urls.launch_url,
         "public_jwk_url": urls.jwks_url,
         "scopes": [],
-        "custom_fields": {CANVAS_USER_ID: "$Canvas.user.id", "canvas_course_id": "$Canvas.course.id"},
+        "custom_fields": {CANVAS_USER_ID: "$Canvas.user.id", CANVAS_COURSE_ID: "$Canvas.course.id"},
         "extensions": [{
             "domain": urlsplit(urls.launch_url).hostname,
             "platform": "canvas.instructure.com",
