@@ -11,7 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -82,6 +84,7 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(30_000, ge=0)
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    time_zone: str = Field("UTC", description="IANA zone whose calendar dates credit and cycles.")
     server: ServerSettings = ServerSettings()
     events: EventSettings = EventSettings()
     exports: ExportSettings = ExportSettings()
@@ -98,6 +101,19 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = _config_dir() / "settings.toml"
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as America/Chicago") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     @property
     def effective_database_url(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -66,11 +66,13 @@ def add(rt: Runtime, source_id: int, user: str, credential_id: str, number: str 
 @click.option("--json", "as_json", is_flag=True)
 @pass_runtime
 def progress(rt: Runtime, source_id: int, user: str, on: date | None, as_json: bool) -> None:
-    """Progress toward renewal for each credential the learner holds."""
+    """Progress toward renewal for each credential the learner holds (today: in the configured
+    time_zone)."""
     try:
         with read_session(rt.sessions) as session:
             results = service.progress(session, rt.rulebook, source_id=source_id, user=user,
-                                       on=on or date.today())
+                                       on=on or datetime.now(rt.settings.zone).date(),
+                                       zone=rt.settings.zone)
     except (service.LearnerError, UnknownCredential) as exc:
         raise click.UsageError(str(exc).strip("'\"")) from None
     emit([_plain(dataclasses.asdict(r)) for r in results], as_json)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
-from decimal import Decimal
 
 from lti_tool.credits.facts import Cycle, Holding
 
@@ -18,15 +17,17 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def cycle_containing(anchor: date, months: int, on: date) -> tuple[date, date]:
+def cycle_containing(anchor: date, months: int, on: date, *, before_anchor: bool = False) -> tuple[date, date]:
     """The cycle of ``months`` months, counted from ``anchor``, that contains ``on``.
 
-    Days before the anchor fall in the first cycle (a learner measured before certifying).
+    An anniversary on a day the month lacks (29 February, the 31st) falls on the month's last day.
+    Days before the anchor fall in the first cycle (a learner measured before certifying), unless
+    ``before_anchor``: a calendar cycle shared by all members also runs backwards.
     """
     elapsed = (on.year - anchor.year) * 12 + (on.month - anchor.month)
-    k = max(0, elapsed // months)
+    k = elapsed // months if before_anchor else max(0, elapsed // months)
     start = add_months(anchor, k * months)
-    if start > on and k > 0:
+    if start > on and (k > 0 or before_anchor):
         k -= 1
         start = add_months(anchor, k * months)
     end = add_months(anchor, (k + 1) * months) - timedelta(days=1)
@@ -36,7 +37,7 @@ def cycle_containing(anchor: date, months: int, on: date) -> tuple[date, date]:
 def fixed_cycle(first_start: date, months: int, on: date) -> Cycle:
     """A calendar cycle shared by every member (ACMPE: 2022-01-01 to 2024-12-31, then every three
     years; PMI: each calendar year)."""
-    start, end = cycle_containing(first_start, months, on)
+    start, end = cycle_containing(first_start, months, on, before_anchor=True)
     return Cycle(start=start, end=end, counts_from=start)
 
 
@@ -51,19 +52,17 @@ def prorated_cycle(first_start: date, months: int, holding: Holding, on: date) -
     if certified is None or certified <= cycle.start or certified > cycle.end:
         return cycle
     left = (cycle.end.year - certified.year) * 12 + (cycle.end.month - certified.month)
-    fraction = Decimal(left) / Decimal(months)
     return Cycle(
-        start=cycle.start, end=cycle.end, counts_from=certified, fraction=fraction,
+        start=cycle.start, end=cycle.end, counts_from=certified, months_due=left, months=months,
         note=f"certified {certified.isoformat()}, inside the cycle: {left} of {months} months due",
     )
 
 
-def anniversary_cycle(months: int, holding: Holding, on: date) -> Cycle:
-    """A cycle that runs from the learner's certification date (or the recorded cycle start)."""
+def anniversary_cycle(months: int, holding: Holding, on: date) -> Cycle | None:
+    """A cycle that runs from the learner's certification date (or the recorded cycle start);
+    ``None`` while neither is recorded (a made-up start would move and drop credit)."""
     anchor = holding.cycle_start or holding.certified_on
-    note = None
     if anchor is None:
-        anchor = date(on.year, 1, 1)
-        note = "no certification date or cycle start recorded: the cycle is assumed to begin on 1 January"
+        return None
     start, end = cycle_containing(anchor, months, on)
-    return Cycle(start=start, end=end, counts_from=start, note=note)
+    return Cycle(start=start, end=end, counts_from=start)

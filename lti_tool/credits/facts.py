@@ -138,8 +138,9 @@ class Cycle:
     end: date
     counts_from: date
     """The first day whose credit counts: the start, or a later certification day when prorated."""
-    fraction: Decimal = Decimal(1)
-    """The share of the cycle's requirements due (1 unless the rule prorates a late start)."""
+    months_due: int | None = None
+    """When prorated: the whole months due of the cycle's ``months``; ``None`` owes all of it."""
+    months: int = 1
     note: str | None = None
 
 

@@ -51,6 +51,7 @@ class HourlyRule(CreditRule):
         "for their contact minutes; college coursework for the hours an administrator entered "
         "(or its minutes).",
         "Authorship and editorship have no contact time and are refused: claim them with the body.",
+        "A presentation or poster earns its contact time like any other session, first time or repeat.",
         "Informal discussion, opening remarks, business and committee meetings and orientation "
         "are never credited.",
     )
@@ -67,12 +68,6 @@ class HourlyRule(CreditRule):
         if minutes <= 0:
             return self.refuse("no contact time")
         return self.by_minutes(activity, minutes)
-
-    def contact_minutes(self, activity: Activity) -> int:
-        """Minutes of instruction; college coursework may give hours entered by an administrator."""
-        if activity.type == "college" and activity.hours is not None:
-            return int(activity.hours * 60)
-        return activity.minutes
 
     def by_minutes(self, activity: Activity, minutes: int, *, per_unit: int | None = None) -> Conversion:
         s = self.settings

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from lti_tool.credits.facts import (
+    Cycle,
     EarnedCredit,
     Holding,
     Progress,
@@ -34,9 +35,18 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
     mine = [e for e in earned if e.credential == rule.credential and e.earned_on <= on]
     if cycle is None:
         total = normalized(sum((e.amount for e in mine), Decimal(0)))
-        return Progress(credential=rule.credential, unit=rule.unit, on=on, cycle_start=None,
-                        cycle_end=None, earned=total, required=Decimal(0), met=True,
-                        note="no renewal cycle: credit accumulates")
+        if rule.cycle_kind == "none":
+            return Progress(credential=rule.credential, unit=rule.unit, on=on, cycle_start=None,
+                            cycle_end=None, earned=total, required=Decimal(0), met=True,
+                            note="no renewal cycle: credit accumulates")
+        needed = next((r.amount for r in rule.requirements() if r.id == "total"), Decimal(0))
+        return Progress(
+            credential=rule.credential, unit=rule.unit, on=on, cycle_start=None, cycle_end=None,
+            earned=total, required=normalized(needed), met=False,
+            missing=(f"record the certification date (or cycle start) of {rule.credential} "
+                     "to measure renewal progress",),
+            note="the cycle runs from the certification date, which is not recorded",
+        )
     window = sorted(
         (e for e in mine if cycle.counts_from <= e.earned_on <= cycle.end),
         key=lambda e: (e.earned_on, e.course_id),
@@ -45,7 +55,7 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
         window = _first_per_course(window)
     requirements = rule.requirements()
     counted, excess = _apply_caps(window, [r for r in requirements if r.kind == "cap"])
-    lines = [_line(r, counted, excess, cycle.fraction) for r in requirements]
+    lines = [_line(r, counted, excess, cycle) for r in requirements]
     total = next((line for line in lines if line.id == "total"), None)
     missing = tuple(
         f"{normalized(line.required - line.earned)} more {rule.unit} ({line.label}) by {cycle.end.isoformat()}"
@@ -57,7 +67,7 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
         earned=total.earned if total else normalized(sum((a for _, a in counted), Decimal(0))),
         required=total.required if total else Decimal(0),
         met=all(line.met for line in lines), requirements=tuple(lines), missing=missing,
-        prorated=cycle.fraction != 1, note=cycle.note,
+        prorated=cycle.months_due is not None, note=cycle.note,
     )
 
 
@@ -92,7 +102,7 @@ def _apply_caps(
 
 def _line(
     requirement: Requirement, counted: list[tuple[EarnedCredit, Decimal]], excess: dict[str, Decimal],
-    fraction: Decimal,
+    cycle: Cycle,
 ) -> RequirementProgress:
     earned = normalized(sum((a for c, a in counted if requirement.matches(c)), Decimal(0)))
     if requirement.kind == "cap":
@@ -101,8 +111,9 @@ def _line(
             required=requirement.amount, met=True, not_counted=normalized(excess[requirement.id]),
         )
     required = requirement.amount
-    if fraction != 1:
-        required = to_step(required * fraction, PRORATION_STEP, "up")
+    if cycle.months_due is not None:
+        # One exact division: 30 x 6 / 36 is 5, not 5.000…1 rounded up to 6.
+        required = to_step(required * cycle.months_due / cycle.months, PRORATION_STEP, "up")
     return RequirementProgress(
         id=requirement.id, label=requirement.label, kind="minimum", earned=earned,
         required=normalized(required), met=earned >= required,

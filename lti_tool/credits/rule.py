@@ -104,7 +104,8 @@ class CreditRule(ABC):
         """What renewal needs in one cycle, the total (id ``"total"``) first; empty with no cycle."""
 
     def cycle(self, holding: Holding, on: date) -> Cycle | None:
-        """The renewal cycle ``holding`` is in on ``on``; ``None`` for a credential with no cycle."""
+        """The renewal cycle ``holding`` is in on ``on``; ``None`` for a credential with no cycle, or
+        one that runs from a certification date not recorded yet."""
         months = int(getattr(self.settings, "cycle_months", 0))
         if self.cycle_kind == "fixed":
             first: date = getattr(self.settings, "cycle_first_start")
@@ -147,6 +148,12 @@ class CreditRule(ABC):
         if activity.type in NEVER_CREDITED:
             return self.refuse(f"{self.body} assigns no credit to {NEVER_CREDITED_NAMES[activity.type]}")
         return None
+
+    def contact_minutes(self, activity: Activity) -> int:
+        """Minutes of instruction; college coursework may give hours entered by an administrator."""
+        if activity.type == "college" and activity.hours is not None:
+            return int(activity.hours * 60)
+        return activity.minutes
 
     def approved(self, activity: Activity) -> bool:
         return self.approval_code is not None and self.approval_code in activity.approved_by

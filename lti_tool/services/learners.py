@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -54,27 +54,35 @@ def add_credential(
     return holding
 
 
-def earned_credits(session: Session, learner_id: int) -> list[api.EarnedCredit]:
-    """The learner's awards that stand (revoked ones left out), as progress sees them."""
+def earned_credits(session: Session, learner_id: int, zone: tzinfo = UTC) -> list[api.EarnedCredit]:
+    """The learner's awards that stand (revoked ones left out), as progress sees them: each dated
+    by the calendar of ``zone`` (the deployment's), not UTC's."""
     awards = list(session.scalars(select(models.Award).where(models.Award.learner_id == learner_id)))
     revoked = revoked_award_ids(session, [a.id for a in awards])
     return [
         api.EarnedCredit(
-            credential=a.credential, amount=a.amount, earned_on=a.completed_at.date(),
+            credential=a.credential, amount=a.amount, earned_on=_local_date(a.completed_at, zone),
             course_id=a.course_id, category=a.category, tags=frozenset(a.tags),
         )
         for a in awards if a.id not in revoked
     ]
 
 
-def progress(session: Session, rulebook: Rulebook, *, source_id: int, user: str, on: date) -> list[Any]:
+def _local_date(moment: datetime, zone: tzinfo) -> date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).date()
+
+
+def progress(session: Session, rulebook: Rulebook, *, source_id: int, user: str, on: date,
+             zone: tzinfo = UTC) -> list[Any]:
     """Progress toward renewal for each credential the learner holds (a pure plugin computation)."""
     learner = find_learner(session, source_id, user)
     if learner is None:
         raise LearnerError(f"no learner {user!r} for source {source_id}")
     holdings = session.scalars(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id).order_by(models.LearnerCredential.credential))
-    earned = earned_credits(session, learner.id)
+    earned = earned_credits(session, learner.id, zone)
     results = []
     for h in holdings:
         rule = rulebook.get(h.credential)

@@ -41,6 +41,8 @@ def activities() -> list[Activity]:
     grid += [
         Activity(minutes=60, type="distance", pilot_minutes=90, offers_interaction=True, structured=True),
         Activity(minutes=0, type="college", hours=Decimal("3.5")),
+        Activity(minutes=0, type="college", hours=Decimal("0.1")),
+        Activity(minutes=0, type="authorship", hours=Decimal("7.3")),
         Activity(minutes=0, type="authorship", hours=Decimal(12)),
         Activity(minutes=90, category="clinical", approved_by=frozenset({"AAMA"}), live=True, sponsor="MGMA"),
         Activity(minutes=90, category="core", index_number="X-1", approved_by=frozenset({"AAPC", "PAHCOM"})),

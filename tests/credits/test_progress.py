@@ -126,11 +126,58 @@ def test_a_credential_without_a_cycle_accumulates() -> None:
         Decimal("1.3"), Decimal(0), True, None)
 
 
-def test_without_a_certification_date_the_cycle_is_assumed_and_said_so() -> None:
-    progress = RULES.get("acmss-cmss").progress([], Holding("acmss-cmss"), date(2026, 5, 5))
-    assert (progress.cycle_start, progress.cycle_end) == (date(2026, 1, 1), date(2026, 12, 31))
-    assert "assumed" in (progress.note or "")
-    assert progress.missing == ("3 more CME hours (CME in one year) by 2026-12-31",)
+def test_without_a_certification_date_no_cycle_is_made_up_and_the_learner_is_told() -> None:
+    awards = [credit("amt-rma", "20", "2026-03-01", "a")]
+    rule = RULES.get("amt-rma")
+    for on in (date(2026, 5, 5), date(2027, 5, 5)):
+        progress = rule.progress(awards, Holding("amt-rma"), on)
+        assert (progress.cycle_start, progress.earned, progress.required, progress.met) == (
+            None, Decimal(20), Decimal(30), False)
+        assert progress.missing == ("record the certification date (or cycle start) of amt-rma "
+                                    "to measure renewal progress",)
+
+
+def test_proration_is_exact_for_every_certification_month_of_a_cycle() -> None:
+    rule = RULES.get("acmpe-cmpe")
+    for month in range(1, 37):
+        certified = date(2025 + (month - 1) // 12, (month - 1) % 12 + 1, 15)
+        progress = rule.progress([], Holding("acmpe-cmpe", certified_on=certified), date(2027, 12, 31))
+        left = 36 - month
+        for requirement, total in (("total", 50), ("mgma", 30), ("mgma-live", 12)):
+            expected = -(-total * left // 36)  # exact ceiling of total x left / 36
+            assert line(progress, requirement)[1] == expected, (certified, requirement)
+
+
+def test_certified_on_the_first_day_of_a_fixed_cycle_owes_it_all() -> None:
+    progress = RULES.get("acmpe-cmpe").progress([], Holding("acmpe-cmpe", certified_on=date(2025, 1, 1)),
+                                                date(2025, 6, 1))
+    assert not progress.prorated and progress.required == Decimal(50)
+
+
+def test_pmi_certification_year_is_prorated_and_counts_from_certification() -> None:
+    awards = [credit("pmi-cmom", "5", "2025-06-01", "before", category="core"),
+              credit("pmi-cmom", "1", "2025-12-01", "after", category="core")]
+    holding = Holding("pmi-cmom", certified_on=date(2025, 11, 20))
+    first = RULES.get("pmi-cmom").progress(awards, holding, date(2025, 12, 15))
+    assert first.prorated and (first.earned, first.required) == (Decimal(1), Decimal(1))  # 12 x 1/12
+    assert line(first, "core") == (Decimal(1), Decimal(1), True)  # 9 x 1/12 = 0.75, up to 1
+    second = RULES.get("pmi-cmom").progress(awards, holding, date(2026, 2, 1))
+    assert not second.prorated and second.required == Decimal(12)
+
+
+def test_a_fixed_cycle_before_its_first_start_is_the_calendar_cycle_before() -> None:
+    progress = RULES.get("acmpe-cmpe").progress([], Holding("acmpe-cmpe", certified_on=date(2015, 1, 1)),
+                                                date(2021, 3, 1))
+    assert (progress.cycle_start, progress.cycle_end) == (date(2019, 1, 1), date(2021, 12, 31))
+
+
+def test_an_anniversary_on_29_february_falls_on_28_february_in_other_years() -> None:
+    holding = Holding("ncct-ncma", certified_on=date(2024, 2, 29))
+    rule = RULES.get("ncct-ncma")
+    cycles = [(p.cycle_start, p.cycle_end) for p in
+              (rule.progress([], holding, day) for day in (date(2024, 3, 1), date(2025, 3, 1), date(2028, 2, 29)))]
+    assert cycles == [(date(2024, 2, 29), date(2025, 2, 27)), (date(2025, 2, 28), date(2026, 2, 27)),
+                      (date(2028, 2, 29), date(2029, 2, 27))]
 
 
 def test_a_recorded_cycle_start_overrides_the_certification_date() -> None:

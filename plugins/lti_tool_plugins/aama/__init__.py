@@ -51,8 +51,9 @@ class CmaRule(HourlyRule):
         "An award without an administrative, clinical or general category counts toward the total "
         "(and the 30 from any category) only.",
         "A CPR card is 4 clinical points whatever its length; at most 3 cards (12 points) count in a "
-        "cycle, the earliest first.",
+        "cycle, the earliest first; a card never counts toward the 30 AAMA-approved points.",
         "The 60 months run from the learner's certification date.",
+        *HourlyRule.HOURLY_INTERPRETATIONS,
     )
 
     def convert(self, activity: Activity) -> Conversion:
@@ -63,11 +64,12 @@ class CmaRule(HourlyRule):
         if activity.cpr_card:
             points = normalized(s.cpr_card_points)
             return self.award(points, f"CPR card: {points} clinical points", category="clinical",
-                              tags={"cpr-card", *self.tags_for(activity)})
-        if not self.approved(activity) and 0 < activity.minutes < s.non_approved_minimum_minutes:
+                              tags={"cpr-card"})
+        minutes = self.contact_minutes(activity)
+        if not self.approved(activity) and 0 < minutes < s.non_approved_minimum_minutes:
             return self.refuse(
                 f"not AAMA-approved: counts only from one contact hour ({s.non_approved_minimum_minutes} "
-                f"minutes); this is {activity.minutes}"
+                f"minutes); this is {minutes}"
             )
         result = super().convert(activity)
         if self.category_of(activity) is None and hasattr(result, "amount"):

@@ -23,6 +23,10 @@ from lti_tool.credits.api import (
 )
 
 
+MGMA_NAMES = ("MGMA", "MEDICAL GROUP MANAGEMENT ASSOCIATION", "ACMPE")
+"""A sponsor naming one of these is an MGMA source (MGMA, its affiliates, its certification arm)."""
+
+
 @dataclass(frozen=True)
 class AcmpeSettings(HourlySettings):
     cycle_months: int = 36
@@ -67,13 +71,17 @@ class CmpeRule(HourlyRule):
         "An assessment earns only the minutes of the assessment itself.",
         "Distance learning earns its documented pilot-study time, and only with interaction and "
         "feedback and a structured learning experience; otherwise it is refused naming what is missing.",
+        "A presentation or poster is taken as given for the first time unless the mapping says it "
+        "is a repeat (first_time = false).",
         "College coursework earns the hours an administrator entered; authorship 5 to 50 entered "
-        "hours (outside that range refused); editorship 50 hours.",
-        "A sponsor whose name contains MGMA (MGMA, its state and local affiliates) is an MGMA source; "
-        "an MGMA source marked live counts toward the 12 live hours.",
+        "hours (outside that range refused); both in steps of 0.25, rounded down; editorship 50 hours.",
+        "A sponsor whose name contains MGMA, 'Medical Group Management Association' or ACMPE (MGMA, "
+        "its state and local affiliates, its certification division) is an MGMA source; an MGMA "
+        "source marked live counts toward the 12 live hours.",
         "The cycle is fixed for all members (2022-01-01 to 2024-12-31, then every three years). Someone "
         "certified inside a cycle owes every requirement prorated by the whole months left after the "
-        "certification month, rounded up to a whole hour, and credit counts from the certification day.",
+        "certification month, rounded up to a whole hour, and credit counts from the certification day "
+        "(certified on the cycle's first day: nothing prorated; on its second day: that month is gone).",
         "Informal discussion, opening and closing remarks, business, board and committee meetings "
         "and in-house orientation are never credited.",
     )
@@ -135,6 +143,8 @@ class CmpeRule(HourlyRule):
         if activity.hours is None or activity.hours <= 0:
             return self.refuse("college coursework earns the hours an administrator enters; none were entered")
         amount = to_step(activity.hours, self.settings.step, "down")
+        if amount <= 0:
+            return self.refuse(f"{normalized(activity.hours)} hours entered is under one step of {self.settings.step}")
         return self.credited(activity, amount, f"college coursework: {amount} hours entered")
 
     def _authorship(self, activity: Activity) -> Conversion:
@@ -142,7 +152,7 @@ class CmpeRule(HourlyRule):
         if activity.hours is None or not low <= activity.hours <= high:
             given = "none" if activity.hours is None else normalized(activity.hours)
             return self.refuse(f"authorship earns {low} to {high} hours entered by an administrator; given {given}")
-        amount = normalized(activity.hours)
+        amount = to_step(activity.hours, self.settings.step, "down")
         return self.credited(activity, amount, f"authorship: {amount} hours entered")
 
     def _editorship(self, activity: Activity) -> Conversion:
@@ -151,7 +161,7 @@ class CmpeRule(HourlyRule):
 
     def tags_for(self, activity: Activity) -> set[str]:
         tags = super().tags_for(activity)
-        if activity.sponsor and "MGMA" in activity.sponsor.upper():
+        if activity.sponsor and any(name in activity.sponsor.upper() for name in MGMA_NAMES):
             tags.add("mgma")
             if activity.live:
                 tags.add("mgma-live")
@@ -170,4 +180,9 @@ class FacmpeRule(CmpeRule):
     """Fellow of ACMPE: the same rules and the same 50 hours in three years."""
 
     credential = "acmpe-facmpe"
+    interpretations = (
+        *CmpeRule.interpretations,
+        "FACMPE keeps CMPE's 30 hours from MGMA sources and 12 MGMA live within its 50 (the digest "
+        "says only 'same 50 in three years'; MGMA applies one continuing-education policy to both).",
+    )
     title = "Fellow of the American College of Medical Practice Executives (FACMPE)"

@@ -65,6 +65,9 @@ class CmssRule(CreditRule):
         "Exactly 30 minutes is in the first row (0.5 CME); 60, 90 and 120 minutes likewise belong "
         "to the row they end.",
         "Zero minutes is refused.",
+        "College coursework counts the hours an administrator entered, as minutes of training.",
+        "Index numbers are attached only while the table's numbers (30-minute steps of 0.5) are the "
+        "published ones; an override of them drops the index numbers.",
         "Over 120 minutes: each started half hour adds 0.5 CME, with no index number and the note "
         "'beyond the published table'.",
         "The year of CME runs from the learner's certification (licensing) date.",
@@ -77,18 +80,20 @@ class CmssRule(CreditRule):
             return refusal
         if activity.type not in TIMED_TYPES:
             return self.refuse(f"ACMSS credits training time; {activity.type} has none")
-        minutes = activity.minutes
+        minutes = self.contact_minutes(activity)
         if minutes <= 0:
             return self.refuse("zero minutes: there is no training time to credit")
         s = self.settings
         steps = -(-minutes // s.step_minutes)
         amount = normalized(steps * s.credit_per_step)
-        row = TABLE.get(steps) if s.step_minutes == 30 and minutes <= s.table_max_minutes else None
+        published = s.step_minutes == 30 and s.credit_per_step == Decimal("0.5")
+        row = TABLE.get(steps) if published and minutes <= s.table_max_minutes else None
         if row is None:
             return self.award(amount, f"{minutes} min is beyond the published table: each started "
                                       f"half hour adds {normalized(s.credit_per_step)}: {amount} CME")
         label, index_number = row
-        return self.award(amount, f"{minutes} min: table row '{label}': {amount} CME",
+        exactly = " (exactly 30 minutes: the first row, by decision)" if minutes == 30 else ""
+        return self.award(amount, f"{minutes} min: table row '{label}'{exactly}: {amount} CME",
                           index_number=index_number)
 
     def requirements(self) -> tuple[Requirement, ...]:

@@ -61,7 +61,8 @@ class CeuRule(CreditRule):
         "(30 minutes = 0.05 = 0.1 CEU; 90 minutes = 0.15 = 0.2 CEU).",
         "Under 0.1 CEU after rounding is refused (29 minutes).",
         "No renewal cycle: CEUs accumulate.",
-        "Only time-based activities earn CEUs; the never-credited types are refused.",
+        "Only time-based activities earn CEUs (college coursework by the hours an administrator "
+        "entered); the never-credited types are refused.",
     )
 
     def convert(self, activity: Activity) -> Conversion:
@@ -71,10 +72,11 @@ class CeuRule(CreditRule):
         if activity.type not in TIMED_TYPES:
             return self.refuse(f"CEUs measure contact time; {activity.type} has none")
         s = self.settings
-        contact = hours(activity.minutes, s.minutes_per_hour)
+        minutes = self.contact_minutes(activity)
+        contact = hours(minutes, s.minutes_per_hour)
         amount = to_step(contact / s.hours_per_ceu, s.step, s.rounding)
         if amount <= 0 or amount < s.minimum:
-            return self.refuse(f"{activity.minutes} minutes is under {s.minimum} CEU after rounding")
+            return self.refuse(f"{minutes} minutes is under {s.minimum} CEU after rounding")
         return self.award(amount, f"{normalized(contact.quantize(Decimal('0.0001')))} contact hours / "
                                   f"{normalized(s.hours_per_ceu)}, rounded to {s.step}: {amount} CEU")
 

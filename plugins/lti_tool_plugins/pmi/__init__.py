@@ -33,13 +33,16 @@ class CmomRule(HourlyRule):
     settings_class = PmiSettings
     settings: PmiSettings
     cycle_kind = "fixed"
+    prorates = True
     categories = ("core",)
     learner_fields = ("number",)
     interpretations = (
         "One CEU per 60 minutes, in steps of 0.25, rounded down.",
         "A course mapped with category 'core' is in PMI's core competencies; any other course counts "
         "toward the 12 only.",
-        "The year is the calendar year (1 January to 31 December).",
+        "The year is the calendar year (1 January to 31 December). In the year of certification the "
+        "12 (and the 9 core) are prorated by the whole months left after the certification month, "
+        "rounded up, and only credit from the certification day counts.",
         *HourlyRule.HOURLY_INTERPRETATIONS,
     )
 
