@@ -4,6 +4,7 @@ and the credentials held with their member or licence numbers and the learner's 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -92,7 +93,7 @@ class LearnerPage:
 
 def learner_page(
     session: Session, rulebook: Rulebook, *, source_id: int | None, user: str, on: date,
-    requires: Any = None,
+    requires: Callable[[str], Iterable[str]] | None = None,
 ) -> LearnerPage:
     """``requires(credential)`` says what claims for a credential need (``number``, ``consent``)."""
     page = LearnerPage()

@@ -110,6 +110,11 @@ def test_the_launch_cookie_is_httponly_and_lax_over_plain_http(launch: Launcher)
 def test_over_https_cookies_are_secure_samesite_none_partitioned(launch: Launcher) -> None:
     from tests.lti.conftest import login
 
+    started = launch.client.get("/lti/login", base_url="https://localhost", query_string={
+        "iss": launch.platform.issuer, "login_hint": "u", "client_id": launch.platform.client_id})
+    state_cookie = next(h for h in started.headers.getlist("Set-Cookie") if h.startswith("lti_tool_state="))
+    for attribute in ("Secure", "SameSite=None", "Partitioned", "HttpOnly"):
+        assert attribute in state_cookie, state_cookie
     auth = login(launch.client, launch.platform)
     token = launch.platform.sign(launch.platform.claims(nonce=auth["nonce"]))
     response = launch.client.post("/lti/launch", data={"id_token": token, "state": auth["state"]},
