@@ -54,6 +54,7 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes], seconds: float = 3
 
 def main() -> None:
     instance_dir = Path(os.environ.get("LTI_TOOL_INSTANCE_DIR", "instance/demo"))
+    os.environ.setdefault("LTI_TOOL_EXPORTS_PATH", str(ROOT / "config" / "exports.demo.toml"))
     settings = load_settings(instance_dir=instance_dir, database_url="")
     urls = prepare(instance_dir)
     env = {**os.environ, "LTI_TOOL_INSTANCE_DIR": str(instance_dir), "DATABASE_URL": ""}

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(30_000, ge=0)
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    exports_path: Path | None = Field(
+        None, description="Another exports configuration than config_dir/exports.toml (the demo's).")
     time_zone: str = Field("UTC", description="IANA zone whose calendar dates credit and cycles.")
     server: ServerSettings = ServerSettings()
     events: EventSettings = EventSettings()
@@ -131,7 +133,7 @@ class Settings(BaseSettings):
 
     @property
     def exports_file(self) -> Path:
-        return self.config_dir / "exports.toml"
+        return self.exports_path or self.config_dir / "exports.toml"
 
 
 def _config_dir() -> Path:

@@ -30,6 +30,8 @@ from lti_tool.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
+DEMO_EXPORTS = REPO / "config" / "exports.demo.toml"
+"""The tests export like the demo (claims CSV, no learner field required) unless they say otherwise."""
 
 
 def required_suites() -> set[str]:
@@ -77,7 +79,8 @@ def clean_database(url: str) -> None:
 def settings(database_url: str, tmp_path: Path) -> Settings:
     clean_database(database_url)
     return load_settings(
-        database_url=database_url, instance_dir=tmp_path / "instance", config_dir=REPO / "config"
+        database_url=database_url, instance_dir=tmp_path / "instance", config_dir=REPO / "config",
+        exports_path=DEMO_EXPORTS,
     )
 
 
@@ -104,6 +107,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
         "DATABASE_URL": settings.effective_database_url,
         "LTI_TOOL_INSTANCE_DIR": str(settings.instance_dir),
         "LTI_TOOL_CONFIG_DIR": str(settings.config_dir),
+        "LTI_TOOL_EXPORTS_PATH": str(settings.exports_file),
     }
 
 

@@ -41,7 +41,7 @@ def test_a_credential_with_its_own_cron_gets_its_own_job(runtime: Runtime, tmp_p
 
     path = tmp_path / "exports.toml"
     path.write_text('[credentials.acmss-cmss]\ncron = "0 6 * * 1"\n')
-    runtime.settings = runtime.settings.model_copy(update={"config_dir": tmp_path})
+    runtime.settings = runtime.settings.model_copy(update={"config_dir": tmp_path, "exports_path": None})
     runtime.exports = build_exports(path, discover(), runtime.settings.instance_dir)
     clock = build_scheduler(runtime, BackgroundScheduler)
     clock.start(paused=True)

@@ -39,3 +39,20 @@ def test_unknown_setting_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setenv("LTI_TOOL_CONFIG_DIR", str(tmp_path))
     with pytest.raises(SettingsError, match="databse_url"):
         load_settings()
+
+
+def test_the_shipped_exports_config_requires_what_each_body_declares_and_the_demo_file_does_not() -> None:
+    from lti_tool.credits.registry import load_rulebook
+    from lti_tool.exports.config import build_exports, rule_defaults
+    from lti_tool.exports.discovery import discover
+
+    config = Path(__file__).resolve().parents[1] / "config"
+    rules = load_rulebook()
+    defaults = rule_defaults(rules)
+    shipped = build_exports(config / "exports.toml", discover(), Path("instance"), defaults)
+    demo = build_exports(config / "exports.demo.toml", discover(), Path("instance"), defaults)
+    for rule in rules:
+        assert shipped.requires(rule.credential) == list(rule.learner_fields), rule.credential
+        assert shipped.binding(rule.credential).exporter == rule.export_format, rule.credential
+        assert demo.requires(rule.credential) == []
+    assert shipped.requires("acmss-cmss") == ["number"]

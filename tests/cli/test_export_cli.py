@@ -25,6 +25,7 @@ def own_config(cli_env: dict[str, str], tmp_path: Path, exports_toml: str) -> No
     shutil.copytree(REPO / "config", config)
     (config / "exports.toml").write_text(exports_toml)
     cli_env["LTI_TOOL_CONFIG_DIR"] = str(config)
+    cli_env["LTI_TOOL_EXPORTS_PATH"] = str(config / "exports.toml")
 
 
 def test_status_counts_claims_per_destination(runtime: Runtime, cli_json: Callable[..., Any]) -> None:

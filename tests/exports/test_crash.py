@@ -64,6 +64,7 @@ secret_env = "TEST_WEBHOOK_SECRET"
 timeout_seconds = 30
 """)
         env = {**os.environ, **cli_env, "LTI_TOOL_CONFIG_DIR": str(config),
+               "LTI_TOOL_EXPORTS_PATH": str(config / "exports.toml"),
                "LTI_TOOL_EXPORTS__LEASE_SECONDS": "2", "LTI_TOOL_EXPORTS__RETRY_BASE_SECONDS": "1",
                "TEST_WEBHOOK_SECRET": SECRET}
         first = start(env, log)
