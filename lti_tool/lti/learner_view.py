@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -93,7 +93,7 @@ class LearnerPage:
 
 def learner_page(
     session: Session, rulebook: Rulebook, *, source_id: int | None, user: str, on: date,
-    requires: Callable[[str], Iterable[str]] | None = None,
+    requires: Callable[[str], Iterable[str]] | None = None, zone: tzinfo = UTC,
 ) -> LearnerPage:
     """``requires(credential)`` says what claims for a credential need (``number``, ``consent``)."""
     page = LearnerPage()
@@ -127,7 +127,7 @@ def learner_page(
         ))
     page.addable = [(r.credential, r.title) for r in rulebook if r.credential not in holdings]
     if holdings:
-        for result in learners.progress(session, rulebook, source_id=source_id, user=user, on=on):
+        for result in learners.progress(session, rulebook, source_id=source_id, user=user, on=on, zone=zone):
             page.progress.append(describe_progress(result, _rule(rulebook, result.credential)))
     return page
 

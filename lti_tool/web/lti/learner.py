@@ -4,7 +4,7 @@ report, and a PDF certificate per award. Every query is scoped to the launch's p
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
@@ -37,8 +37,9 @@ def learner() -> Any:
     with reading() as db:
         platform = platform_of(db, launch)
         page = learner_view.learner_page(db, rt.rulebook, source_id=platform.source_id,
-                                         user=launch.lms_user_id, on=date.today(),
-                                         requires=rt.exports.requires)
+                                         user=launch.lms_user_id,
+                                         on=datetime.now(rt.settings.zone).date(),
+                                         requires=rt.exports.requires, zone=rt.settings.zone)
     return render_template("lti_learner.html", launch=launch, page=page, name=launch.claims.get("name"),
                            saved=request.args.get("saved"))
 
