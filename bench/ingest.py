@@ -6,7 +6,7 @@ clients, and prints events/s and p50/p99 latency beside the same figures for ``G
 same server in the same run, and their ratio. Target: ingest at least half the trivial rate.
 It checks afterwards that every event became exactly one award per credential (nothing lost).
 
-    .venv/bin/python bench/ingest.py [--events 2000] [--clients 8] [--workers 2] [--threads 8]
+    .venv/bin/python bench/ingest.py [--events 2000] [--clients 8] [--workers 0] [--threads 8]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from lti_tool import models  # noqa: E402
 from lti_tool.db import write_session  # noqa: E402
 from lti_tool.runtime import build_runtime  # noqa: E402
 from lti_tool.schema import upgrade  # noqa: E402
+from lti_tool.server import worker_count  # noqa: E402
 from lti_tool.services.mappings import MappingSpec, import_mappings  # noqa: E402
 from lti_tool.services.sources import add_source  # noqa: E402
 from lti_tool.settings import load_settings  # noqa: E402
@@ -97,7 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=0, help="0: the server's own choice (1 on SQLite)")
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
@@ -126,7 +127,7 @@ def main() -> None:
                     time.sleep(0.1)
             run_clients(port, [("GET", "/healthz", b"")] * 200, args.clients)  # warm-up
             print(f"database: {rt.engine.dialect.name}; {args.events} requests each, {args.clients} clients, "
-                  f"{args.workers} workers x {args.threads} threads")
+                  f"{worker_count(rt.settings) if not args.workers else args.workers} workers x {args.threads} threads")
             base = report("GET /healthz", *run_clients(port, [("GET", "/healthz", b"")] * args.events, args.clients))
             posts = [("POST", source.url, event_body(10_000 + i)) for i in range(args.events)]
             ingest = report("POST completion event", *run_clients(port, posts, args.clients))

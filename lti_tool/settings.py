@@ -31,7 +31,9 @@ class ServerSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(2, ge=1, le=64)
+    workers: int = Field(0, ge=0, le=64)
+    """0: one process on SQLite (its threads queue on the in-process write lock instead of sleeping
+    in SQLite's busy handler), one per core on PostgreSQL."""
     threads: int = Field(8, ge=1, le=256)
 
 
