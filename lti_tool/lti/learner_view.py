@@ -63,6 +63,8 @@ class Renewal:
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     earned: Decimal = Decimal(0)
+    cycle_start: date | None = None
+    """The current cycle's first day (its audit packet's ``?cycle=``), ``None`` without a cycle."""
 
 
 @dataclass(frozen=True)
@@ -153,5 +155,5 @@ def describe_progress(result: api.Progress, rule: api.CreditRule | None = None) 
         credential=result.credential, title=rule.title if rule else result.credential, unit=result.unit,
         met=result.met, cycle=cycle, minimums=[b for b in bars if b.kind != "cap"],
         caps=[b for b in bars if b.kind == "cap"], missing=list(result.missing), notes=notes,
-        earned=canonical(result.earned),
+        earned=canonical(result.earned), cycle_start=result.cycle_start if cycle else None,
     )

@@ -169,18 +169,23 @@ def record_failure(
 def retry_batch(sessions: sessionmaker[Session], batch_id: int) -> dict[str, Any]:
     """Put a dead or failed batch back in line now (``lti-tool export retry ID``)."""
     with write_session(sessions) as session:
-        batch = session.get(models.ExportBatch, batch_id)
-        if batch is None:
-            raise BatchNotFound(f"no export batch with id {batch_id}")
-        if batch.status not in ("dead", "failed"):
-            raise ValueError(f"batch {batch_id} is {batch.status}; only dead or failed batches are retried")
-        log.info("export batch %s (%s) put back in line by hand after: %s", batch.id, batch.credential,
-                 batch.last_error)
-        # The attempt count goes on (it numbers the attempts); max_attempts counts from here.
-        batch.status, batch.lease_until, batch.next_attempt_at = "pending", None, models.utcnow()
-        batch.attempts_before_retry = batch.attempts
-        return {"batch": batch.id, "credential": batch.credential, "status": batch.status,
-                "last_error": batch.last_error}
+        return retry_in(session, batch_id)
+
+
+def retry_in(session: Session, batch_id: int) -> dict[str, Any]:
+    """:func:`retry_batch` in the caller's transaction (the administrator page audit-logs it there)."""
+    batch = session.get(models.ExportBatch, batch_id)
+    if batch is None:
+        raise BatchNotFound(f"no export batch with id {batch_id}")
+    if batch.status not in ("dead", "failed"):
+        raise ValueError(f"batch {batch_id} is {batch.status}; only dead or failed batches are retried")
+    log.info("export batch %s (%s) put back in line by hand after: %s", batch.id, batch.credential,
+             batch.last_error)
+    # The attempt count goes on (it numbers the attempts); max_attempts counts from here.
+    batch.status, batch.lease_until, batch.next_attempt_at = "pending", None, models.utcnow()
+    batch.attempts_before_retry = batch.attempts
+    return {"batch": batch.id, "credential": batch.credential, "status": batch.status,
+            "last_error": batch.last_error}
 
 
 def batch_attempts(session: Session, batch_id: int) -> list[models.ExportAttempt]:

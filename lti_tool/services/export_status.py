@@ -26,16 +26,17 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def export_status(session: Session, exports: Exports, now: datetime | None = None,
-                  last_runs: int = 20) -> dict[str, Any]:
-    now = now or models.utcnow()
+def claim_counts(session: Session, exports: Exports, now: datetime, *where: Any) -> dict[str, dict[str, int]]:
+    """The counts per destination of the claims matching ``where`` (all claims without), every
+    configured destination listed even when it has none."""
     per: dict[str, dict[str, int]] = {name: dict.fromkeys(COUNTS, 0) for name in exports.destinations}
     rows = session.execute(
         select(models.OutboxClaim.credential, models.ExportBatch.destination, models.ExportBatch.status,
                models.Award.completed_at, models.Award.learner_id)
         .join(models.LedgerEntry, models.LedgerEntry.id == models.OutboxClaim.ledger_entry_id)
         .join(models.Award, models.Award.id == models.LedgerEntry.award_id)
-        .outerjoin(models.ExportBatch, models.ExportBatch.id == models.OutboxClaim.batch_id))
+        .outerjoin(models.ExportBatch, models.ExportBatch.id == models.OutboxClaim.batch_id)
+        .where(*where))
     for credential, destination, status, completed_at, learner_id in rows:
         counts = per.setdefault(destination or exports.destination_name(credential), dict.fromkeys(COUNTS, 0))
         if status is None:
@@ -47,6 +48,17 @@ def export_status(session: Session, exports: Exports, now: datetime | None = Non
         deadline = exports.deadline(credential)
         if status != "delivered" and deadline is not None and completed_at + deadline < now:
             counts["overdue"] += 1
+    return dict(sorted(per.items()))
+
+
+def totals(per: dict[str, dict[str, int]]) -> dict[str, int]:
+    return {k: sum(c[k] for c in per.values()) for k in COUNTS}
+
+
+def export_status(session: Session, exports: Exports, now: datetime | None = None,
+                  last_runs: int = 20) -> dict[str, Any]:
+    now = now or models.utcnow()
+    per = claim_counts(session, exports, now)
     dead = [{"batch": b.id, "credential": b.credential, "destination": b.destination,
              "attempts": b.attempts, "last_error": b.last_error, "deadline_at": _iso(b.deadline_at)}
             for b in session.scalars(select(models.ExportBatch).where(models.ExportBatch.status == "dead")
@@ -59,6 +71,5 @@ def export_status(session: Session, exports: Exports, now: datetime | None = Non
                 .join(models.ExportBatch, models.ExportBatch.id == models.ExportAttempt.batch_id)
                 .order_by(models.ExportAttempt.started_at.desc(), models.ExportAttempt.id.desc())
                 .limit(last_runs))]
-    totals = {k: sum(c[k] for c in per.values()) for k in COUNTS}
-    return {"destinations": dict(sorted(per.items())), "total": totals, "dead_batches": dead,
+    return {"destinations": per, "total": totals(per), "dead_batches": dead,
             "last_runs": runs}

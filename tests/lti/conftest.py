@@ -73,6 +73,16 @@ def launch(client: FlaskClient, registered: TestPlatform) -> Launcher:
     return Launcher(client, registered)
 
 
+@pytest.fixture
+def other_platform(cli_json: Callable[..., Any]) -> Iterator[TestPlatform]:
+    """A second LMS registered with the tool, with its own event source ``moodle-2``."""
+    p = TestPlatform(client_id="tool-client-2", deployment_id="deployment-b").start()
+    cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-2")
+    cli_json(*p.cli_args(source="moodle-2"))
+    yield p
+    p.stop()
+
+
 def stored_counts(runtime: Runtime) -> dict[str, int]:
     with read_session(runtime.sessions) as session:
         return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0 for m in STORED}

@@ -18,7 +18,7 @@ from tests.lti.conftest import Launcher
 from tests.lti.pages import CREDENTIAL, mapping_form
 from tests.lti.platform import ADMINISTRATOR, INSTRUCTOR
 from tests.lti.test_endpoints import deep_linking_claims
-from tests.lti.test_isolation import PAGE_BLUEPRINTS, ROUTES
+from tests.lti.test_isolation import PAGE_BLUEPRINTS, ROUTES, path_of
 
 POSTS = sorted(rule for method, rule in ROUTES if method == "POST")
 FORM = {"credential": CREDENTIAL, "number": "N", "consent": "on", "title": "x", **mapping_form("")}
@@ -39,7 +39,7 @@ def test_a_post_without_a_valid_csrf_token_is_refused(
               else launch.platform.claims(roles=ADMINISTRATOR))
     assert launch(claims).status_code == 303
     before = written(runtime)
-    response = launch.client.post(path, data={**FORM, "csrf_token": token})
+    response = launch.client.post(path_of(path), data={**FORM, "csrf_token": token})
     assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
     assert written(runtime) == before
 

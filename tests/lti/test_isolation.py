@@ -1,13 +1,15 @@
 """Least privilege on every route, and no data of one platform visible from another.
 
 The tables below name every route of the pages behind a launch; a test reads the app's URL map and
-fails when a route is added without a row here, so no route escapes these checks.
+fails when a route is added without a row here, so no route escapes these checks. Exports here go by
+SMTP to a closed port with one attempt allowed, so platform A's award ends in a dead batch that A's
+administrator may retry and nobody else may.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -18,7 +20,9 @@ from sqlalchemy import func, select
 from lti_tool import models
 from lti_tool.db import read_session
 from lti_tool.runtime import Runtime
+from lti_tool.settings import Settings
 from tests.lti.conftest import Launcher
+from tests.lti.exports import dead_letter_settings, export_tick
 from tests.lti.pages import CREDENTIAL, complete, csrf_token, mapping_form
 from tests.lti.platform import ADMINISTRATOR, INSTRUCTOR, LEARNER, TestPlatform
 from tests.lti.test_endpoints import deep_linking_claims
@@ -34,15 +38,27 @@ ROUTES: dict[tuple[str, str], tuple[set[str], int]] = {
     ("GET", "/lti/learner"): (EVERYONE, 200),
     ("POST", "/lti/learner/credentials"): (EVERYONE, 303),
     ("GET", "/lti/certificates/<int:award_id>.pdf"): (EVERYONE, 200),
+    ("GET", "/lti/learner/audit-packet/<credential>"): (EVERYONE, 200),
     ("GET", "/lti/course"): (STAFF, 200),
     ("GET", "/lti/course.csv"): (STAFF, 200),
     ("GET", "/lti/mapping"): (ADMIN, 200),
     ("POST", "/lti/mapping"): (ADMIN, 200),
     ("POST", "/lti/mapping/preview"): (ADMIN, 200),
+    ("POST", "/lti/exports/<int:batch_id>/retry"): (ADMIN, 303),
     ("GET", "/lti/deep-link"): (STAFF, 200),
     ("POST", "/lti/deep-link"): (STAFF, 200),
 }
 ROLES = {"learner": LEARNER, "instructor": INSTRUCTOR, "administrator": ADMINISTRATOR}
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return dead_letter_settings(database_url, tmp_path)
+
+
+def path_of(rule: str, award_id: int = 1, batch_id: int = 1) -> str:
+    return (rule.replace("<int:award_id>", str(award_id)).replace("<int:batch_id>", str(batch_id))
+            .replace("<credential>", CREDENTIAL))
 
 
 def page_routes(app: Flask) -> set[tuple[str, str]]:
@@ -58,21 +74,21 @@ def test_every_page_route_is_in_the_isolation_tables(app: Flask) -> None:
 @pytest.mark.parametrize("route", sorted(ROUTES))
 def test_every_page_needs_a_launch(route: tuple[str, str], client: Any) -> None:
     method, rule = route
-    response = client.open(rule.replace("<int:award_id>", "1"), method=method)
+    response = client.open(path_of(rule), method=method)
     assert response.status_code in (400, 401)  # a POST without a launch fails CSRF first
     if method == "GET":
         assert "open the tool from your course" in response.get_data(as_text=True)
 
 
-def request_route(launch: Launcher, method: str, rule: str, award_id: int) -> Any:
-    path = rule.replace("<int:award_id>", str(award_id))
+def request_route(launch: Launcher, method: str, rule: str, award_id: int, batch_id: int) -> Any:
+    path = path_of(rule, award_id, batch_id)
     if method == "GET":
         return launch.client.get(path)
     token = csrf_token(launch.client, "/lti/learner")
     forms = {"/lti/learner/credentials": {"credential": CREDENTIAL, "number": "N-1"},
              "/lti/mapping": mapping_form(token, action="preview"),
              "/lti/mapping/preview": mapping_form(token),
-             "/lti/deep-link": {"title": "CE credit"}}
+             "/lti/deep-link": {"title": "CE credit"}, "/lti/exports/<int:batch_id>/retry": {}}
     return launch.client.post(path, data={"csrf_token": token, **forms[rule]})
 
 
@@ -89,18 +105,42 @@ def award_id(launch: Launcher, runtime: Runtime, source: dict[str, Any]) -> int:
     return found
 
 
+@pytest.fixture
+def batch_id(award_id: int, runtime: Runtime) -> int:
+    """The award's claim went to a dead batch (the SMTP port is closed, one attempt allowed)."""
+    [failed] = export_tick(runtime)["failed"]
+    assert failed["dead"] is True
+    return int(failed["batch"])
+
+
+def batch_status(runtime: Runtime, batch_id: int) -> str:
+    with read_session(runtime.sessions) as session:
+        batch = session.get(models.ExportBatch, batch_id)
+        assert batch is not None
+        return batch.status
+
+
+def audit_actions(runtime: Runtime) -> list[str]:
+    with read_session(runtime.sessions) as session:
+        return list(session.scalars(select(models.AuditEntry.action).order_by(models.AuditEntry.id)))
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_each_role_reaches_only_its_routes(role: str, launch: Launcher, award_id: int, runtime: Runtime) -> None:
+def test_each_role_reaches_only_its_routes(
+    role: str, launch: Launcher, award_id: int, batch_id: int, runtime: Runtime
+) -> None:
     for (method, rule), (allowed, ok) in sorted(ROUTES.items()):
         claims = (deep_linking_claims(launch.platform, ROLES[role]) if rule == "/lti/deep-link"
                   else launch.platform.claims(roles=ROLES[role]))
         assert launch(claims).status_code == 303
-        response = request_route(launch, method, rule, award_id)
+        response = request_route(launch, method, rule, award_id, batch_id)
         expected = ok if role in allowed else 403
         assert response.status_code == expected, (role, method, rule, response.get_data(as_text=True)[:300])
     with read_session(runtime.sessions) as session:
         assert session.scalar(select(func.count()).select_from(models.CourseMapping)) == 1
-        assert session.scalar(select(func.count()).select_from(models.AuditEntry)) == 1
+    retried = role == "administrator"
+    assert audit_actions(runtime) == ["mapping.save"] + ["export.retry"] * retried
+    assert batch_status(runtime, batch_id) == ("pending" if retried else "dead")
 
 
 def test_an_instructors_rights_end_at_the_launchs_own_course(
@@ -113,15 +153,6 @@ def test_an_instructors_rights_end_at_the_launchs_own_course(
     assert "Ada Lovelace" not in launch.client.get("/lti/course.csv").get_data(as_text=True)
 
 
-@pytest.fixture
-def other_platform(cli_json: Callable[..., Any]) -> Iterator[TestPlatform]:
-    p = TestPlatform(client_id="tool-client-2", deployment_id="deployment-b").start()
-    cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-2")
-    cli_json(*p.cli_args(source="moodle-2"))
-    yield p
-    p.stop()
-
-
 def mapping_of(runtime: Runtime, source_name: str) -> tuple[int | None, str | None]:
     with read_session(runtime.sessions) as session:
         source_id = session.scalar(select(models.Source.id).where(models.Source.name == source_name))
@@ -130,7 +161,7 @@ def mapping_of(runtime: Runtime, source_name: str) -> tuple[int | None, str | No
 
 
 def test_another_platforms_users_see_and_change_none_of_this_platforms_data(
-    launch: Launcher, other_platform: TestPlatform, runtime: Runtime, award_id: int
+    launch: Launcher, other_platform: TestPlatform, runtime: Runtime, award_id: int, batch_id: int
 ) -> None:
     """Same user id (42), same course id (565), another LMS: every route answers from its own data."""
     other = Launcher(launch.client, other_platform)
@@ -139,13 +170,14 @@ def test_another_platforms_users_see_and_change_none_of_this_platforms_data(
     def check(method: str, rule: str, roles: list[str], claims: dict[str, Any] | None = None) -> Any:
         seen.add((method, rule))
         assert other(claims or other_platform.claims(sub="42", roles=roles)).status_code == 303
-        response = request_route(other, method, rule, award_id)
+        response = request_route(other, method, rule, award_id, batch_id)
         assert response.status_code < 500
         return response
 
     assert check("GET", "/lti/home", LEARNER).location.endswith("/lti/learner")
     assert "No credit yet" in check("GET", "/lti/learner", LEARNER).get_data(as_text=True)
     assert check("GET", "/lti/certificates/<int:award_id>.pdf", LEARNER).status_code == 404
+    assert check("GET", "/lti/learner/audit-packet/<credential>", LEARNER).status_code == 404
     assert check("POST", "/lti/learner/credentials", LEARNER).status_code == 303
     with read_session(runtime.sessions) as session:  # the number went to platform B's learner only
         [(source_name,)] = session.execute(
@@ -154,7 +186,12 @@ def test_another_platforms_users_see_and_change_none_of_this_platforms_data(
     assert source_name == "moodle-2"
     assert "Ada Lovelace" not in check("GET", "/lti/course", INSTRUCTOR).get_data(as_text=True)
     assert check("GET", "/lti/course.csv", INSTRUCTOR).get_data(as_text=True).count("\n") == 1
-    assert "HIPAA basics" not in check("GET", "/lti/mapping", ADMINISTRATOR).get_data(as_text=True)
+    admin_page = check("GET", "/lti/mapping", ADMINISTRATOR).get_data(as_text=True)
+    assert "HIPAA basics" not in admin_page
+    assert "SMTP" not in admin_page and f'data-batch="{batch_id}"' not in admin_page
+    assert 'data-count="dead">0<' in admin_page and 'data-count="dead">1<' not in admin_page
+    assert check("POST", "/lti/exports/<int:batch_id>/retry", ADMINISTRATOR).status_code == 404
+    assert batch_status(runtime, batch_id) == "dead"
     assert check("POST", "/lti/mapping/preview", ADMINISTRATOR).get_json()["lines"][0]["credential"] == CREDENTIAL
     token = csrf_token(other.client, "/lti/mapping")
     saved = other.client.post("/lti/mapping", data=mapping_form(token, minutes="600", title="B's course"))

@@ -16,6 +16,7 @@ from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
 from lti_tool.lti import certificates, course_mapping, learner_view
 from lti_tool.services import learners
+from lti_tool.services.audit_packet import build_audit_packet
 from lti_tool.services.awards import list_awards
 from lti_tool.services.claim_readiness import set_consent
 from lti_tool.web.app import runtime
@@ -112,3 +113,44 @@ def certificate(award_id: int) -> Any:
 def _number_query(learner_id: int, credential: str) -> Any:
     return select(models.LearnerCredential.number).where(
         models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential)
+
+
+@blueprint.get("/lti/learner/audit-packet/<credential>")
+def audit_packet(credential: str) -> Any:
+    """The launch's own learner's audit packet for a credential they hold or have credit toward
+    (``lti-tool audit packet``): all of it, or with ``?cycle=YYYY-MM-DD`` the renewal cycle that
+    starts that day. Another learner's or another platform's is never reachable: the learner is the
+    launch's, looked up in the launch's platform's source."""
+    launch = current_launch()
+    rt = runtime()
+    try:
+        rule = rt.rulebook.get(credential)
+    except UnknownCredential:
+        abort(404, f"no audit packet for {credential!r}: the tool knows no such credential")
+    cycle = request.args.get("cycle", "").strip()
+    try:
+        cycle_start = date.fromisoformat(cycle) if cycle else None
+    except ValueError:
+        return refuse(f"the cycle start {cycle!r} is not a date (YYYY-MM-DD)", 400)
+    months = getattr(rule.settings, "cycle_months", None)
+    with reading() as db:
+        platform = platform_of(db, launch)
+        source = db.get(models.Source, platform.source_id) if platform.source_id else None
+        learner = learners.find_learner(db, source.id, launch.lms_user_id) if source else None
+        if source is None or learner is None or not _holds(db, learner.id, credential):
+            abort(404, f"no audit packet for {credential}: you hold no such credential and have no credit toward it")
+        packet = build_audit_packet(db, source.identity_id, launch.lms_user_id, credential, cycle_start,
+                                    int(months) if months else None)
+    log.info("learner %s of platform %s downloaded the %s audit packet (%d files)", launch.lms_user_id,
+             launch.platform_id, credential, len(packet.files))
+    name = f"audit-packet-{credential}" + (f"-cycle-{cycle_start}" if cycle_start else "") + ".zip"
+    return Response(packet.content, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _holds(db: Any, learner_id: int, credential: str) -> bool:
+    """The learner has the credential on file, or an award toward it (the page lists both)."""
+    on_file = db.scalar(select(models.LearnerCredential.id).where(
+        models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
+    return on_file is not None or db.scalar(select(models.Award.id).where(
+        models.Award.learner_id == learner_id, models.Award.credential == credential).limit(1)) is not None

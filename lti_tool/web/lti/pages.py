@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from lti_tool import models
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
-from lti_tool.lti import course_mapping, course_view, deep_linking
+from lti_tool.lti import course_mapping, course_view, deep_linking, export_view
 from lti_tool.lti.claims import DEEP_LINKING_REQUEST, MESSAGE_TYPE
 from lti_tool.web.app import runtime
 from lti_tool.web.lti.context import (
@@ -83,7 +83,11 @@ def mapping() -> Any:
         source = db.get(models.Source, platform.source_id) if platform.source_id else None
         form: dict[str, Any] = course_mapping.as_form(
             course_mapping.find(db, source.identity_id, course) if source else None)
+        exports = export_view.platform_exports(db, rt.exports, source.identity_id) if source else None
     message = error = None
+    retried = request.args.get("retried", type=int)
+    if retried is not None and request.method == "GET":
+        message = f"Export batch {retried} is back in line: the next export run delivers it."
     preview: list[course_mapping.PreviewLine] = []
     if source is None:
         error = "This platform is not linked to an event source; ask the tool's operator."
@@ -105,7 +109,29 @@ def mapping() -> Any:
         status = 400 if source is not None else 403
         log.warning("LTI %s %s refused (%s): %s", request.method, request.path, status, error)
     return render_template("lti_admin.html", launch=launch, form=form, course=course, preview=preview,
-                           message=message, error=error, activity_types=_activity_types()), status
+                           message=message, error=error, activity_types=_activity_types(),
+                           exports=exports), status
+
+
+@blueprint.post("/lti/exports/<int:batch_id>/retry")
+def retry_export(batch_id: int) -> Any:
+    """The administrator puts a dead batch of this platform's learners back in line (audit-logged);
+    a batch shared with other platforms is the operator's (``lti-tool export retry ID``)."""
+    launch = current_launch("administrator")
+    with write_session(runtime().sessions) as db:
+        platform = platform_of(db, launch)
+        source = db.get(models.Source, platform.source_id) if platform.source_id else None
+        if source is None:
+            abort(404, "this platform is not linked to an event source; ask the tool's operator")
+        try:
+            result = export_view.retry(db, launch=launch, identity_id=source.identity_id, batch_id=batch_id)
+        except export_view.NotThisPlatforms as exc:
+            abort(404, str(exc))
+        except ValueError as exc:
+            abort(409, str(exc))
+    log.info("export batch %s retried by %s of platform %s after: %s", batch_id, launch.lms_user_id,
+             launch.platform_id, result["last_error"])
+    return redirect(url_for("lti_pages.mapping", retried=batch_id), code=303)
 
 
 @blueprint.post("/lti/mapping/preview")
