@@ -1,7 +1,7 @@
 """End to end in headless Chromium: a test LMS on 127.0.0.1 launches the real server process as an
 administrator (who maps the course, with its live preview), the LMS posts a completion event, and the
-learner's page then shows the credit and a certificate that downloads as a PDF; the instructor sees
-the learner in the course roster."""
+learner's page then shows the credit, a certificate that downloads as a PDF and an audit packet that
+downloads as a ZIP; the instructor sees the learner in the course roster."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 import json
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,14 @@ def test_admin_maps_the_course_and_the_learner_gets_credit_and_a_certificate(
         text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
         for words in ("HIPAA for the front office", "120 minutes", "0.2 CEUs", "Isaac Newton"):
             assert words in text, text
+    with learner.expect_download() as packet_info:
+        learner.click(f"#audit-packets li[data-credential='{CREDENTIAL}'] >> text=audit packet, all awards")
+    assert packet_info.value.suggested_filename == f"audit-packet-{CREDENTIAL}.zip"
+    packet = tmp_path / "packet.zip"
+    packet_info.value.save_as(packet)
+    with zipfile.ZipFile(packet) as archive:
+        assert f"Audit packet: {CREDENTIAL} for Isaac Newton" in archive.read("README.txt").decode()
+        assert [n for n in archive.namelist() if n.startswith("evidence/award-")]
 
     teacher = browser.new_context().new_page()
     teacher.goto(f"{platform.base}/start?user=teacher")
