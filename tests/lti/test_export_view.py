@@ -154,6 +154,7 @@ def test_another_platforms_admin_sees_only_its_own_claims(
     assert set(batch_rows(page, "dead-batches")) == {aama.id}
     assert set(batch_rows(page, "last-runs")) == {aama.id}
     assert "SMTP" not in page and "iacet-ceu" not in page and "A-learner" not in page
+    assert f'data-batch="{iacet.id}"' not in page
     assert batch_rows(page, "dead-batches")[aama.id][3] == "1"
 
 

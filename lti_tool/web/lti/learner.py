@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from lti_tool import models
@@ -148,7 +149,7 @@ def audit_packet(credential: str) -> Any:
         "Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _holds(db: Any, learner_id: int, credential: str) -> bool:
+def _holds(db: Session, learner_id: int, credential: str) -> bool:
     """The learner has the credential on file, or an award toward it (the page lists both)."""
     on_file = db.scalar(select(models.LearnerCredential.id).where(
         models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
