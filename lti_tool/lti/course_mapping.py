@@ -10,15 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook, UnknownCredential
 from lti_tool.models.base import canonical
-from lti_tool.services.crediting import activity_for
-from lti_tool.services.mappings import MappingSpec, credit_waiting
+from lti_tool.services.crediting import activity_for, find_mapping
+from lti_tool.services.mappings import MappingSpec, apply_mapping, credit_waiting
 
 BOOLEAN_FIELDS = ("use_measured_time", "first_time", "live", "offers_interaction", "structured", "cpr_card")
 TEXT_FIELDS = ("title", "category", "sponsor", "index_number")
@@ -86,11 +85,6 @@ def preview(spec: MappingSpec, rulebook: Rulebook) -> list[PreviewLine]:
     return lines
 
 
-def find(session: Session, source_id: int, course_id: str) -> models.CourseMapping | None:
-    return session.scalar(select(models.CourseMapping).where(
-        models.CourseMapping.source_id == source_id, models.CourseMapping.course_id == course_id))
-
-
 def as_form(mapping: models.CourseMapping | None) -> dict[str, Any]:
     if mapping is None:
         return {"activity": "education", "first_time": True}
@@ -106,20 +100,9 @@ def save(
     spec: MappingSpec, credit_existing: bool,
 ) -> int:
     """Create or replace the course's mapping; return how many awards crediting waiting made."""
-    for credential in spec.credentials:
-        rulebook.get(credential)
-    mapping = find(session, source_id, spec.course)
-    before = as_form(mapping) if mapping else None
-    if mapping is None:
-        mapping = models.CourseMapping(source_id=source_id, course_id=spec.course)
-        session.add(mapping)
-    mapping.title = spec.title
-    mapping.minutes = spec.minutes
-    mapping.use_measured_time = spec.use_measured_time
-    mapping.activity = spec.activity
-    mapping.facts = spec.facts()
-    mapping.credentials = list(dict.fromkeys(spec.credentials))
-    session.flush()
+    existing = find_mapping(session, source_id, spec.course)
+    before = as_form(existing) if existing else None
+    mapping, _ = apply_mapping(session, rulebook, source_id, spec)
     session.add(models.AuditEntry(
         platform_id=launch.platform_id, lms_user_id=launch.lms_user_id, action="mapping.save",
         subject=f"course {spec.course}", before=before, after=as_form(mapping)))

@@ -16,7 +16,7 @@ from lti_tool import models
 from lti_tool.credits.api import ACTIVITY_TYPES
 from lti_tool.credits.registry import Rulebook
 from lti_tool.services import sources as source_service
-from lti_tool.services.crediting import credit_completion
+from lti_tool.services.crediting import credit_completion, find_mapping
 
 FACT_KEYS = (
     "first_time", "category", "sponsor", "live", "approved_by", "index_number",
@@ -108,29 +108,36 @@ def import_mappings(session: Session, specs: list[MappingSpec], rulebook: Rulebo
         source = source_service.find_by_name(session, spec.source)
         if source is None:
             raise MappingError(f"mapping for course {spec.course}: no source named {spec.source!r}")
-        for credential in spec.credentials:
-            rulebook.get(credential)  # raises UnknownCredential with a clear message
-        mapping = session.scalar(
-            select(models.CourseMapping).where(
-                models.CourseMapping.source_id == source.identity_id,
-                models.CourseMapping.course_id == spec.course,
-            )
-        )
-        if mapping is None:
-            mapping = models.CourseMapping(source_id=source.identity_id, course_id=spec.course)
-            session.add(mapping)
-            created += 1
-        else:
-            updated += 1
-        mapping.title = spec.title
-        mapping.minutes = spec.minutes
-        mapping.use_measured_time = spec.use_measured_time
-        mapping.activity = spec.activity
-        mapping.facts = spec.facts()
-        mapping.credentials = list(dict.fromkeys(spec.credentials))
-        session.flush()
+        mapping, new = apply_mapping(session, rulebook, source.identity_id, spec)
+        created += new
+        updated += not new
         credited += credit_waiting(session, mapping, rulebook)
     return ImportResult(created, updated, credited)
+
+
+def apply_mapping(
+    session: Session, rulebook: Rulebook, source_id: int, spec: MappingSpec
+) -> tuple[models.CourseMapping, bool]:
+    """Create or replace the course's mapping from ``spec``; ``True`` if it is new.
+
+    Every credential must have a rule (:class:`UnknownCredential` otherwise). Crediting what waited
+    is the caller's choice (see :func:`credit_waiting`).
+    """
+    for credential in spec.credentials:
+        rulebook.get(credential)
+    mapping = find_mapping(session, source_id, spec.course)
+    new = mapping is None
+    if mapping is None:
+        mapping = models.CourseMapping(source_id=source_id, course_id=spec.course)
+        session.add(mapping)
+    mapping.title = spec.title
+    mapping.minutes = spec.minutes
+    mapping.use_measured_time = spec.use_measured_time
+    mapping.activity = spec.activity
+    mapping.facts = spec.facts()
+    mapping.credentials = list(dict.fromkeys(spec.credentials))
+    session.flush()
+    return mapping, new
 
 
 def credit_waiting(session: Session, mapping: models.CourseMapping, rulebook: Rulebook) -> int:

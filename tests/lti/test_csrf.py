@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+
 
 import pytest
 from flask import Flask

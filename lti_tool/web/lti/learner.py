@@ -15,11 +15,12 @@ from werkzeug.exceptions import HTTPException
 from lti_tool import models
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
-from lti_tool.lti import certificates, course_mapping, learner_view
+from lti_tool.lti import certificates, learner_view
 from lti_tool.services import learners
 from lti_tool.services.audit_packet import build_audit_packet
 from lti_tool.services.awards import list_awards
 from lti_tool.services.claim_readiness import set_consent
+from lti_tool.services.crediting import find_mapping
 from lti_tool.web.app import runtime
 from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, reading, refuse
 
@@ -97,7 +98,7 @@ def certificate(award_id: int) -> Any:
         award = next((a for a in awards if a["id"] == award_id and not a["revoked"]), None)
         if award is None:
             abort(404, "no such certificate for you")
-        mapping = course_mapping.find(db, award["source_id"], award["course"])
+        mapping = find_mapping(db, award["source_id"], award["course"])
         learner = learners.find_learner(db, platform.source_id, launch.lms_user_id)  # type: ignore[arg-type]
         number = None
         if learner is not None:

@@ -23,6 +23,7 @@ from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
 from lti_tool.lti import course_mapping, course_view, deep_linking, export_view
 from lti_tool.lti.claims import DEEP_LINKING_REQUEST, MESSAGE_TYPE
+from lti_tool.services.crediting import find_mapping
 from lti_tool.web.app import runtime
 from lti_tool.web.lti.context import (
     check_csrf,
@@ -82,7 +83,7 @@ def mapping() -> Any:
         platform = platform_of(db, launch)
         source = db.get(models.Source, platform.source_id) if platform.source_id else None
         form: dict[str, Any] = course_mapping.as_form(
-            course_mapping.find(db, source.identity_id, course) if source else None)
+            find_mapping(db, source.identity_id, course) if source else None)
         exports = export_view.platform_exports(db, rt.exports, source.identity_id) if source else None
     message = error = None
     retried = request.args.get("retried", type=int)
