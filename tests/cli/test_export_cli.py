@@ -187,3 +187,16 @@ def test_audit_packet_bad_input_is_a_usage_error_not_a_traceback(
     assert "--cycle" in bad_date.output
     consent = cli("export", "consent", "--source", source_id, "--user", "123", "--credential", "nope", expect=2)
     assert "unknown credential 'nope'" in consent.output
+
+
+def test_audit_packet_through_a_source_that_shares_another_sources_identities(
+    runtime: Runtime, cli_json: Callable[..., Any], tmp_path: Path
+) -> None:
+    credit(runtime.sessions, "123", "565", number="CMSS-1")
+    with runtime.sessions() as session:
+        primary = session.scalar(select(models.Source.name))
+    feed = cli_json("sources", "add", "--kind", "xapi", "--name", "lrs", "--same-identities-as", primary)
+    out = tmp_path / "packet.zip"
+    result = cli_json("audit", "packet", "--source", str(feed["id"]), "--user", "123", "--credential",
+                      "acmss-cmss", "-o", str(out))
+    assert any(name.startswith("evidence/award-") for name in result["files"])
