@@ -91,6 +91,8 @@ class LearnerPage:
     """Course id -> the title its mapping gives."""
     addable: list[tuple[str, str]] = field(default_factory=list)
     """(credential id, title) of credentials the learner may add."""
+    credential_titles: dict[str, str] = field(default_factory=dict)
+    """Credential id -> its name, as a learner knows it."""
 
 
 def learner_page(
@@ -98,7 +100,7 @@ def learner_page(
     requires: Callable[[str], Iterable[str]] | None = None, zone: tzinfo = UTC,
 ) -> LearnerPage:
     """``requires(credential)`` says what claims for a credential need (``number``, ``consent``)."""
-    page = LearnerPage()
+    page = LearnerPage(credential_titles={r.credential: r.title for r in rulebook})
     if source_id is None:
         return page
     page.awards = [a for a in list_awards(session, source_id=source_id, user=user) if not a["revoked"]]

@@ -26,6 +26,14 @@ CHROMIUM = Path(os.environ.get("LTI_TOOL_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CREDENTIAL = "iacet-ceu"
+SCREENSHOTS = os.environ.get("LTI_TOOL_SCREENSHOTS")
+"""A folder: the journey saves a full-page PNG of each page there, for a person to look at."""
+
+
+def snap(page: Any, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -76,6 +84,7 @@ def test_admin_maps_the_course_and_the_learner_gets_credit_and_a_certificate(
     page.click("button[value=save]")
     page.wait_for_load_state()
     assert "Mapping saved" in page.content(), page.content()
+    snap(page, "administrator")
 
     event = json.loads((FIXTURES / "lms" / "canvas_course_completed.json").read_text())
     posted = requests.post(event_url if event_url.startswith("http") else f"{server}{event_url}",
@@ -86,6 +95,8 @@ def test_admin_maps_the_course_and_the_learner_gets_credit_and_a_certificate(
     learner.goto(f"{platform.base}/start?user=learner")
     learner.wait_for_selector("h1:has-text('Your continuing-education credit')")
     assert learner.inner_text(f"td[data-credential='{CREDENTIAL}']") == "0.2"
+    snap(learner, "learner")
+    assert "Continuing Education Units (IACET convention)" in learner.inner_text("table"), "the credential's name, not its id"
     with learner.expect_download() as download_info:
         learner.click("text=PDF certificate")
     pdf = tmp_path / "certificate.pdf"
@@ -108,3 +119,4 @@ def test_admin_maps_the_course_and_the_learner_gets_credit_and_a_certificate(
     teacher.goto(f"{platform.base}/start?user=teacher")
     teacher.wait_for_selector("h1:has-text('Learners of this course')")
     assert "Isaac Newton" in teacher.inner_text("main")
+    snap(teacher, "instructor")
