@@ -112,10 +112,13 @@ def test_the_instructor_sees_the_courses_learners_filters_and_downloads_csv(
     assert "Ada Lovelace" in page and "Grace Hopper" in page and "Other Course" not in page
     filtered = launch.client.get("/lti/course?q=grace").get_data(as_text=True)
     assert "Grace Hopper" in filtered and "Ada Lovelace" not in filtered
+    by_name = launch.client.get("/lti/course?q=iacet+convention").get_data(as_text=True)
+    assert "Grace Hopper" in by_name and "Continuing Education Units (IACET convention)" in by_name
+    assert "No credit earned" in launch.client.get("/lti/course?q=medical+support").get_data(as_text=True)
     csv = launch.client.get("/lti/course.csv")
     assert csv.mimetype == "text/csv"
     lines = csv.get_data(as_text=True).splitlines()
-    assert lines[0] == "learner,learner_name,credential,amount,unit,category,completed_at"
+    assert lines[0] == "learner,learner_name,credential,credential_name,amount,unit,category,completed_at"
     assert len(lines) == 3
 
 

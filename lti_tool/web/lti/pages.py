@@ -54,13 +54,18 @@ def home() -> Any:
     return redirect(url_for(page), code=303)
 
 
+def credential_names() -> dict[str, str]:
+    return {rule.credential: rule.title for rule in runtime().rulebook}
+
+
 @blueprint.get("/lti/course")
 def roster() -> Any:
     launch = current_launch(*STAFF)
     query = request.args.get("q", "")
     with reading() as db:
         rows = course_view.course_rows(db, source_id=platform_of(db, launch).source_id,
-                                       course_id=course_of(db, launch), query=query)
+                                       course_id=course_of(db, launch), query=query,
+                                       names=credential_names())
     return render_template("lti_instructor.html", launch=launch, rows=rows, q=query)
 
 
@@ -69,7 +74,8 @@ def roster_csv() -> Any:
     launch = current_launch(*STAFF)
     with reading() as db:
         rows = course_view.course_rows(db, source_id=platform_of(db, launch).source_id,
-                                       course_id=course_of(db, launch), query=request.args.get("q", ""))
+                                       course_id=course_of(db, launch), query=request.args.get("q", ""),
+                                       names=credential_names())
     return Response(course_view.render_csv(rows), mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="course-credit.csv"'})
 
