@@ -17,7 +17,8 @@ from lti_tool import models
 from lti_tool.runtime import Runtime
 from tests.conftest import REPO, require
 from tests.exports.ledger_rows import credit
-from tests.exports.receivers import free_port
+
+from tests.exports.samples import unreachable_mail
 
 
 def own_config(cli_env: dict[str, str], tmp_path: Path, exports_toml: str) -> None:
@@ -47,13 +48,7 @@ def test_a_dead_batch_is_listed_and_retried_by_hand(
 max_attempts = 1
 [defaults]
 destination = "mail"
-[destinations.mail]
-type = "smtp"
-host = "127.0.0.1"
-port = {free_port()}
-from = "a@example.org"
-to = "b@example.org"
-timeout_seconds = 2
+{unreachable_mail()}
 """)
     credit(runtime.sessions, "123", "565", number="CMSS-1")
     failed = json.loads(cli("export", "run", "--json", expect=1).output)
@@ -131,13 +126,7 @@ def test_status_json_shows_every_count_per_destination_and_the_last_runs_with_th
 requires = []
 [credentials.aama-cma]
 destination = "mail"
-[destinations.mail]
-type = "smtp"
-host = "127.0.0.1"
-port = {free_port()}
-from = "a@example.org"
-to = "b@example.org"
-timeout_seconds = 2
+{unreachable_mail()}
 """)
     credit(runtime.sessions, "123", "565")
     credit(runtime.sessions, "42", "7", credential="aama-cma")

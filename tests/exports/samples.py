@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from lti_tool.exports.base import Export
 from lti_tool.exports.claim import Claim
+from tests.exports.receivers import free_port
 
 
 def claim(n: int = 1, **changes: object) -> Claim:
@@ -25,3 +26,14 @@ def claim(n: int = 1, **changes: object) -> Claim:
 def export(files: tuple = (), key: str = "k" * 64, claim_keys: tuple[str, ...] = ("a", "b")) -> Export:
     return Export(key=key, name="20260304T000000Z-batch-1", credential="acmss-cmss", files=files,
                   subject="CMSS claims", body="two claims attached", claim_keys=claim_keys)
+
+
+def unreachable_mail() -> str:
+    """A ``[destinations.mail]`` table naming an SMTP port nothing listens on: every delivery fails."""
+    return f"""[destinations.mail]
+type = "smtp"
+host = "127.0.0.1"
+port = {free_port()}
+from = "a@example.org"
+to = "b@example.org"
+timeout_seconds = 2"""

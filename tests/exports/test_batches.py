@@ -18,7 +18,8 @@ from lti_tool.services.export_delivery import deliver_batch, lease, retry_batch
 from lti_tool.services.export_status import export_status
 from lti_tool.services.exporting import run_export_tick
 from tests.exports.ledger_rows import COMPLETED, credit
-from tests.exports.receivers import free_port
+
+from tests.exports.samples import unreachable_mail
 
 
 def configure(runtime: Runtime, tmp_path: Path, text: str) -> None:
@@ -51,13 +52,7 @@ def test_a_failure_after_the_lease_was_taken_over_does_not_undo_a_delivery(
     configure(runtime, tmp_path, f"""
 [defaults]
 destination = "mail"
-[destinations.mail]
-type = "smtp"
-host = "127.0.0.1"
-port = {free_port()}
-from = "a@example.org"
-to = "b@example.org"
-timeout_seconds = 2
+{unreachable_mail()}
 """)
     with runtime.sessions() as session:
         session.execute(models.ExportBatch.__table__.update().values(destination="mail"))
@@ -77,13 +72,7 @@ max_attempts = 2
 [defaults]
 destination = "mail"
 requires = []
-[destinations.mail]
-type = "smtp"
-host = "127.0.0.1"
-port = {free_port()}
-from = "a@example.org"
-to = "b@example.org"
-timeout_seconds = 2
+{unreachable_mail()}
 """)
     credit(runtime.sessions, "123", "565")
     now = models.utcnow()

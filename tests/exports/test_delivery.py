@@ -31,6 +31,7 @@ from tests.exports.receivers import (
     http_server,
     smtp_server,
 )
+from tests.exports.samples import unreachable_mail
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -168,13 +169,7 @@ def test_too_many_attempts_go_to_the_dead_letter(runtime: Runtime, tmp_path: Pat
 max_attempts = 2
 [defaults]
 destination = "mail"
-[destinations.mail]
-type = "smtp"
-host = "127.0.0.1"
-port = {free_port()}
-from = "a@example.org"
-to = "b@example.org"
-timeout_seconds = 2
+{unreachable_mail()}
 """)
     credit(runtime.sessions, "123", "565", number="CMSS-1")
     now = models.utcnow()
