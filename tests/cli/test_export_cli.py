@@ -17,7 +17,6 @@ from lti_tool import models
 from lti_tool.runtime import Runtime
 from tests.conftest import REPO, require
 from tests.exports.ledger_rows import credit
-
 from tests.exports.samples import unreachable_mail
 
 
