@@ -18,7 +18,6 @@ from lti_tool.services.export_delivery import deliver_batch, lease, retry_batch
 from lti_tool.services.export_status import export_status
 from lti_tool.services.exporting import run_export_tick
 from tests.exports.ledger_rows import COMPLETED, credit
-
 from tests.exports.samples import unreachable_mail
 
 
