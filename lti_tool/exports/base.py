@@ -77,6 +77,9 @@ class Destination(ABC):
 
     identifier: ClassVar[str]
     verbose_name: ClassVar[str]
+    known_options: ClassVar[frozenset[str] | None] = None
+    """Every option the destination takes; any other is refused at start-up (``None``: not checked)."""
+    required_options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str, options: Mapping[str, Any], instance_dir: Path):
         self.name = name
@@ -89,10 +92,15 @@ class Destination(ABC):
         for option, value in self.options.items():
             if option in SECRET_FILE_OPTIONS and value:
                 refuse_file_in_repository(name, option, Path(value))
+        unknown = set(self.options) - self.known_options if self.known_options is not None else set()
+        if unknown:
+            raise ValueError(f"destination {name!r} ({self.identifier}): unknown option(s) {sorted(unknown)}")
+        self.require(*self.required_options)
         self.check()
 
     def check(self) -> None:
-        """Refuse missing or unknown options at start-up (raise ``ValueError`` naming them)."""
+        """Further checks of the options at start-up, beyond known and required ones (raise
+        ``ValueError`` naming what is wrong)."""
 
     @abstractmethod
     def deliver(self, export: Export) -> dict[str, Any]:

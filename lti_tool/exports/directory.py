@@ -40,11 +40,7 @@ class DirectoryDestination(Destination):
 
     identifier = "directory"
     verbose_name = "Local directory"
-
-    def check(self) -> None:
-        unknown = set(self.options) - {"path"}
-        if unknown:
-            raise ValueError(f"destination {self.name!r} (directory): unknown option(s) {sorted(unknown)}")
+    known_options = frozenset({"path"})
 
     @property
     def root(self) -> Path:

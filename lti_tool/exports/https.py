@@ -80,12 +80,10 @@ class HttpsDestination(Destination):
 
     identifier = "https"
     verbose_name = "HTTPS POST (Standard Webhooks signature)"
+    known_options = frozenset(OPTIONS)
+    required_options = ("url",)
 
     def check(self) -> None:
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise ValueError(f"destination {self.name!r} (https): unknown option(s) {sorted(unknown)}")
-        self.require("url")
         if not (self.options.get("secret_env") or self.options.get("secret_file")):
             raise ValueError(f"destination {self.name!r} (https) needs secret_env or secret_file")
         url = urlsplit(str(self.options["url"]))

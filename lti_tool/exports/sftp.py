@@ -27,12 +27,9 @@ class SftpDestination(Destination):
 
     identifier = "sftp"
     verbose_name = "SFTP upload"
+    known_options = frozenset(OPTIONS)
+    required_options = ("host", "username", "known_hosts")
 
-    def check(self) -> None:
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise ValueError(f"destination {self.name!r} (sftp): unknown option(s) {sorted(unknown)}")
-        self.require("host", "username", "known_hosts")
 
     def deliver(self, export: Export) -> dict[str, Any]:
         try:

@@ -30,12 +30,9 @@ class SmtpDestination(Destination):
 
     identifier = "smtp"
     verbose_name = "E-mail (SMTP)"
+    known_options = frozenset(OPTIONS)
+    required_options = ("host", "from", "to")
 
-    def check(self) -> None:
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise ValueError(f"destination {self.name!r} (smtp): unknown option(s) {sorted(unknown)}")
-        self.require("host", "from", "to")
 
     def recipients(self) -> list[str]:
         to = self.options["to"]
