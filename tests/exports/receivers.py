@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,10 @@ import asyncssh
 from aiosmtpd.controller import Controller
 
 from lti_tool.exports.https import verify
+from tests.conftest import free_port
+from tests.support.loopback import serve
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["free_port"]  # the receivers' tests take it from here
 
 
 class SmtpReceiver:
@@ -125,16 +122,11 @@ def http_server(receiver: HttpReceiver) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/claims"
-    finally:
-        receiver.release.set()
-        server.shutdown()
-        server.server_close()
+    with serve(Handler) as base:
+        try:
+            yield f"{base}/claims"
+        finally:
+            receiver.release.set()  # a stalled answer must not keep the server from shutting down
 
 
 class SftpServer:
