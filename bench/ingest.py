@@ -87,10 +87,31 @@ def run_clients(port: int, requests_: list[tuple[str, str, bytes]], clients: int
     return time.perf_counter() - began, latencies, errors
 
 
-def report(name: str, seconds: float, latencies: list[float], errors: int) -> float:
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its descendants (Linux ``/proc``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(process_tree_cpu(child) for child in children)
+
+
+def measure(name: str, server: subprocess.Popen[bytes], port: int,
+            requests_: list[tuple[str, str, bytes]], clients: int) -> float:
+    """Send the requests; print the rate, latencies and the server's CPU time per request."""
+    cpu_before = process_tree_cpu(server.pid)
+    seconds, latencies, errors = run_clients(port, requests_, clients)
+    cpu_ms = (process_tree_cpu(server.pid) - cpu_before) * 1000 / len(requests_)
     rate = len(latencies) / seconds
     q = statistics.quantiles(latencies, n=100)
-    print(f"{name:<22} {rate:9.1f} req/s   p50 {q[49]*1000:7.2f} ms   p99 {q[98]*1000:7.2f} ms   errors {errors}")
+    print(f"{name:<22} {rate:9.1f} req/s   p50 {q[49]*1000:7.2f} ms   p99 {q[98]*1000:7.2f} ms   "
+          f"server CPU {cpu_ms:5.2f} ms/req   errors {errors}")
     return rate
 
 
@@ -128,9 +149,9 @@ def main() -> None:
             run_clients(port, [("GET", "/healthz", b"")] * 200, args.clients)  # warm-up
             print(f"database: {rt.engine.dialect.name}; {args.events} requests each, {args.clients} clients, "
                   f"{worker_count(rt.settings) if not args.workers else args.workers} workers x {args.threads} threads")
-            base = report("GET /healthz", *run_clients(port, [("GET", "/healthz", b"")] * args.events, args.clients))
+            base = measure("GET /healthz", server, port, [("GET", "/healthz", b"")] * args.events, args.clients)
             posts = [("POST", source.url, event_body(10_000 + i)) for i in range(args.events)]
-            ingest = report("POST completion event", *run_clients(port, posts, args.clients))
+            ingest = measure("POST completion event", server, port, posts, args.clients)
             print(f"ratio ingest/trivial: {ingest / base:.2f} (target >= 0.50)")
         finally:
             server.terminate()

@@ -8,14 +8,16 @@ deferred transaction with :func:`read_session`. PostgreSQL needs nothing special
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, create_engine, event, func
+from sqlalchemy import Engine, create_engine, event, func, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -55,24 +57,62 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-_sqlite_write_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+class _SqliteWriteTurn:
+    """Whose turn it is to write to one SQLite database: a thread lock within this process, then an
+    ``flock`` on a file beside the database across processes.
+
+    SQLite admits one writer at a time, and a writer that finds the database locked waits in its busy
+    handler, which sleeps and retries (up to 100 ms a try). Writers that queue on these locks instead
+    are woken the moment the writer before them is done. The file is opened once per process (a file
+    description inherited across ``fork`` would be shared with the parent, and so would its lock).
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._thread_lock = threading.Lock()
+        self._path = None if database in (None, "", ":memory:") else f"{database}-writer.lock"
+        self._file: Any = None
+        self._pid = 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._path is None:
+                yield
+                return
+            if self._pid != os.getpid():
+                self._file = open(self._path, "a+b")  # noqa: SIM115 - kept open for the process's life
+                self._pid = os.getpid()
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+
+
+_sqlite_write_turns: WeakKeyDictionary[Engine, _SqliteWriteTurn] = WeakKeyDictionary()
+_turns_lock = threading.Lock()
+
+
+def _write_turn(engine: Engine) -> _SqliteWriteTurn:
+    with _turns_lock:
+        turn = _sqlite_write_turns.get(engine)
+        if turn is None:
+            turn = _sqlite_write_turns[engine] = _SqliteWriteTurn(engine.url.database)
+        return turn
 
 
 @contextmanager
 def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One write transaction: committed on success, rolled back on any exception.
 
-    On SQLite, threads of one process queue on a lock first: SQLite admits one writer at a time,
-    and its busy handler backs off by sleeping (up to 100 ms a try), which threads that simply wait
-    their turn avoid. Other processes still wait on SQLite's lock.
+    On SQLite, writers first wait their turn (:class:`_SqliteWriteTurn`), then ``BEGIN IMMEDIATE``.
     """
     engine = factory.kw["bind"]
     if engine.dialect.name != "sqlite":
         with factory() as session, session.begin():
             yield session
         return
-    lock = _sqlite_write_locks.setdefault(engine, threading.Lock())
-    with lock, factory() as session, session.begin():
+    with _write_turn(engine)(), factory() as session, session.begin():
         yield session
 
 
@@ -93,48 +133,112 @@ def _insert(dialect: str) -> Any:
     return insert
 
 
+Key = tuple[Any, ...]
+
+
+def _key(row: dict[str, Any], columns: tuple[str, ...]) -> Key:
+    return tuple(row[c] for c in columns)
+
+
 @functools.lru_cache(maxsize=64)
-def _upsert_statement(dialect: str, table: Any, conflict_columns: tuple[str, ...],
-                      refresh_columns: tuple[str, ...]) -> Any:
+def _upsert_many_statement(dialect: str, table: Any, conflict_columns: tuple[str, ...],
+                           refresh_columns: tuple[str, ...]) -> Any:
     statement = _insert(dialect)(table)
     return statement.on_conflict_do_update(
         index_elements=list(conflict_columns),
         set_={c: func.coalesce(statement.excluded[c], table.c[c]) for c in refresh_columns},
-    ).returning(table.c.id)
+    ).returning(table.c.id, *(table.c[c] for c in conflict_columns))
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_or_skip_statement(dialect: str, table: Any, conflict_columns: tuple[str, ...]) -> Any:
+def _insert_many_or_skip_statement(dialect: str, table: Any, conflict_columns: tuple[str, ...]) -> Any:
     return (
         _insert(dialect)(table)
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
-        .returning(table.c.id)
+        .returning(table.c.id, *(table.c[c] for c in conflict_columns))
     )
+
+
+def upsert_many(
+    session: Session, table: Any, rows: list[dict[str, Any]], conflict_columns: tuple[str, ...],
+    refresh_columns: tuple[str, ...],
+) -> list[int]:
+    """Insert rows, or refresh ``refresh_columns`` of existing ones (keeping old values where the
+    new ones are null); return each row's id, in the order given, from one multi-row statement.
+
+    Rows with the same key are merged first, later non-null values winning: one statement may not
+    update a row twice. Ids are matched to rows by their key, returned with them, not by position
+    (a database need not return rows in the order it received them).
+    """
+    if not rows:
+        return []
+    merged: dict[Key, dict[str, Any]] = {}
+    for row in rows:
+        key = _key(row, conflict_columns)
+        if key in merged:
+            earlier = merged[key]
+            merged[key] = {**earlier, **{c: row[c] for c in refresh_columns if row.get(c) is not None}}
+        else:
+            merged[key] = row
+    statement = _upsert_many_statement(
+        session.get_bind().dialect.name, table, conflict_columns, refresh_columns
+    )
+    ids = {tuple(found[1:]): found[0] for found in session.execute(statement, _sorted(merged))}
+    return [int(ids[_key(row, conflict_columns)]) for row in rows]
+
+
+def insert_many_or_skip(
+    session: Session, table: Any, rows: list[dict[str, Any]], conflict_columns: tuple[str, ...]
+) -> list[int | None]:
+    """Insert the rows whose unique key is new, in one multi-row statement; return each row's new
+    id in the order given, or ``None`` for a row skipped because its key exists (in the table or
+    earlier in ``rows``).
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING id, key`` on SQLite and PostgreSQL: the unique
+    constraint, not a prior SELECT, decides, so concurrent deliveries cannot both insert.
+    """
+    if not rows:
+        return []
+    first: dict[Key, dict[str, Any]] = {}
+    for row in rows:
+        first.setdefault(_key(row, conflict_columns), row)
+    statement = _insert_many_or_skip_statement(session.get_bind().dialect.name, table, conflict_columns)
+    ids = {tuple(found[1:]): found[0] for found in session.execute(statement, _sorted(first))}
+    result: list[int | None] = []
+    for row in rows:
+        key = _key(row, conflict_columns)
+        result.append(ids.pop(key, None) if first.get(key) is row else None)
+    return result
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_many_statement(table: Any) -> Any:
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+
+
+def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the rows; return their new ids in the order given."""
+    if not rows:
+        return []
+    return [int(found[0]) for found in session.execute(_insert_many_statement(table), rows)]
+
+
+def _sorted(rows_by_key: dict[Key, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows in key order: concurrent transactions then take row locks in the same order, so
+    two PostgreSQL workers inserting overlapping keys wait for each other instead of deadlocking."""
+    return [rows_by_key[key] for key in sorted(rows_by_key, key=repr)]
 
 
 def upsert_returning_id(
     session: Session, table: Any, values: dict[str, Any], conflict_columns: list[str],
     refresh_columns: list[str],
 ) -> int:
-    """Insert a row, or refresh ``refresh_columns`` of the existing one (keeping old values where the
-    new ones are null); either way return its id, in one statement.
-
-    Statements are built once per table and given their values as parameters: building and
-    caching a statement per call cost more than the database work itself.
-    """
-    statement = _upsert_statement(
-        session.get_bind().dialect.name, table, tuple(conflict_columns), tuple(refresh_columns)
-    )
-    return int(session.execute(statement, values).scalar_one())
+    """:func:`upsert_many` for one row."""
+    return upsert_many(session, table, [values], tuple(conflict_columns), tuple(refresh_columns))[0]
 
 
 def insert_or_skip(
     session: Session, table: Any, values: dict[str, Any], conflict_columns: list[str]
 ) -> int | None:
-    """Insert one row unless a row with the same unique key exists; return its new id or ``None``.
-
-    ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` on SQLite and PostgreSQL: the unique constraint,
-    not a prior SELECT, decides, so two concurrent deliveries of one event cannot both insert.
-    """
-    statement = _insert_or_skip_statement(session.get_bind().dialect.name, table, tuple(conflict_columns))
-    return session.execute(statement, values).scalar_one_or_none()
+    """:func:`insert_many_or_skip` for one row: its new id, or ``None`` if its key exists."""
+    return insert_many_or_skip(session, table, [values], tuple(conflict_columns))[0]

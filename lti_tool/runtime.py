@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -13,6 +14,10 @@ from lti_tool.db import make_engine, session_factory
 from lti_tool.exports.config import Exports, build_exports, rule_defaults
 from lti_tool.exports.discovery import discover
 from lti_tool.jwks import JwksCache
+from lti_tool.services.completions import Outcome
+from lti_tool.services.group_commit import GroupCommit
+from lti_tool.services.ingestion import Submission, record_events
+from lti_tool.services.sources import SourceCache
 from lti_tool.settings import Settings, load_settings
 
 
@@ -25,6 +30,10 @@ class Runtime:
     jwks: JwksCache
     exports: Exports
     """Export bindings of config/exports.toml with the discovered exporters and destinations."""
+    sources: SourceCache
+    """Event sources by URL token, looked up once a minute rather than once an event."""
+    ingest: GroupCommit[Submission, Outcome]
+    """Where event requests hand their work: concurrent events share one transaction."""
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
@@ -46,4 +55,6 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     )
     exports = build_exports(settings.exports_file, discover(), settings.instance_dir,
                             rule_defaults(rulebook))
-    return Runtime(settings, engine, session_factory(engine), rulebook, jwks, exports)
+    sessions = session_factory(engine)
+    ingest = GroupCommit(functools.partial(record_events, sessions, rulebook))
+    return Runtime(settings, engine, sessions, rulebook, jwks, exports, SourceCache(sessions), ingest)

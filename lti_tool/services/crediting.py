@@ -79,35 +79,43 @@ def credit_completion(
     rulebook: Rulebook,
 ) -> CreditOutcome:
     """Award every credential of the mapping that this completion has not earned yet."""
-    outcome = CreditOutcome()
-    activity = activity_for(mapping, completion.measured_minutes)
-    if activity is None:
-        outcome.refused = [
-            api.Refusal(c, "no contact time: the mapping uses measured time and the event had none")
-            for c in mapping.credentials
-        ]
-        return outcome
-    for credential in mapping.credentials:
-        rule = rulebook.get(credential)
-        result = rule.convert(activity)
-        if isinstance(result, api.Refusal):
-            outcome.refused.append(result)
+    return credit_completions(session, [(completion, mapping)], rulebook)[0]
+
+
+def credit_completions(
+    session: Session,
+    pairs: list[tuple[ledger.CompletionFacts, models.CourseMapping]],
+    rulebook: Rulebook,
+) -> list[CreditOutcome]:
+    """:func:`credit_completion` for many completions at once: every plugin converts first, then
+    the awards of all of them are written together (a few statements, not a few per award)."""
+    outcomes = [CreditOutcome() for _ in pairs]
+    granted: list[tuple[CreditOutcome, ledger.NewAward]] = []
+    for outcome, (completion, mapping) in zip(outcomes, pairs, strict=True):
+        activity = activity_for(mapping, completion.measured_minutes)
+        if activity is None:
+            outcome.refused = [
+                api.Refusal(c, "no contact time: the mapping uses measured time and the event had none")
+                for c in mapping.credentials
+            ]
             continue
-        award_id = ledger.record_award(
-            session,
-            completion,
-            result,
-            activity=activity,
-            rule_version=rule.rule_version,
-            settings=rule.settings_snapshot(),
-        )
+        for credential in mapping.credentials:
+            rule = rulebook.get(credential)
+            result = rule.convert(activity)
+            if isinstance(result, api.Refusal):
+                outcome.refused.append(result)
+            else:
+                granted.append((outcome, ledger.NewAward(
+                    completion, result, activity, rule.rule_version, rule.settings_snapshot())))
+    award_ids = ledger.record_awards(session, [new for _, new in granted])
+    for award_id, (outcome, new) in zip(award_ids, granted, strict=True):
         if award_id is None:
             outcome.already += 1
-        else:
-            outcome.awarded.append(Awarded(award_id, result))
-            log.info(
-                "award %s: %s %s %s to learner %s for course %s",
-                award_id, result.credential, result.amount, result.unit,
-                completion.learner_id, completion.course_id,
-            )
-    return outcome
+            continue
+        outcome.awarded.append(Awarded(award_id, new.result))
+        log.info(
+            "award %s: %s %s %s to learner %s for course %s",
+            award_id, new.result.credential, new.result.amount, new.result.unit,
+            new.completion.learner_id, new.completion.course_id,
+        )
+    return outcomes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits import api
-from lti_tool.db import insert_or_skip
+from lti_tool.db import insert_many_or_skip
 
 
 _OUTBOX_INSERT = insert(models.OutboxClaim.__table__)
@@ -36,7 +37,7 @@ def idempotency_key(credential: str, award_id: int, kind: str, amount: Decimal) 
 
 def activity_facts(activity: api.Activity) -> dict[str, object]:
     """The activity as JSON-able facts, kept with the award as evidence."""
-    facts = dataclasses.asdict(activity)
+    facts = {f.name: getattr(activity, f.name) for f in dataclasses.fields(activity)}  # flat: no deep copy
     facts["approved_by"] = sorted(activity.approved_by)
     facts["hours"] = None if activity.hours is None else str(activity.hours)
     return facts
@@ -53,6 +54,34 @@ class CompletionFacts(Protocol):
     measured_minutes: int | None
 
 
+@dataclass(frozen=True)
+class NewAward:
+    """An award a plugin granted, with what it is kept with as evidence."""
+
+    completion: CompletionFacts
+    result: api.Award
+    activity: api.Activity
+    rule_version: str
+    settings: dict[str, str]
+    revision: int = 0
+
+
+def record_awards(session: Session, awards: list[NewAward]) -> list[int | None]:
+    """Append awards with their credit entries and outbox claims, a few statements for all of
+    them; return each award's id in the order given, or ``None`` where it was awarded already."""
+    for new in awards:
+        if not isinstance(new.result.amount, Decimal):
+            raise TypeError("a plugin returned a non-Decimal amount")
+    now = models.utcnow()
+    ids = insert_many_or_skip(session, models.Award.__table__, [_award_row(new, now) for new in awards],
+                              ("completion_id", "credential", "revision"))
+    _append_entries(session, [
+        _Entry(award_id, new.result.credential, "credit", new.result.amount, new.result.reason)
+        for award_id, new in zip(ids, awards, strict=True) if award_id is not None
+    ])
+    return ids
+
+
 def record_award(
     session: Session,
     completion: CompletionFacts,
@@ -63,39 +92,32 @@ def record_award(
     settings: dict[str, str],
     revision: int = 0,
 ) -> int | None:
-    """Append an award with its credit entry and outbox claim; return its id, or ``None`` if it
-    was awarded already."""
-    if not isinstance(result.amount, Decimal):
-        raise TypeError("a plugin returned a non-Decimal amount")
-    award_id = insert_or_skip(
-        session,
-        models.Award.__table__,
-        {
-            "completion_id": completion.id,
-            "learner_id": completion.learner_id,
-            "source_id": completion.source_id,
-            "course_id": completion.course_id,
-            "credential": result.credential,
-            "revision": revision,
-            "amount": result.amount,
-            "unit": result.unit,
-            "category": result.category,
-            "index_number": result.index_number,
-            "reason": result.reason,
-            "tags": sorted(result.tags),
-            "minutes": activity.minutes,
-            "activity": activity_facts(activity),
-            "rule_version": rule_version,
-            "settings": settings,
-            "completed_at": completion.completed_at,
-            "created_at": models.utcnow(),
-        },
-        ["completion_id", "credential", "revision"],
-    )
-    if award_id is None:
-        return None
-    _append_entry(session, award_id, result.credential, "credit", result.amount, result.reason)
-    return award_id
+    """:func:`record_awards` for one award."""
+    return record_awards(session, [NewAward(completion, result, activity, rule_version, settings, revision)])[0]
+
+
+def _award_row(new: NewAward, now: datetime) -> dict[str, object]:
+    completion, result = new.completion, new.result
+    return {
+        "completion_id": completion.id,
+        "learner_id": completion.learner_id,
+        "source_id": completion.source_id,
+        "course_id": completion.course_id,
+        "credential": result.credential,
+        "revision": new.revision,
+        "amount": result.amount,
+        "unit": result.unit,
+        "category": result.category,
+        "index_number": result.index_number,
+        "reason": result.reason,
+        "tags": sorted(result.tags),
+        "minutes": new.activity.minutes,
+        "activity": activity_facts(new.activity),
+        "rule_version": new.rule_version,
+        "settings": new.settings,
+        "completed_at": completion.completed_at,
+        "created_at": now,
+    }
 
 
 def revoke_award(session: Session, award_id: int, reason: str) -> models.LedgerEntry | None:
@@ -105,37 +127,43 @@ def revoke_award(session: Session, award_id: int, reason: str) -> models.LedgerE
         raise AwardNotFound(f"no award with id {award_id}")
     if not reason.strip():
         raise ValueError("a revocation needs a reason")
-    entry_id = _append_entry(session, award.id, award.credential, "reversal", -award.amount, reason)
+    [entry_id] = _append_entries(
+        session, [_Entry(award.id, award.credential, "reversal", -award.amount, reason)])
     return None if entry_id is None else session.get(models.LedgerEntry, entry_id)
 
 
-def _append_entry(
-    session: Session, award_id: int, credential: str, kind: str, amount: Decimal, reason: str
-) -> int | None:
-    entry_id = insert_or_skip(
+@dataclass(frozen=True)
+class _Entry:
+    award_id: int
+    credential: str
+    kind: str
+    amount: Decimal
+    reason: str
+
+
+def _append_entries(session: Session, entries: list[_Entry]) -> list[int | None]:
+    """Append ledger entries and an outbox claim for each new one; ``None`` where the award has
+    that kind of entry already."""
+    now = models.utcnow()
+    ids = insert_many_or_skip(
         session,
         models.LedgerEntry.__table__,
-        {
-            "award_id": award_id,
-            "kind": kind,
-            "amount": amount,
-            "reason": reason,
-            "created_at": models.utcnow(),
-        },
-        ["award_id", "kind"],
+        [{"award_id": e.award_id, "kind": e.kind, "amount": e.amount, "reason": e.reason, "created_at": now}
+         for e in entries],
+        ("award_id", "kind"),
     )
-    if entry_id is None:
-        return None
-    session.execute(
-        _OUTBOX_INSERT,
+    claims = [
         {
             "ledger_entry_id": entry_id,
-            "credential": credential,
-            "idempotency_key": idempotency_key(credential, award_id, kind, amount),
-            "created_at": models.utcnow(),
-        },
-    )
-    return entry_id
+            "credential": e.credential,
+            "idempotency_key": idempotency_key(e.credential, e.award_id, e.kind, e.amount),
+            "created_at": now,
+        }
+        for entry_id, e in zip(ids, entries, strict=True) if entry_id is not None
+    ]
+    if claims:
+        session.execute(_OUTBOX_INSERT, claims)
+    return ids
 
 
 def revoked_award_ids(session: Session, award_ids: list[int]) -> set[int]:

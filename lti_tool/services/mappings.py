@@ -16,7 +16,7 @@ from lti_tool import models
 from lti_tool.credits.api import ACTIVITY_TYPES
 from lti_tool.credits.registry import Rulebook
 from lti_tool.services import sources as source_service
-from lti_tool.services.crediting import credit_completion, find_mapping
+from lti_tool.services.crediting import credit_completions, find_mapping
 
 FACT_KEYS = (
     "first_time", "category", "sponsor", "live", "approved_by", "index_number",
@@ -142,15 +142,15 @@ def apply_mapping(
 
 def credit_waiting(session: Session, mapping: models.CourseMapping, rulebook: Rulebook) -> int:
     """Credit completions of the mapping's course that lack an award for one of its credentials."""
-    completions = session.scalars(
+    completions = list(session.scalars(
         select(models.CourseCompletion).where(
             models.CourseCompletion.source_id == mapping.source_id,
             models.CourseCompletion.course_id == mapping.course_id,
         ).order_by(models.CourseCompletion.id)
-    )
+    ))
+    outcomes = credit_completions(session, [(completion, mapping) for completion in completions], rulebook)
     awarded = 0
-    for completion in completions:
-        outcome = credit_completion(session, completion, mapping, rulebook)
+    for completion, outcome in zip(completions, outcomes, strict=True):
         awarded += len(outcome.awarded)
         event = session.get(models.LmsEvent, completion.event_id)
         if outcome.awarded and event is not None and event.status == "unmapped":

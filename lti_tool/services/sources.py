@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
+from lti_tool.db import read_session
 
 KINDS = ("canvas", "moodle", "xapi")
 
@@ -75,11 +77,55 @@ def find_by_token(session: Session, token: str) -> models.Source | None:
     return session.scalar(_BY_TOKEN, {"token_hash": digest(token)})
 
 
+@dataclass(frozen=True)
+class KnownSource:
+    """What an event request needs of its source, kept between requests."""
+
+    id: int
+    kind: str
+    name: str
+    identity_id: int
+    jwks_url: str | None
+    secret_hash: str
+
+
+class SourceCache:
+    """Sources recognized by URL token, remembered for ``ttl`` seconds.
+
+    Every event request names its source; looking it up cost a read transaction per event, more than
+    a third of an event's time on SQLite. A source's token, kind, secret and key URL never change
+    once registered (there is no command that changes them), so a remembered source is the stored
+    one; the time limit only bounds how long a process would go on accepting a source removed by
+    hand from the database. Unknown tokens are not remembered: a new source works at once.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], ttl: float = 60.0) -> None:
+        self._sessions = sessions
+        self._ttl = ttl
+        self._known: dict[str, tuple[KnownSource, float]] = {}
+
+    def find(self, token: str) -> KnownSource | None:
+        token_hash = digest(token)
+        hit = self._known.get(token_hash)
+        now = time.monotonic()
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        with read_session(self._sessions) as session:
+            source = session.scalar(_BY_TOKEN, {"token_hash": token_hash})
+            if source is None:
+                self._known.pop(token_hash, None)
+                return None
+            known = KnownSource(source.id, source.kind, source.name, source.identity_id, source.jwks_url,
+                                source.secret_hash)
+        self._known[token_hash] = (known, now + self._ttl)
+        return known
+
+
 def find_by_name(session: Session, name: str) -> models.Source | None:
     return session.scalar(select(models.Source).where(models.Source.name == name))
 
 
-def secret_matches(source: models.Source, secret: str) -> bool:
+def secret_matches(source: models.Source | KnownSource, secret: str) -> bool:
     return hmac.compare_digest(source.secret_hash, digest(secret))
 
 

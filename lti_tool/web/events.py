@@ -14,15 +14,14 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from lti_tool.db import read_session
 from lti_tool.events.canvas import parse_canvas
 from lti_tool.events.completion import BadEvent, BadSignature, ParsedEvent
 from lti_tool.events.moodle import parse_moodle
 from lti_tool.events.xapi import parse_xapi
 from lti_tool.jwks import JwksUnavailable
-from lti_tool.models import Source
 from lti_tool.services import sources as source_service
-from lti_tool.services.ingestion import record_event
+from lti_tool.services.ingestion import Submission
+from lti_tool.services.sources import KnownSource
 from lti_tool.web.app import runtime
 
 log = logging.getLogger(__name__)
@@ -42,31 +41,29 @@ def _reject(code: int, reason: str, source: str = "-", **headers: str) -> Any:
 @blueprint.post("/events/<kind>/<token>")
 def receive(kind: str, token: str) -> Any:
     rt = runtime()
-    with read_session(rt.sessions) as session:
-        source = source_service.find_by_token(session, token)
+    source = rt.sources.find(token)
     if source is None or source.kind != kind:
         return _reject(404, "unknown event source")
-    raw = request.get_data(cache=False)
-    try:
-        body = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return _reject(400, "body is not UTF-8 text", source.name)
-    if kind == "xapi" and not _basic_auth_ok(source):
-        return _reject(401, "HTTP Basic credentials required (source name and secret)", source.name,
-                       **{"WWW-Authenticate": 'Basic realm="lti-tool"'})
-    try:
-        parsed = _parse(kind, raw, source)
-    except BadEvent as exc:
-        return _reject(400, f"malformed event: {exc}", source.name)
-    except BadSignature as exc:
-        return _reject(401, f"signature not accepted: {exc}", source.name)
-    except JwksUnavailable as exc:
-        return _reject(503, f"cannot verify the signature now: {exc}", source.name,
-                       **{"Retry-After": "60"})
-    outcome = record_event(
-        rt.sessions, rt.rulebook, source_id=source.id, identity_id=source.identity_id, body=body,
-        content_type=request.content_type, parsed=parsed,
-    )
+    # Announced now, so a transaction about to commit waits for this event while it is parsed.
+    with rt.ingest.arriving() as arrival:
+        raw = request.get_data(cache=False)
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _reject(400, "body is not UTF-8 text", source.name)
+        if kind == "xapi" and not _basic_auth_ok(source):
+            return _reject(401, "HTTP Basic credentials required (source name and secret)", source.name,
+                           **{"WWW-Authenticate": 'Basic realm="lti-tool"'})
+        try:
+            parsed = _parse(kind, raw, source)
+        except BadEvent as exc:
+            return _reject(400, f"malformed event: {exc}", source.name)
+        except BadSignature as exc:
+            return _reject(401, f"signature not accepted: {exc}", source.name)
+        except JwksUnavailable as exc:
+            return _reject(503, f"cannot verify the signature now: {exc}", source.name,
+                           **{"Retry-After": "60"})
+        outcome = arrival.submit(Submission(source.id, source.identity_id, body, request.content_type, parsed))
     payload: dict[str, Any] = {"status": outcome.status, "event_id": outcome.event_id}
     if len(outcome.items) == 1:
         payload.update({k: v for k, v in outcome.items[0].items() if k != "status"})
@@ -75,7 +72,7 @@ def receive(kind: str, token: str) -> Any:
     return jsonify(payload), STATUS_CODES.get(outcome.status, 200)
 
 
-def _parse(kind: str, raw: bytes, source: Source) -> list[ParsedEvent]:
+def _parse(kind: str, raw: bytes, source: KnownSource) -> list[ParsedEvent]:
     if kind == "canvas":
         return parse_canvas(raw, jwks_url=source.jwks_url, jwks=runtime().jwks)
     if kind == "moodle":
@@ -83,7 +80,7 @@ def _parse(kind: str, raw: bytes, source: Source) -> list[ParsedEvent]:
     return parse_xapi(raw)
 
 
-def _basic_auth_ok(source: Source) -> bool:
+def _basic_auth_ok(source: KnownSource) -> bool:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Basic "):
         return False

@@ -1,0 +1,120 @@
+"""Crediting what stored events report: their learners, completions and awards, set by set.
+
+Several events are credited with a few multi-row statements rather than a dozen statements each:
+every learner of the events in one upsert, every completion in one insert, every award, ledger entry
+and outbox claim in one insert each. Unique constraints still decide what is new (``ON CONFLICT DO
+NOTHING``), so a completion reported twice, in one set or in two, is credited once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lti_tool import models
+from lti_tool.credits.registry import Rulebook
+from lti_tool.db import insert_many_or_skip, upsert_many
+from lti_tool.events.completion import Completion, Ignored, ParsedEvent
+from lti_tool.services.crediting import CreditOutcome, credit_completions, find_mapping
+
+# When one request carries several statements, the answer names the most telling status.
+STATUS_ORDER = ("credited", "unmapped", "refused", "duplicate", "ignored")
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event already stored, and the source whose learner and course ids it names."""
+
+    id: int
+    identity_id: int
+    parsed: list[ParsedEvent]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    event_id: int
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NewCompletion:
+    """A completion just inserted, without reading it back."""
+
+    id: int
+    learner_id: int
+    source_id: int
+    course_id: str
+    completed_at: datetime
+    measured_minutes: int | None
+
+
+def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent]) -> list[Outcome]:
+    """Record the learners and completions the events report and credit the new completions, in
+    the caller's transaction; one outcome per event, in order."""
+    reported = [(event, item) for event in events for item in event.parsed if isinstance(item, Completion)]
+    now = models.utcnow()
+    learner_ids = upsert_many(
+        session,
+        models.Learner.__table__,
+        [{"source_id": event.identity_id, "lms_user_id": item.lms_user_id, "name": item.learner_name,
+          "email": item.learner_email, "created_at": now} for event, item in reported],
+        ("source_id", "lms_user_id"),
+        ("name", "email"),
+    )
+    completion_ids = insert_many_or_skip(
+        session,
+        models.CourseCompletion.__table__,
+        [{"learner_id": learner_id, "source_id": event.identity_id, "course_id": item.course_id,
+          "course_name": item.course_name, "completed_at": item.completed_at,
+          "measured_minutes": item.measured_minutes, "event_id": event.id, "created_at": now}
+         for learner_id, (event, item) in zip(learner_ids, reported, strict=True)],
+        ("learner_id", "course_id"),
+    )
+    results: dict[int, dict[str, Any]] = {}
+    mappings: dict[tuple[int, str], models.CourseMapping | None] = {}
+    to_credit: list[tuple[int, NewCompletion, models.CourseMapping]] = []
+    for index, (completion_id, learner_id, (event, item)) in enumerate(
+            zip(completion_ids, learner_ids, reported, strict=True)):
+        base = {"user": item.lms_user_id, "course": item.course_id}
+        if completion_id is None:
+            results[index] = {**base, "status": "duplicate"}
+            continue
+        key = (event.identity_id, item.course_id)
+        if key not in mappings:
+            mappings[key] = find_mapping(session, *key)
+        mapping = mappings[key]
+        if mapping is None:
+            results[index] = {**base, "status": "unmapped"}
+            continue
+        to_credit.append((index, NewCompletion(completion_id, learner_id, event.identity_id, item.course_id,
+                                               item.completed_at, item.measured_minutes), mapping))
+    credited = credit_completions(session, [(c, m) for _, c, m in to_credit], rulebook)
+    for (index, _, _), outcome in zip(to_credit, credited, strict=True):
+        item = reported[index][1]
+        results[index] = _credited(item, outcome)
+    return _outcomes(events, results)
+
+
+def _credited(item: Completion, outcome: CreditOutcome) -> dict[str, Any]:
+    return {"user": item.lms_user_id, "course": item.course_id, "status": outcome.status, **outcome.detail()}
+
+
+def _outcomes(events: list[StoredEvent], results: dict[int, dict[str, Any]]) -> list[Outcome]:
+    """Each event's items in its own order, and the most telling status among them."""
+    outcomes: list[Outcome] = []
+    index = 0
+    for event in events:
+        items: list[dict[str, Any]] = []
+        for item in event.parsed:
+            if isinstance(item, Ignored):
+                items.append({"status": "ignored", "reason": item.reason})
+            else:
+                items.append(results[index])
+                index += 1
+        statuses = {item["status"] for item in items} or {"ignored"}
+        outcomes.append(Outcome(next(s for s in STATUS_ORDER if s in statuses), event.id, items))
+    return outcomes

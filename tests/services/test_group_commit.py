@@ -1,0 +1,157 @@
+"""Group commit: what arrives while a batch runs shares the next batch; each caller gets its own result."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from lti_tool.services.group_commit import GroupCommit
+
+JOIN = 10  # seconds: a safety net so a broken lock fails the test instead of hanging it
+
+
+def start(target: Callable[[], None]) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + JOIN
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.001)
+
+
+def finish(*threads: threading.Thread) -> None:
+    for thread in threads:
+        thread.join(JOIN)
+        assert not thread.is_alive(), "a caller never got its answer"
+
+
+class Gate:
+    """A run_batch that records its batches and holds the first one until released."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.first_running = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, items: list[int]) -> list[int]:
+        self.batches.append(list(items))
+        if len(self.batches) == 1:
+            self.first_running.set()
+            assert self.release.wait(JOIN)
+        return [item * 10 for item in items]
+
+
+def test_a_lone_caller_runs_at_once_in_a_batch_of_its_own() -> None:
+    gate = Gate()
+    gate.release.set()
+    group = GroupCommit(gate)
+    assert group.submit(4) == 40
+    assert group.submit(5) == 50
+    assert gate.batches == [[4], [5]]
+
+
+def test_callers_arriving_while_a_batch_runs_share_the_next_batch_and_get_their_own_results() -> None:
+    gate = Gate()
+    group = GroupCommit(gate)
+    results: dict[int, int] = {}
+
+    def call(item: int) -> Callable[[], None]:
+        return lambda: results.__setitem__(item, group.submit(item))
+
+    first = start(call(1))
+    assert gate.first_running.wait(JOIN)
+    others = [start(call(item)) for item in (2, 3, 4, 5)]
+    wait_until(lambda: len(group._waiting) == 4, "all four queued behind the running batch")
+    gate.release.set()
+    finish(first, *others)
+    assert gate.batches[0] == [1]
+    assert sorted(gate.batches[1]) == [2, 3, 4, 5] and len(gate.batches) == 2
+    assert results == {1: 10, 2: 20, 3: 30, 4: 40, 5: 50}
+
+
+def test_max_batch_bounds_a_batch() -> None:
+    gate = Gate()
+    group = GroupCommit(gate, max_batch=2)
+    first = start(lambda: group.submit(1))
+    assert gate.first_running.wait(JOIN)
+    others = [start(lambda item=item: group.submit(item)) for item in (2, 3, 4, 5, 6)]  # type: ignore[misc]
+    wait_until(lambda: len(group._waiting) == 5, "all five queued behind the running batch")
+    gate.release.set()
+    finish(first, *others)
+    assert [len(batch) for batch in gate.batches] == [1, 2, 2, 1]
+
+
+def test_a_failing_batch_raises_in_each_of_its_callers_and_the_next_batch_still_runs() -> None:
+    calls: list[list[int]] = []
+
+    def run(items: list[int]) -> list[int]:
+        calls.append(items)
+        if 13 in items:
+            raise RuntimeError("database gone")
+        return items
+
+    group = GroupCommit(run)
+    with pytest.raises(RuntimeError, match="database gone"):
+        group.submit(13)
+    assert group.submit(7) == 7
+    assert calls == [[13], [7]]
+
+
+def test_a_batch_that_answers_the_wrong_number_of_results_is_an_error() -> None:
+    group: GroupCommit[int, int] = GroupCommit(lambda items: [])
+    with pytest.raises(RuntimeError, match="a batch of 1 gave 0 results"):
+        group.submit(1)
+
+
+def test_a_batch_waits_for_a_request_announced_as_arriving() -> None:
+    gate = Gate()
+    gate.release.set()
+    group = GroupCommit(gate, max_wait=JOIN)
+    announced = threading.Event()
+    go_on = threading.Event()
+    results: list[int] = []
+
+    def arriving_caller() -> None:
+        with group.arriving() as arrival:
+            announced.set()
+            assert go_on.wait(JOIN)
+            results.append(arrival.submit(2))
+
+    late = start(arriving_caller)
+    assert announced.wait(JOIN)
+    early = start(lambda: results.append(group.submit(1)))
+    wait_until(lambda: bool(group._waiting), "the early caller queued, its batch waiting for the announced one")
+    assert gate.batches == []
+    go_on.set()
+    finish(early, late)
+    assert [sorted(batch) for batch in gate.batches] == [[1, 2]]
+    assert sorted(results) == [10, 20]
+
+
+def test_an_announced_request_that_leaves_without_submitting_does_not_hold_the_batch() -> None:
+    gate = Gate()
+    gate.release.set()
+    group = GroupCommit(gate, max_wait=JOIN)
+    announced = threading.Event()
+    leave = threading.Event()
+
+    def rejected_caller() -> None:
+        with group.arriving():
+            announced.set()
+            assert leave.wait(JOIN)  # e.g. its body was malformed: it leaves with a 400
+
+    rejected = start(rejected_caller)
+    assert announced.wait(JOIN)
+    result: list[int] = []
+    caller = start(lambda: result.append(group.submit(3)))
+    wait_until(lambda: bool(group._waiting), "the caller queued")
+    leave.set()
+    finish(rejected, caller)
+    assert result == [30] and gate.batches == [[3]]
