@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, select, text
 
-from lti_tool.db import make_engine, session_factory, write_session
+from lti_tool.db import (
+    insert_many_or_skip,
+    make_engine,
+    session_factory,
+    upsert_many,
+    write_session,
+)
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
@@ -43,3 +52,104 @@ def test_concurrent_read_modify_write_transactions_lose_no_update(tmp_path: Path
     assert errors == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 100
+
+
+def _keyed_table(url: str) -> tuple[Any, Any]:
+    engine = make_engine(url)
+    metadata = MetaData()
+    table = Table(
+        "keyed", metadata,
+        Column("id", Integer, primary_key=True),
+        Column("owner", Integer, nullable=False),
+        Column("key", String(20), nullable=False),
+        Column("note", String(20)),
+        UniqueConstraint("owner", "key"),
+    )
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+    return engine, table
+
+
+def test_insert_many_or_skip_returns_new_ids_in_order_and_none_for_existing_or_repeated_keys(
+    database_url: str,
+) -> None:
+    engine, table = _keyed_table(database_url)
+    sessions = session_factory(engine)
+    with write_session(sessions) as session:
+        [existing] = insert_many_or_skip(session, table, [{"owner": 1, "key": "a", "note": None}], ("owner", "key"))
+    with write_session(sessions) as session:
+        ids = insert_many_or_skip(session, table, [
+            {"owner": 2, "key": "b", "note": "first"},
+            {"owner": 1, "key": "a", "note": None},      # in the table already
+            {"owner": 1, "key": "b", "note": None},
+            {"owner": 2, "key": "b", "note": "again"},   # repeated in this call
+        ], ("owner", "key"))
+        stored = {(r.owner, r.key): (r.id, r.note) for r in session.execute(select(table))}
+    assert ids[1] is None and ids[3] is None
+    assert isinstance(ids[0], int) and isinstance(ids[2], int) and len({existing, ids[0], ids[2]}) == 3
+    assert stored == {(1, "a"): (existing, None), (2, "b"): (ids[0], "first"), (1, "b"): (ids[2], None)}
+    engine.dispose()
+
+
+def test_upsert_many_gives_every_row_its_id_and_keeps_known_values_the_new_row_lacks(database_url: str) -> None:
+    engine, table = _keyed_table(database_url)
+    sessions = session_factory(engine)
+    with write_session(sessions) as session:
+        [kept] = upsert_many(session, table, [{"owner": 1, "key": "a", "note": "known"}], ("owner", "key"), ("note",))
+    with write_session(sessions) as session:
+        ids = upsert_many(session, table, [
+            {"owner": 1, "key": "a", "note": None},      # no new note: the known one stays
+            {"owner": 3, "key": "c", "note": None},
+            {"owner": 3, "key": "c", "note": "later"},   # the same key twice: merged, later values win
+        ], ("owner", "key"), ("note",))
+        stored = {(r.owner, r.key): (r.id, r.note) for r in session.execute(select(table))}
+    assert ids[0] == kept and ids[1] == ids[2] != kept
+    assert stored == {(1, "a"): (kept, "known"), (3, "c"): (ids[1], "later")}
+    engine.dispose()
+
+
+def test_sqlite_writers_in_other_processes_wait_for_the_write_turn(tmp_path: Path) -> None:
+    """Another process holding the turn (its flock, with no SQLite transaction open) keeps our writer
+    out until it lets go."""
+    database = tmp_path / "x.db"
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE log (who TEXT)"))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_TURN, str(database)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline().strip() == b"holding"
+        done = threading.Event()
+
+        def write() -> None:
+            with write_session(session_factory(engine)) as session:
+                session.execute(text("INSERT INTO log VALUES ('us')"))
+            done.set()
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        assert not done.wait(0.3), "wrote while another process held the write turn"
+        holder.stdin.write(b"go\n")
+        holder.stdin.flush()
+        assert done.wait(10)
+        with engine.connect() as conn:
+            assert [r[0] for r in conn.execute(text("SELECT who FROM log ORDER BY rowid"))] == ["them", "us"]
+    finally:
+        holder.kill()
+        holder.wait(10)
+        engine.dispose()
+
+
+HOLD_THE_TURN = """
+import sys
+from sqlalchemy import text
+from lti_tool.db import _write_turn, make_engine
+engine = make_engine(f"sqlite:///{sys.argv[1]}")
+with _write_turn(engine)():  # the turn only: no SQLite transaction is open while it waits
+    print("holding", flush=True)
+    sys.stdin.readline()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO log VALUES ('them')"))
+"""

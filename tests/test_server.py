@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,6 +41,26 @@ def test_concurrent_duplicate_deliveries_award_once(
     assert sorted(set(statuses)) == ["credited", "duplicate"]
     assert statuses.count("credited") == 1
     assert len(cli_json("awards", "list")) == 1
+
+
+def test_concurrent_distinct_events_are_each_credited_once(
+    server: str, cli_json: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Concurrent requests share transactions (group commit); each still gets its own answer."""
+    canvas = cli_json("sources", "add", "--kind", "canvas", "--name", "canvas-prod")
+    import_mapping(cli_json, tmp_path, source="canvas-prod", course="565", minutes=60, credentials=["acmss-cmss"])
+    event = json.loads(fixture_bytes("canvas_course_completed.json"))
+
+    def post(user: int) -> tuple[str, str]:
+        event_for_user = {**event, "body": {**event["body"], "user": {**event["body"]["user"], "id": str(user)}}}
+        r = requests.post(server + canvas["url"], json=event_for_user, timeout=30)
+        return str(r.json()["status"]), str(r.json()["user"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(post, range(100, 132)))
+    assert answers == [("credited", str(user)) for user in range(100, 132)]
+    awards = cli_json("awards", "list")
+    assert sorted(a["learner"] for a in awards) == sorted(str(user) for user in range(100, 132))
 
 
 def test_unknown_token_over_http_is_404_json(server: str) -> None:

@@ -1,0 +1,113 @@
+"""Events recorded together: one transaction for the batch, each event still all-or-nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from lti_tool import models
+from lti_tool.events.completion import Completion, Ignored, ParsedEvent
+from lti_tool.runtime import Runtime
+from lti_tool.services.ingestion import Submission, record_events
+from tests.spine import import_mapping
+
+CREDENTIALS = ["acmss-cmss", "iacet-ceu"]
+
+
+def count(runtime: Runtime, model: Any) -> int:
+    with runtime.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def submission(source_id: int, *parsed: ParsedEvent) -> Submission:
+    return Submission(source_id, source_id, "{}", "application/json", list(parsed))
+
+
+def done(user: str, course: str = "565", name: str | None = None) -> Completion:
+    return Completion(lms_user_id=user, course_id=course, learner_name=name,
+                      completed_at=datetime(2026, 11, 2, 15, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def source_id(cli_json: Callable[..., Any], tmp_path: Path) -> int:
+    source = cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-prod")
+    import_mapping(cli_json, tmp_path, source="moodle-prod", course="565", minutes=90, credentials=CREDENTIALS)
+    import_mapping(cli_json, tmp_path, source="moodle-prod", course="999", minutes=60, credentials=CREDENTIALS)
+    return int(source["id"])
+
+
+@pytest.fixture
+def poisoned_course(runtime: Runtime, is_postgres: bool) -> Iterator[None]:
+    """The database refuses any completion of course 999, as a full disk or a bug would."""
+    with runtime.engine.begin() as conn:
+        if is_postgres:
+            conn.execute(text(
+                "CREATE FUNCTION refuse_999() RETURNS trigger AS $$ BEGIN "
+                "IF NEW.course_id = '999' THEN RAISE EXCEPTION 'course 999 refused'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"))
+            conn.execute(text("CREATE TRIGGER refuse_999 BEFORE INSERT ON course_completions "
+                              "FOR EACH ROW EXECUTE FUNCTION refuse_999()"))
+        else:
+            conn.execute(text("CREATE TRIGGER refuse_999 BEFORE INSERT ON course_completions "
+                              "WHEN NEW.course_id = '999' BEGIN SELECT RAISE(ABORT, 'course 999 refused'); END"))
+    yield
+    with runtime.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER refuse_999 ON course_completions" if is_postgres else "DROP TRIGGER refuse_999"))
+        if is_postgres:
+            conn.execute(text("DROP FUNCTION refuse_999()"))
+
+
+def test_a_batch_credits_each_event_and_answers_each_in_order(runtime: Runtime, source_id: int) -> None:
+    outcomes = record_events(runtime.sessions, runtime.rulebook, [
+        submission(source_id, done("1")),
+        submission(source_id, done("2", course="unknown")),
+        submission(source_id, Ignored("course_progress")),
+        submission(source_id, done("3"), Ignored("viewed"), done("3", course="999")),
+    ])
+    assert [o.status for o in outcomes] == ["credited", "unmapped", "ignored", "credited"]
+    assert [item["status"] for item in outcomes[3].items] == ["credited", "ignored", "credited"]
+    assert [item["course"] for item in outcomes[3].items if "course" in item] == ["565", "999"]
+    assert {a["credential"] for a in outcomes[0].items[0]["awards"]} == set(CREDENTIALS)
+    assert count(runtime, models.Award) == 3 * len(CREDENTIALS)
+    assert count(runtime, models.OutboxClaim) == 3 * len(CREDENTIALS)
+    with runtime.sessions() as session:
+        stored = {e.id: e.status for e in session.scalars(select(models.LmsEvent))}
+    assert stored == {o.event_id: o.status for o in outcomes}
+
+
+def test_the_same_completion_twice_in_one_batch_is_credited_once(runtime: Runtime, source_id: int) -> None:
+    outcomes = record_events(runtime.sessions, runtime.rulebook, [
+        submission(source_id, done("7", name=None)),
+        submission(source_id, done("7", name="Pat Doe")),
+    ])
+    assert [o.status for o in outcomes] == ["credited", "duplicate"]
+    assert count(runtime, models.Award) == len(CREDENTIALS)
+    assert count(runtime, models.LedgerEntry) == len(CREDENTIALS)
+    with runtime.sessions() as session:
+        [learner] = session.scalars(select(models.Learner))
+    assert learner.name == "Pat Doe"  # what the later event knew is kept
+
+
+def test_one_failing_event_does_not_hold_back_the_others_of_its_batch(
+    runtime: Runtime, source_id: int, poisoned_course: None,
+) -> None:
+    outcomes = record_events(runtime.sessions, runtime.rulebook, [
+        submission(source_id, done("1")),
+        submission(source_id, done("2", course="999")),
+        submission(source_id, done("3")),
+    ])
+    assert [o.status for o in outcomes] == ["credited", "queued", "credited"]
+    with runtime.sessions() as session:
+        events = {e.id: e for e in session.scalars(select(models.LmsEvent))}
+        completions = sorted(c.course_id for c in session.scalars(select(models.CourseCompletion)))
+    assert len(events) == 3
+    failed = events[outcomes[1].event_id]
+    assert failed.status == "failed" and "course 999 refused" in failed.detail["error"]
+    assert completions == ["565", "565"]
+    assert count(runtime, models.Award) == 2 * len(CREDENTIALS)
+    assert count(runtime, models.OutboxClaim) == 2 * len(CREDENTIALS)
