@@ -9,7 +9,6 @@ NOTHING``), so a completion reported twice, in one set or in two, is credited on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,6 +18,7 @@ from lti_tool.credits.registry import Rulebook
 from lti_tool.db import insert_many_or_skip, upsert_many
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.services.crediting import CreditOutcome, credit_completions, find_mapping
+from lti_tool.services.ledger import KnownCompletion
 
 # When one request carries several statements, the answer names the most telling status.
 STATUS_ORDER = ("credited", "unmapped", "refused", "duplicate", "ignored")
@@ -38,18 +38,6 @@ class Outcome:
     status: str
     event_id: int
     items: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class NewCompletion:
-    """A completion just inserted, without reading it back."""
-
-    id: int
-    learner_id: int
-    source_id: int
-    course_id: str
-    completed_at: datetime
-    measured_minutes: int | None
 
 
 def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent]) -> list[Outcome]:
@@ -76,7 +64,7 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
     )
     results: dict[int, dict[str, Any]] = {}
     mappings: dict[tuple[int, str], models.CourseMapping | None] = {}
-    to_credit: list[tuple[int, NewCompletion, models.CourseMapping]] = []
+    to_credit: list[tuple[int, KnownCompletion, models.CourseMapping]] = []
     for index, (completion_id, learner_id, (event, item)) in enumerate(
             zip(completion_ids, learner_ids, reported, strict=True)):
         base = {"user": item.lms_user_id, "course": item.course_id}
@@ -90,7 +78,7 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
         if mapping is None:
             results[index] = {**base, "status": "unmapped"}
             continue
-        to_credit.append((index, NewCompletion(completion_id, learner_id, event.identity_id, item.course_id,
+        to_credit.append((index, KnownCompletion(completion_id, learner_id, event.identity_id, item.course_id,
                                                item.completed_at, item.measured_minutes), mapping))
     credited = credit_completions(session, [(c, m) for _, c, m in to_credit], rulebook)
     for (index, _, _), outcome in zip(to_credit, credited, strict=True):

@@ -26,13 +26,17 @@ Result = TypeVar("Result")
 
 
 class _Ticket(Generic[Item, Result]):
-    __slots__ = ("item", "result", "error", "done")
+    __slots__ = ("item", "result", "error", "done", "lead", "wake")
 
     def __init__(self, item: Item) -> None:
         self.item = item
         self.result: Result | None = None
         self.error: BaseException | None = None
         self.done = False
+        self.lead = False
+        """Handed the turn: its caller runs the next batch."""
+        self.wake = threading.Event()
+        """Set once, when the ticket is done or handed the turn: each caller is woken once."""
 
 
 class Arrival(Generic[Item, Result]):
@@ -60,10 +64,12 @@ class GroupCommit(Generic[Item, Result]):
         self._run_batch = run_batch
         self._max_batch = max_batch
         self._max_wait = max_wait
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        """Only the caller whose turn it is waits here, for announced requests to submit."""
         self._waiting: list[_Ticket[Item, Result]] = []
         self._arriving = 0
-        self._changed = threading.Condition()
-        self._turn = threading.Lock()
+        self._leading = False
         self.batch_sizes: list[int] = []
         """Sizes of the last batches run (at most 1000), for benchmarks and tests."""
 
@@ -72,15 +78,15 @@ class GroupCommit(Generic[Item, Result]):
         """Announce a request that will probably submit: a batch about to run waits for it (up to
         ``max_wait``). Leaving without submitting (a rejected request) is fine."""
         arrival: Arrival[Item, Result] = Arrival(self)
-        with self._changed:
+        with self._lock:
             self._arriving += 1
         try:
             yield arrival
         finally:
             if not arrival.submitted:
-                with self._changed:
+                with self._lock:
                     self._arriving -= 1
-                    self._changed.notify_all()
+                    self._arrived.notify()
 
     def submit(self, item: Item) -> Result:
         """Submit without having announced the arrival."""
@@ -88,28 +94,46 @@ class GroupCommit(Generic[Item, Result]):
 
     def _submit(self, item: Item, arrival: Arrival[Item, Result] | None) -> Result:
         ticket: _Ticket[Item, Result] = _Ticket(item)
-        with self._changed:
+        with self._lock:
             self._waiting.append(ticket)
             if arrival is not None and not arrival.submitted:
                 arrival.submitted = True
                 self._arriving -= 1
-            self._changed.notify_all()
-        with self._turn:
-            # Whoever held the turn before may have run this ticket with its own batch.
-            while not ticket.done:
-                self._run(self._take_batch())
+            if self._leading:
+                self._arrived.notify()
+            else:
+                self._leading = ticket.lead = True
+        if not ticket.lead:
+            # Woken once: when a batch holding this ticket is done, or when handed the turn.
+            ticket.wake.wait()
+        if not ticket.done:
+            self._lead(ticket)
         if ticket.error is not None:
             raise ticket.error
         return ticket.result  # type: ignore[return-value]
 
+    def _lead(self, own: _Ticket[Item, Result]) -> None:
+        """Run batches until ``own`` is done, then hand the turn to the first caller still waiting."""
+        try:
+            while not own.done:
+                self._run(self._take_batch())
+        finally:
+            with self._lock:
+                if self._waiting:
+                    successor = self._waiting[0]
+                    successor.lead = True
+                    successor.wake.set()
+                else:
+                    self._leading = False
+
     def _take_batch(self) -> list[_Ticket[Item, Result]]:
         deadline = time.monotonic() + self._max_wait
-        with self._changed:
+        with self._lock:
             while self._arriving and len(self._waiting) < self._max_batch:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                self._changed.wait(remaining)
+                self._arrived.wait(remaining)
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]
         return batch
@@ -118,15 +142,18 @@ class GroupCommit(Generic[Item, Result]):
         if len(self.batch_sizes) >= 1000:
             del self.batch_sizes[:500]
         self.batch_sizes.append(len(batch))
+        results: list[Result] = []
+        error: BaseException | None = None
         try:
             results = self._run_batch([ticket.item for ticket in batch])
             if len(results) != len(batch):
                 raise RuntimeError(f"a batch of {len(batch)} gave {len(results)} results")
-            for ticket, result in zip(batch, results, strict=True):
-                ticket.result = result
         except BaseException as exc:  # noqa: BLE001 - handed to every caller of the batch
-            for ticket in batch:
-                ticket.error = exc
-        finally:
-            for ticket in batch:
-                ticket.done = True
+            error = exc
+        for index, ticket in enumerate(batch):
+            if error is None:
+                ticket.result = results[index]
+            else:
+                ticket.error = error
+            ticket.done = True
+            ticket.wake.set()

@@ -46,6 +46,24 @@ def activity_facts(activity: api.Activity) -> dict[str, object]:
 class CompletionFacts(Protocol):
     """What crediting needs of a completion (a model row, or the values just inserted)."""
 
+    @property
+    def id(self) -> int: ...
+    @property
+    def learner_id(self) -> int: ...
+    @property
+    def source_id(self) -> int: ...
+    @property
+    def course_id(self) -> str: ...
+    @property
+    def completed_at(self) -> datetime: ...
+    @property
+    def measured_minutes(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class KnownCompletion:
+    """:class:`CompletionFacts` without a model row: a completion just inserted, or an award's."""
+
     id: int
     learner_id: int
     source_id: int

@@ -79,16 +79,6 @@ def recompute(session: Session, rulebook: Rulebook, *, credential: str | None = 
     return report
 
 
-@dataclass(frozen=True)
-class _Facts:
-    id: int
-    learner_id: int
-    source_id: int
-    course_id: str
-    completed_at: Any
-    measured_minutes: int | None
-
-
 def award_facts(award: models.Award) -> ledger.CompletionFacts:
-    return _Facts(award.completion_id, award.learner_id, award.source_id, award.course_id,
-                  award.completed_at, None)
+    return ledger.KnownCompletion(award.completion_id, award.learner_id, award.source_id, award.course_id,
+                                  award.completed_at, None)
