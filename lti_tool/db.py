@@ -12,6 +12,7 @@ import fcntl
 import functools
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,6 +44,8 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000, **kwargs: Any
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
+    _write_turn(engine, sqlite_busy_timeout_ms / 1000)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         if connection.get_execution_options().get("sqlite_read_only"):
@@ -57,47 +60,72 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+class WriteTurnTimeout(TimeoutError):
+    """Another writer kept the database longer than the busy timeout."""
+
+
 class _SqliteWriteTurn:
     """Whose turn it is to write to one SQLite database: a thread lock within this process, then an
     ``flock`` on a file beside the database across processes.
 
     SQLite admits one writer at a time, and a writer that finds the database locked waits in its busy
-    handler, which sleeps and retries (up to 100 ms a try). Writers that queue on these locks instead
-    are woken the moment the writer before them is done. The file is opened once per process (a file
-    description inherited across ``fork`` would be shared with the parent, and so would its lock).
+    handler, which sleeps and retries (up to 100 ms a try). Threads that queue on the lock instead
+    are woken the moment the writer before them is done; another process's turn is polled every
+    2 ms at most. Both waits end with :class:`WriteTurnTimeout` after the busy timeout. The file is
+    opened once per process (a file description inherited across ``fork`` would be shared with the
+    parent, and so would its lock).
     """
 
-    def __init__(self, database: str | None) -> None:
+    def __init__(self, database: str | None, timeout: float) -> None:
         self._thread_lock = threading.Lock()
         self._path = None if database in (None, "", ":memory:") else f"{database}-writer.lock"
+        self._timeout = timeout
         self._file: Any = None
         self._pid = 0
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
-        with self._thread_lock:
+        deadline = time.monotonic() + self._timeout
+        if not self._thread_lock.acquire(timeout=self._timeout):
+            raise WriteTurnTimeout(f"another thread held the database for {self._timeout:g} s")
+        try:
             if self._path is None:
                 yield
                 return
             if self._pid != os.getpid():
                 self._file = open(self._path, "a+b")  # noqa: SIM115 - kept open for the process's life
                 self._pid = os.getpid()
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+            self._lock_file(deadline)
             try:
                 yield
             finally:
                 fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def _lock_file(self, deadline: float) -> None:
+        pause = 0.0005
+        while True:
+            try:
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WriteTurnTimeout(
+                        f"another process held the database for {self._timeout:g} s") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
 
 
 _sqlite_write_turns: WeakKeyDictionary[Engine, _SqliteWriteTurn] = WeakKeyDictionary()
 _turns_lock = threading.Lock()
 
 
-def _write_turn(engine: Engine) -> _SqliteWriteTurn:
+def _write_turn(engine: Engine, timeout: float = 30.0) -> _SqliteWriteTurn:
     with _turns_lock:
         turn = _sqlite_write_turns.get(engine)
         if turn is None:
-            turn = _sqlite_write_turns[engine] = _SqliteWriteTurn(engine.url.database)
+            turn = _sqlite_write_turns[engine] = _SqliteWriteTurn(engine.url.database, timeout)
         return turn
 
 
@@ -183,7 +211,7 @@ def upsert_many(
     statement = _upsert_many_statement(
         session.get_bind().dialect.name, table, conflict_columns, refresh_columns
     )
-    ids = {tuple(found[1:]): found[0] for found in session.execute(statement, _sorted(merged))}
+    ids = _ids_by_key(session.execute(statement, _sorted(merged)), merged)
     return [int(ids[_key(row, conflict_columns)]) for row in rows]
 
 
@@ -203,7 +231,7 @@ def insert_many_or_skip(
     for row in rows:
         first.setdefault(_key(row, conflict_columns), row)
     statement = _insert_many_or_skip_statement(session.get_bind().dialect.name, table, conflict_columns)
-    ids = {tuple(found[1:]): found[0] for found in session.execute(statement, _sorted(first))}
+    ids = _ids_by_key(session.execute(statement, _sorted(first)), first)
     result: list[int | None] = []
     for row in rows:
         key = _key(row, conflict_columns)
@@ -223,10 +251,24 @@ def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> lis
     return [int(found[0]) for found in session.execute(_insert_many_statement(table), rows)]
 
 
+def _ids_by_key(returned: Any, sent: dict[Key, dict[str, Any]]) -> dict[Key, int]:
+    """Each returned row's id by its key; a returned key that was not sent is an error, never read
+    as "skipped" (PostgreSQL, for one, trims trailing spaces that overflow a column)."""
+    ids = {tuple(found[1:]): found[0] for found in returned}
+    strangers = [key for key in ids if key not in sent]
+    if strangers:
+        raise ValueError(f"the database returned keys it was not sent: {strangers[:3]!r}")
+    return ids
+
+
 def _sorted(rows_by_key: dict[Key, dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows in key order: concurrent transactions then take row locks in the same order, so
     two PostgreSQL workers inserting overlapping keys wait for each other instead of deadlocking."""
-    return [rows_by_key[key] for key in sorted(rows_by_key, key=repr)]
+    try:
+        keys = sorted(rows_by_key)
+    except TypeError:  # keys of mixed types: any fixed order will do
+        keys = sorted(rows_by_key, key=repr)
+    return [rows_by_key[key] for key in keys]
 
 
 def upsert_returning_id(

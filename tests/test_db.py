@@ -8,9 +8,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, select, text
 
 from lti_tool.db import (
+    WriteTurnTimeout,
     insert_many_or_skip,
     make_engine,
     session_factory,
@@ -153,3 +155,32 @@ with _write_turn(engine)():  # the turn only: no SQLite transaction is open whil
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO log VALUES ('them')"))
 """
+
+
+def test_a_returned_key_that_was_not_sent_is_an_error_not_a_skipped_row(database_url: str) -> None:
+    """PostgreSQL trims trailing spaces that overflow a column, so the key it returns is not the key
+    sent: that must fail loudly, never read as "this row existed already"."""
+    engine, table = _keyed_table(database_url)
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL trims: SQLite stores the value as sent")
+    refused = pytest.raises(ValueError, match="returned keys it was not sent")
+    with refused, write_session(session_factory(engine)) as session:
+        insert_many_or_skip(session, table, [{"owner": 1, "key": "a" + " " * 30, "note": None}], ("owner", "key"))
+    engine.dispose()
+
+
+def test_a_writer_kept_out_longer_than_the_busy_timeout_gets_a_clear_error(tmp_path: Path) -> None:
+    database = tmp_path / "x.db"
+    engine = make_engine(f"sqlite:///{database}", sqlite_busy_timeout_ms=200)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_TURN, str(database)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == b"holding"
+        turn_refused = pytest.raises(WriteTurnTimeout, match="another process held the database")
+        with turn_refused, write_session(session_factory(engine)):
+            pass
+    finally:
+        holder.kill()
+        holder.wait(10)
+        engine.dispose()

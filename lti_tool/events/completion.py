@@ -26,6 +26,27 @@ class Completion:
     external_id: str | None = None
     """The LMS's id of this event or statement, when it gives one."""
 
+    def __post_init__(self) -> None:
+        """Ids are trimmed and must fit their columns (a malformed event, 400); descriptive text
+        that does not fit is cut, and an address that does not fit is dropped."""
+        for name, label in (("lms_user_id", "learner id"), ("course_id", "course id")):
+            value = str(getattr(self, name)).strip()
+            if not value:
+                raise BadEvent(f"the {label} is empty")
+            if len(value) > LIMITS[name]:
+                raise BadEvent(f"the {label} is longer than {LIMITS[name]} characters")
+            object.__setattr__(self, name, value)
+        for name in ("learner_name", "course_name"):
+            text = getattr(self, name)
+            if text is not None:
+                object.__setattr__(self, name, text.strip()[: LIMITS[name]] or None)
+        email = self.learner_email.strip() if self.learner_email else None
+        object.__setattr__(self, "learner_email", email if email and len(email) <= LIMITS["learner_email"] else None)
+
+
+LIMITS = {"lms_user_id": 255, "course_id": 2000, "learner_name": 255, "learner_email": 320, "course_name": 500}
+"""The longest value each field's column holds (tests keep them equal to the models)."""
+
 
 @dataclass(frozen=True)
 class Ignored:

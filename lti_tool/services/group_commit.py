@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
@@ -30,7 +30,7 @@ class _Ticket(Generic[Item, Result]):
 
     def __init__(self, item: Item) -> None:
         self.item = item
-        self.result: Result | None = None
+        self.result: Result | BaseException | None = None
         self.error: BaseException | None = None
         self.done = False
         self.lead = False
@@ -53,11 +53,12 @@ class Arrival(Generic[Item, Result]):
 class GroupCommit(Generic[Item, Result]):
     """Run ``run_batch`` over the items submitted while an earlier batch was running.
 
-    ``run_batch`` gets a list of items and returns one result per item, in order. If it raises,
-    every caller of that batch gets the exception.
+    ``run_batch`` gets a list of items and returns one result per item, in order; a result that is
+    an exception is raised in that item's caller alone. If ``run_batch`` raises, every caller of that
+    batch gets the exception.
     """
 
-    def __init__(self, run_batch: Callable[[list[Item]], list[Result]], max_batch: int = 64,
+    def __init__(self, run_batch: Callable[[list[Item]], Sequence[Result | BaseException]], max_batch: int = 64,
                  max_wait: float = 0.002) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -103,13 +104,22 @@ class GroupCommit(Generic[Item, Result]):
                 self._arrived.notify()
             else:
                 self._leading = ticket.lead = True
-        if not ticket.lead:
-            # Woken once: when a batch holding this ticket is done, or when handed the turn.
-            ticket.wake.wait()
-        if not ticket.done:
-            self._lead(ticket)
+        try:
+            if not ticket.lead:
+                # Woken once: when a batch holding this ticket is done, or when handed the turn.
+                ticket.wake.wait()
+            if not ticket.done:
+                self._lead(ticket)
+        except BaseException:
+            # Interrupted while waiting or leading: leave no ticket behind to be handed the turn,
+            # and no turn held by nobody.
+            with self._lock:
+                self._release(ticket)
+            raise
         if ticket.error is not None:
             raise ticket.error
+        if isinstance(ticket.result, BaseException):
+            raise ticket.result
         return ticket.result  # type: ignore[return-value]
 
     def _lead(self, own: _Ticket[Item, Result]) -> None:
@@ -119,12 +129,21 @@ class GroupCommit(Generic[Item, Result]):
                 self._run(self._take_batch())
         finally:
             with self._lock:
-                if self._waiting:
-                    successor = self._waiting[0]
-                    successor.lead = True
-                    successor.wake.set()
-                else:
-                    self._leading = False
+                self._release(own)
+
+    def _release(self, ticket: _Ticket[Item, Result]) -> None:
+        """Take ``ticket`` out of the queue and, if it holds the turn, pass the turn on (under the lock)."""
+        if ticket in self._waiting:
+            self._waiting.remove(ticket)
+        if not ticket.lead:
+            return
+        ticket.lead = False
+        if self._waiting:
+            successor = self._waiting[0]
+            successor.lead = True
+            successor.wake.set()
+        else:
+            self._leading = False
 
     def _take_batch(self) -> list[_Ticket[Item, Result]]:
         deadline = time.monotonic() + self._max_wait
@@ -142,7 +161,7 @@ class GroupCommit(Generic[Item, Result]):
         if len(self.batch_sizes) >= 1000:
             del self.batch_sizes[:500]
         self.batch_sizes.append(len(batch))
-        results: list[Result] = []
+        results: Sequence[Result | BaseException] = []
         error: BaseException | None = None
         try:
             results = self._run_batch([ticket.item for ticket in batch])

@@ -80,26 +80,38 @@ def record_event(
 ) -> Outcome:
     """Store one request and credit what it reports, atomically."""
     [outcome] = record_events(sessions, rulebook, [Submission(source_id, identity_id, body, content_type, parsed)])
+    if isinstance(outcome, Exception):
+        raise outcome
     return outcome
 
 
 def record_events(
     sessions: sessionmaker[Session], rulebook: Rulebook, submissions: list[Submission]
-) -> list[Outcome]:
+) -> list[Outcome | Exception]:
     """Store the requests and credit what they report in one transaction; one outcome each, in order.
 
     If the transaction fails, each request is recorded alone, and a request that fails alone is
-    stored as ``failed`` for the scheduler to retry.
+    stored as ``failed`` for the scheduler to retry. A request that cannot even be stored gets its
+    exception in its place (a lone request raises it), so the others keep their answers.
     """
     try:
         with write_session(sessions) as session:
-            return _store_and_credit(session, rulebook, submissions)
+            return list(_store_and_credit(session, rulebook, submissions))
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, then retried by the scheduler
         if len(submissions) > 1:
             log.warning("%d events failed together (%s); recording each alone", len(submissions), exc)
-            return [outcome for one in submissions for outcome in record_events(sessions, rulebook, [one])]
+            return [_record_alone(sessions, rulebook, one) for one in submissions]
         log.exception("processing an event from source %s failed; stored for retry", submissions[0].source_id)
         return [_store_failed(sessions, submissions[0], exc)]
+
+
+def _record_alone(sessions: sessionmaker[Session], rulebook: Rulebook, submission: Submission) -> Outcome | Exception:
+    try:
+        [outcome] = record_events(sessions, rulebook, [submission])
+        return outcome
+    except Exception as exc:  # noqa: BLE001 - it could not be stored even as failed: its caller alone hears
+        log.exception("an event from source %s could not be stored", submission.source_id)
+        return exc
 
 
 def _store_and_credit(session: Session, rulebook: Rulebook, submissions: list[Submission]) -> list[Outcome]:

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("events", __name__)
 
 STATUS_CODES = {"unmapped": 202, "queued": 202}
+MAX_CONTENT_TYPE = 200
+"""The longest Content-Type stored with an event (its column's length)."""
 
 
 def _reject(code: int, reason: str, source: str = "-", **headers: str) -> Any:
@@ -44,6 +46,8 @@ def receive(kind: str, token: str) -> Any:
     source = rt.sources.find(token)
     if source is None or source.kind != kind:
         return _reject(404, "unknown event source")
+    if len(request.content_type or "") > MAX_CONTENT_TYPE:
+        return _reject(400, f"Content-Type longer than {MAX_CONTENT_TYPE} characters", source.name)
     # Announced now, so a transaction about to commit waits for this event while it is parsed.
     with rt.ingest.arriving() as arrival:
         raw = request.get_data(cache=False)

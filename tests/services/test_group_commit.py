@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -155,3 +156,32 @@ def test_an_announced_request_that_leaves_without_submitting_does_not_hold_the_b
     leave.set()
     finish(rejected, caller)
     assert result == [30] and gate.batches == [[3]]
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_a_caller_interrupted_while_queued_does_not_leave_the_turn_to_nobody() -> None:
+    """A queued caller interrupted (here by a signal) must not be handed the turn after it left."""
+    gate = Gate()
+    group = GroupCommit(gate)
+    holder = start(lambda: group.submit(1))
+    assert gate.first_running.wait(JOIN)
+
+    def interrupt(*_: object) -> None:
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(Interrupted):
+            group.submit(2)  # queued behind the held batch until the signal interrupts it
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    gate.release.set()
+    finish(holder)
+    later: list[int] = []
+    finish(start(lambda: later.append(group.submit(3))))
+    assert later == [30] and gate.batches == [[1], [3]]

@@ -111,3 +111,37 @@ def test_one_failing_event_does_not_hold_back_the_others_of_its_batch(
     assert completions == ["565", "565"]
     assert count(runtime, models.Award) == 2 * len(CREDENTIALS)
     assert count(runtime, models.OutboxClaim) == 2 * len(CREDENTIALS)
+
+
+@pytest.fixture
+def unstorable_content_type(runtime: Runtime, is_postgres: bool) -> Iterator[None]:
+    """The database refuses any event whose content type is 'poison', even as a failed event."""
+    with runtime.engine.begin() as conn:
+        if is_postgres:
+            conn.execute(text(
+                "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN "
+                "IF NEW.content_type = 'poison' THEN RAISE EXCEPTION 'event refused'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"))
+            conn.execute(text("CREATE TRIGGER refuse_poison BEFORE INSERT ON lms_events "
+                              "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"))
+        else:
+            conn.execute(text("CREATE TRIGGER refuse_poison BEFORE INSERT ON lms_events "
+                              "WHEN NEW.content_type = 'poison' BEGIN SELECT RAISE(ABORT, 'event refused'); END"))
+    yield
+    with runtime.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER refuse_poison ON lms_events" if is_postgres else "DROP TRIGGER refuse_poison"))
+        if is_postgres:
+            conn.execute(text("DROP FUNCTION refuse_poison()"))
+
+
+def test_an_event_that_cannot_be_stored_at_all_fails_alone(
+    runtime: Runtime, source_id: int, unstorable_content_type: None,
+) -> None:
+    poison = Submission(source_id, source_id, "{}", "poison", [done("2")])
+    outcomes = record_events(runtime.sessions, runtime.rulebook, [
+        submission(source_id, done("1")), poison, submission(source_id, done("3")),
+    ])
+    assert isinstance(outcomes[1], Exception) and "event refused" in str(outcomes[1])
+    assert [getattr(o, "status", None) for o in (outcomes[0], outcomes[2])] == ["credited", "credited"]
+    assert count(runtime, models.LmsEvent) == 2
+    assert count(runtime, models.Award) == 2 * len(CREDENTIALS)

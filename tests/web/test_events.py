@@ -170,6 +170,17 @@ def test_malformed_moodle_event_is_400(client: FlaskClient, runtime: Runtime, mo
     assert count(runtime, models.LmsEvent) == 0
 
 
+def test_ids_or_headers_too_long_to_store_are_400_and_store_nothing(
+    client: FlaskClient, runtime: Runtime, moodle: dict[str, Any]
+) -> None:
+    long_course = post_json(client, moodle["url"], moodle_completed("42", "7" * 2001))
+    assert long_course.status_code == 400 and "course id is longer" in long_course.json["error"]
+    long_type = post_json(client, moodle["url"], moodle_completed("42", "7"),
+                          **{"Content-Type": "application/json; profile=" + "x" * 200})
+    assert long_type.status_code == 400 and "Content-Type" in long_type.json["error"]
+    assert count(runtime, models.LmsEvent) == 0
+
+
 def test_unknown_token_or_wrong_kind_is_404(client: FlaskClient, canvas: dict[str, Any]) -> None:
     body = fixture_bytes("canvas_course_completed.json")
     assert post_json(client, "/events/canvas/not-a-token", body).status_code == 404
