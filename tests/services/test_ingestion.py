@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from lti_tool import models
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.runtime import Runtime
 from lti_tool.services.ingestion import Submission, record_events
 from tests.spine import import_mapping
+from tests.support.triggers import refusing_inserts
 
 CREDENTIALS = ["acmss-cmss", "iacet-ceu"]
 
@@ -42,24 +43,10 @@ def source_id(cli_json: Callable[..., Any], tmp_path: Path) -> int:
 
 
 @pytest.fixture
-def poisoned_course(runtime: Runtime, is_postgres: bool) -> Iterator[None]:
+def poisoned_course(runtime: Runtime) -> Iterator[None]:
     """The database refuses any completion of course 999, as a full disk or a bug would."""
-    with runtime.engine.begin() as conn:
-        if is_postgres:
-            conn.execute(text(
-                "CREATE FUNCTION refuse_999() RETURNS trigger AS $$ BEGIN "
-                "IF NEW.course_id = '999' THEN RAISE EXCEPTION 'course 999 refused'; END IF; "
-                "RETURN NEW; END $$ LANGUAGE plpgsql"))
-            conn.execute(text("CREATE TRIGGER refuse_999 BEFORE INSERT ON course_completions "
-                              "FOR EACH ROW EXECUTE FUNCTION refuse_999()"))
-        else:
-            conn.execute(text("CREATE TRIGGER refuse_999 BEFORE INSERT ON course_completions "
-                              "WHEN NEW.course_id = '999' BEGIN SELECT RAISE(ABORT, 'course 999 refused'); END"))
-    yield
-    with runtime.engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER refuse_999 ON course_completions" if is_postgres else "DROP TRIGGER refuse_999"))
-        if is_postgres:
-            conn.execute(text("DROP FUNCTION refuse_999()"))
+    with refusing_inserts(runtime.engine, "course_completions", "NEW.course_id = '999'", "course 999 refused"):
+        yield
 
 
 def test_a_batch_credits_each_event_and_answers_each_in_order(runtime: Runtime, source_id: int) -> None:
@@ -114,24 +101,10 @@ def test_one_failing_event_does_not_hold_back_the_others_of_its_batch(
 
 
 @pytest.fixture
-def unstorable_content_type(runtime: Runtime, is_postgres: bool) -> Iterator[None]:
+def unstorable_content_type(runtime: Runtime) -> Iterator[None]:
     """The database refuses any event whose content type is 'poison', even as a failed event."""
-    with runtime.engine.begin() as conn:
-        if is_postgres:
-            conn.execute(text(
-                "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN "
-                "IF NEW.content_type = 'poison' THEN RAISE EXCEPTION 'event refused'; END IF; "
-                "RETURN NEW; END $$ LANGUAGE plpgsql"))
-            conn.execute(text("CREATE TRIGGER refuse_poison BEFORE INSERT ON lms_events "
-                              "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"))
-        else:
-            conn.execute(text("CREATE TRIGGER refuse_poison BEFORE INSERT ON lms_events "
-                              "WHEN NEW.content_type = 'poison' BEGIN SELECT RAISE(ABORT, 'event refused'); END"))
-    yield
-    with runtime.engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER refuse_poison ON lms_events" if is_postgres else "DROP TRIGGER refuse_poison"))
-        if is_postgres:
-            conn.execute(text("DROP FUNCTION refuse_poison()"))
+    with refusing_inserts(runtime.engine, "lms_events", "NEW.content_type = 'poison'", "event refused"):
+        yield
 
 
 def test_an_event_that_cannot_be_stored_at_all_fails_alone(

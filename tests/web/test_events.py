@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from lti_tool import models
 from lti_tool.runtime import Runtime
 from lti_tool.services.ingestion import reprocess_failed
 from tests.spine import fixture_bytes, fixture_json, import_mapping, moodle_completed
+from tests.support.triggers import refusing_inserts
 
 
 def count(runtime: Runtime, model: Any) -> int:
@@ -206,40 +207,14 @@ def test_same_completion_from_two_sources_of_one_lms_awards_once(
     assert count(runtime, models.Award) == 1
 
 
-def _install_failing_trigger(runtime: Runtime, is_postgres: bool) -> None:
-    """A real failure inside the transaction: the outbox insert is refused by the database."""
-    with runtime.engine.begin() as conn:
-        if is_postgres:
-            conn.execute(text(
-                "CREATE FUNCTION refuse_outbox() RETURNS trigger AS $$ BEGIN "
-                "RAISE EXCEPTION 'outbox unavailable'; END $$ LANGUAGE plpgsql"))
-            conn.execute(text("CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox_claims "
-                              "FOR EACH ROW EXECUTE FUNCTION refuse_outbox()"))
-        else:
-            conn.execute(text("CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox_claims "
-                              "BEGIN SELECT RAISE(ABORT, 'outbox unavailable'); END"))
-
-
-def _remove_failing_trigger(runtime: Runtime, is_postgres: bool) -> None:
-    with runtime.engine.begin() as conn:
-        if is_postgres:
-            conn.execute(text("DROP TRIGGER refuse_outbox ON outbox_claims"))
-            conn.execute(text("DROP FUNCTION refuse_outbox()"))
-        else:
-            conn.execute(text("DROP TRIGGER refuse_outbox"))
-
-
 def test_crash_mid_processing_writes_no_half_record_and_is_retried(
     client: FlaskClient, runtime: Runtime, canvas: dict[str, Any], cli_json: Callable[..., Any],
-    tmp_path: Path, is_postgres: bool,
+    tmp_path: Path,
 ) -> None:
     import_mapping(cli_json, tmp_path, source="canvas-prod", course="565", minutes=90,
                    credentials=["acmss-cmss", "iacet-ceu"])
-    _install_failing_trigger(runtime, is_postgres)
-    try:
+    with refusing_inserts(runtime.engine, "outbox_claims", "1 = 1", "outbox unavailable"):
         response = post_json(client, canvas["url"], fixture_bytes("canvas_course_completed.json"))
-    finally:
-        _remove_failing_trigger(runtime, is_postgres)
     assert (response.status_code, response.json["status"]) == (202, "queued")
     for model in (models.Award, models.LedgerEntry, models.OutboxClaim, models.CourseCompletion):
         assert count(runtime, model) == 0, model
