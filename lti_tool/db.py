@@ -271,14 +271,6 @@ def _sorted(rows_by_key: dict[Key, dict[str, Any]]) -> list[dict[str, Any]]:
     return [rows_by_key[key] for key in keys]
 
 
-def upsert_returning_id(
-    session: Session, table: Any, values: dict[str, Any], conflict_columns: list[str],
-    refresh_columns: list[str],
-) -> int:
-    """:func:`upsert_many` for one row."""
-    return upsert_many(session, table, [values], tuple(conflict_columns), tuple(refresh_columns))[0]
-
-
 def insert_or_skip(
     session: Session, table: Any, values: dict[str, Any], conflict_columns: list[str]
 ) -> int | None:

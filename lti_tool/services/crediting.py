@@ -72,23 +72,15 @@ def activity_for(mapping: models.CourseMapping, measured_minutes: int | None) ->
     return api.Activity(minutes=minutes, type=mapping.activity, **facts)
 
 
-def credit_completion(
-    session: Session,
-    completion: ledger.CompletionFacts,
-    mapping: models.CourseMapping,
-    rulebook: Rulebook,
-) -> CreditOutcome:
-    """Award every credential of the mapping that this completion has not earned yet."""
-    return credit_completions(session, [(completion, mapping)], rulebook)[0]
-
-
 def credit_completions(
     session: Session,
     pairs: list[tuple[ledger.CompletionFacts, models.CourseMapping]],
     rulebook: Rulebook,
 ) -> list[CreditOutcome]:
-    """:func:`credit_completion` for many completions at once: every plugin converts first, then
-    the awards of all of them are written together (a few statements, not a few per award)."""
+    """Award every credential of each completion's mapping that the completion has not earned yet.
+
+    Every plugin converts first; then the awards of all the completions are written together (a few
+    statements, not a few per award). One outcome per pair, in order."""
     outcomes = [CreditOutcome() for _ in pairs]
     granted: list[tuple[CreditOutcome, ledger.NewAward]] = []
     for outcome, (completion, mapping) in zip(outcomes, pairs, strict=True):

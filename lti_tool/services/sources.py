@@ -111,7 +111,7 @@ class SourceCache:
         if hit is not None and hit[1] > now:
             return hit[0]
         with read_session(self._sessions) as session:
-            source = session.scalar(_BY_TOKEN, {"token_hash": token_hash})
+            source = find_by_token(session, token)
             if source is None:
                 self._known.pop(token_hash, None)
                 return None
