@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml plugins/pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 	@if [ -n "$$LTI_TOOL_TEST_POSTGRES_URL" ]; then \
 		echo "== the whole suite again on PostgreSQL"; \

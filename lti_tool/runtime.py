@@ -6,6 +6,7 @@ import functools
 import logging
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,3 +59,14 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     sessions = session_factory(engine)
     ingest = GroupCommit(functools.partial(record_events, sessions, rulebook))
     return Runtime(settings, engine, sessions, rulebook, jwks, exports, SourceCache(sessions), ingest)
+
+
+EXTENSION = "lti_tool"
+"""The key under which :func:`lti_tool.web.app.create_app` keeps the runtime in ``app.extensions``."""
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the app serving the current request (a leaf accessor: blueprints import it
+    without importing the app factory)."""
+    runtime: Runtime = current_app.extensions[EXTENSION]
+    return runtime

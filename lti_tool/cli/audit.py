@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from lti_tool.cli.context import emit, pass_runtime
 from lti_tool import models
+from lti_tool.cli.context import emit, pass_runtime
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import read_session
 from lti_tool.runtime import Runtime

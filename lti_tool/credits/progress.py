@@ -8,7 +8,6 @@ each requirement. Nothing carries over from another cycle.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING

@@ -108,7 +108,7 @@ class CreditRule(ABC):
         one that runs from a certification date not recorded yet."""
         months = int(getattr(self.settings, "cycle_months", 0))
         if self.cycle_kind == "fixed":
-            first: date = getattr(self.settings, "cycle_first_start")
+            first: date = self.settings.cycle_first_start
             if self.prorates:
                 return cycles.prorated_cycle(first, months, holding, on)
             return cycles.fixed_cycle(first, months, on)
@@ -127,7 +127,7 @@ class CreditRule(ABC):
     def describe_cycle(self) -> str:
         months = getattr(self.settings, "cycle_months", None)
         if self.cycle_kind == "fixed":
-            first = getattr(self.settings, "cycle_first_start")
+            first = self.settings.cycle_first_start
             return f"{months} months, a fixed calendar cycle from {first.isoformat()}"
         if self.cycle_kind == "certification":
             return f"{months} months from the certification date"

@@ -100,7 +100,8 @@ class Destination(ABC):
 
     def check(self) -> None:
         """Further checks of the options at start-up, beyond known and required ones (raise
-        ``ValueError`` naming what is wrong)."""
+        ``ValueError`` naming what is wrong). None by default."""
+        return None
 
     @abstractmethod
     def deliver(self, export: Export) -> dict[str, Any]:

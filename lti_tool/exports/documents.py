@@ -13,8 +13,8 @@ from decimal import Decimal
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from lti_tool.exports.claim import Claim
 from lti_tool.credits.rounding import normalized
+from lti_tool.exports.claim import Claim
 
 
 def _text(value: object) -> str:

@@ -6,12 +6,19 @@ from lti_tool.models.completion import CourseCompletion
 from lti_tool.models.consent import ReportConsent
 from lti_tool.models.learner import Learner, LearnerCredential
 from lti_tool.models.lms_event import LmsEvent
+from lti_tool.models.lti import (
+    AppSecret,
+    AuditEntry,
+    Deployment,
+    LaunchSession,
+    LaunchState,
+    Platform,
+    ToolKey,
+    UsedNonce,
+)
 from lti_tool.models.mapping import CourseMapping
 from lti_tool.models.outbox import ExportAttempt, ExportBatch, OutboxClaim
 from lti_tool.models.source import Source
-from lti_tool.models.lti import (
-    AppSecret, AuditEntry, Deployment, LaunchSession, LaunchState, Platform, ToolKey, UsedNonce,
-)
 
 __all__ = [
     "Award",

@@ -20,7 +20,6 @@ from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.db import insert_many_or_skip
 
-
 _OUTBOX_INSERT = insert(models.OutboxClaim.__table__)
 """Built once: the values come as parameters (building a statement per claim cost more than the
 database work)."""

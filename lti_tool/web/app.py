@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from lti_tool.runtime import Runtime, build_runtime
+from lti_tool.runtime import EXTENSION, Runtime, build_runtime
+from lti_tool.web import events, lti
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +20,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = runtime.settings.events.max_body_bytes
     app.config.update(test_config or {})
-    app.extensions["lti_tool"] = runtime
-
-    from lti_tool.web import events, lti
+    app.extensions[EXTENSION] = runtime
 
     app.register_blueprint(events.blueprint)
     lti.init_app(app)
@@ -39,7 +38,3 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
 
     return app
 
-
-def runtime() -> Runtime:
-    """The runtime of the app serving the current request."""
-    return current_app.extensions["lti_tool"]

@@ -19,10 +19,10 @@ from lti_tool.events.completion import BadEvent, BadSignature, ParsedEvent
 from lti_tool.events.moodle import parse_moodle
 from lti_tool.events.xapi import parse_xapi
 from lti_tool.jwks import JwksUnavailable
+from lti_tool.runtime import current_runtime
 from lti_tool.services import sources as source_service
 from lti_tool.services.ingestion import Submission
 from lti_tool.services.sources import KnownSource
-from lti_tool.web.app import runtime
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("events", __name__)
@@ -42,7 +42,7 @@ def _reject(code: int, reason: str, source: str = "-", **headers: str) -> Any:
 
 @blueprint.post("/events/<kind>/<token>")
 def receive(kind: str, token: str) -> Any:
-    rt = runtime()
+    rt = current_runtime()
     source = rt.sources.find(token)
     if source is None or source.kind != kind:
         return _reject(404, "unknown event source")
@@ -78,7 +78,7 @@ def receive(kind: str, token: str) -> Any:
 
 def _parse(kind: str, raw: bytes, source: KnownSource) -> list[ParsedEvent]:
     if kind == "canvas":
-        return parse_canvas(raw, jwks_url=source.jwks_url, jwks=runtime().jwks)
+        return parse_canvas(raw, jwks_url=source.jwks_url, jwks=current_runtime().jwks)
     if kind == "moodle":
         return parse_moodle(raw)
     return parse_xapi(raw)

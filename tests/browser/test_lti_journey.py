@@ -6,8 +6,8 @@ downloads as a ZIP; the instructor sees the learner in the course roster."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import json
+import os
 import shutil
 import subprocess
 import zipfile

@@ -14,7 +14,6 @@ from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import ExportConfigError, build_exports, rule_defaults
 from lti_tool.exports.discovery import discover
 from lti_tool.runtime import Runtime
-from lti_tool.settings import ExportSettings
 from lti_tool.services.claim_readiness import (
     missing_by_credential,
     missing_for,
@@ -23,6 +22,7 @@ from lti_tool.services.claim_readiness import (
 from lti_tool.services.export_delivery import backoff_seconds, retry_batch
 from lti_tool.services.export_status import export_status
 from lti_tool.services.exporting import TickReport, run_export_tick
+from lti_tool.settings import ExportSettings
 from tests.exports.ledger_rows import COMPLETED, credit
 from tests.exports.receivers import (
     HttpReceiver,

@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from lti_tool import models
 from lti_tool.db import read_session
-from lti_tool.lti.export_view import platform_exports
 from lti_tool.runtime import Runtime
 from lti_tool.settings import Settings
+from lti_tool.web.views.export_view import platform_exports
 from tests.lti.conftest import Launcher
 from tests.lti.exports import dead_letter_settings, export_tick
 from tests.lti.pages import complete, csrf_token, mapping_form

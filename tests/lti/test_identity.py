@@ -28,7 +28,7 @@ def canvas(platform: TestPlatform, cli_json: Callable[..., Any], runtime: Runtim
 
 def learners(runtime: Runtime) -> list[tuple[str, str | None]]:
     with read_session(runtime.sessions) as session:
-        return [(l.lms_user_id, l.name) for l in session.scalars(select(models.Learner))]
+        return [(row.lms_user_id, row.name) for row in session.scalars(select(models.Learner))]
 
 
 def test_moodle_learners_are_keyed_by_sub(launch: Launcher, runtime: Runtime) -> None:

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.db import read_session, write_session
-from lti_tool.lti.learner_view import describe_progress
 from lti_tool.runtime import Runtime
 from lti_tool.services.learners import add_credential
+from lti_tool.web.views.learner_view import describe_progress
 from tests.lti.conftest import Launcher, stored_counts
 from tests.lti.pages import CREDENTIAL, csrf_token
 

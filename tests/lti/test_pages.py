@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from lti_tool import models
 from lti_tool.db import read_session, write_session
+from lti_tool.runtime import Runtime
 from lti_tool.services.learners import add_credential
 from tests.conftest import require
-from lti_tool.runtime import Runtime
 from tests.lti.conftest import Launcher
 from tests.lti.pages import CREDENTIAL, complete, csrf_token, mapping_form
 from tests.lti.platform import ADMINISTRATOR, INSTRUCTOR

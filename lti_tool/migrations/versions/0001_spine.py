@@ -1,7 +1,7 @@
 """spine: sources, events, learners, mappings, completions, ledger, outbox
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 10:57:51.621285
 """
 
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import lti_tool.models.base
-
 
 revision: str = '0001'
 down_revision: str | None = None

@@ -12,14 +12,14 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from lti_tool.runtime import EXTENSION, Runtime
+from lti_tool.web.lti import keys, launch, learner, pages, registration
 from lti_tool.web.lti.cookies import LaunchSessionInterface
 from lti_tool.web.lti.headers import add_frame_ancestors
 
 
 def init_app(app: Flask) -> None:
-    from lti_tool.web.lti import keys, launch, learner, pages, registration
-
-    rt = app.extensions["lti_tool"]
+    rt: Runtime = app.extensions[EXTENSION]
     hops = rt.settings.lti.proxy_hops
     if hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -16,7 +16,7 @@ from lti_tool.db import read_session
 from lti_tool.lti import identity
 from lti_tool.lti import launch as launch_service
 from lti_tool.lti.platforms import ToolUrls
-from lti_tool.web.app import runtime
+from lti_tool.runtime import current_runtime
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +26,13 @@ SESSION_KEY = "lti_launch"
 @contextmanager
 def reading() -> Iterator[Session]:
     """A read-only transaction whose loaded rows stay readable after it ends (for templates)."""
-    with read_session(runtime().sessions) as db:
+    with read_session(current_runtime().sessions) as db:
         yield db
         db.expunge_all()
 
 
 def base_url() -> str:
-    configured = runtime().settings.lti.public_url
+    configured = current_runtime().settings.lti.public_url
     return (configured or request.url_root).rstrip("/")
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from lti_tool import models
 from lti_tool.db import insert_or_skip, write_session
+from lti_tool.runtime import EXTENSION, Runtime
 
 
 class LaunchSessionInterface(SecureCookieSessionInterface):
@@ -43,7 +44,7 @@ class LaunchSessionInterface(SecureCookieSessionInterface):
 
 
 def shared_secret(app: Flask, name: str = "session") -> str:
-    rt = app.extensions["lti_tool"]
+    rt: Runtime = app.extensions[EXTENSION]
     with write_session(rt.sessions) as session:
         insert_or_skip(session, models.AppSecret.__table__,
                        {"name": name, "value": secrets.token_urlsafe(48)}, ["name"])

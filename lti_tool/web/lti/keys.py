@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify
 from lti_tool.db import read_session
 from lti_tool.lti import keys as key_service
 from lti_tool.lti.claims import CANVAS_COURSE_ID, CANVAS_USER_ID
-from lti_tool.web.app import runtime
+from lti_tool.runtime import current_runtime
 from lti_tool.web.lti.context import tool_urls
 
 blueprint = Blueprint("lti_keys", __name__)
@@ -21,7 +21,7 @@ DESCRIPTION = "Credit earned from course completions, progress toward renewal an
 
 @blueprint.get("/.well-known/jwks.json")
 def jwks() -> Any:
-    with read_session(runtime().sessions) as db:
+    with read_session(current_runtime().sessions) as db:
         response = jsonify(key_service.jwks(db))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

@@ -10,7 +10,7 @@ from lti_tool.db import read_session, write_session
 from lti_tool.lti import launch as launch_service
 from lti_tool.lti.claims import DEEP_LINKING_REQUEST
 from lti_tool.lti.tokens import LaunchRejected
-from lti_tool.web.app import runtime
+from lti_tool.runtime import current_runtime
 from lti_tool.web.lti.context import SESSION_KEY, refuse, tool_urls
 
 blueprint = Blueprint("lti_launch", __name__)
@@ -20,7 +20,7 @@ STATE_COOKIE = "lti_tool_state"
 
 @blueprint.route("/lti/login", methods=["GET", "POST"])
 def login() -> Any:
-    rt = runtime()
+    rt = current_runtime()
     params = {key: value for key, value in request.values.items() if isinstance(value, str)}
     try:
         with write_session(rt.sessions) as db:
@@ -39,7 +39,7 @@ def login() -> Any:
 
 @blueprint.post("/lti/launch")
 def launch() -> Any:
-    rt = runtime()
+    rt = current_runtime()
     state = request.form.get("state", "")
     try:
         with read_session(rt.sessions) as db:

@@ -15,14 +15,14 @@ from werkzeug.exceptions import HTTPException
 from lti_tool import models
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
-from lti_tool.lti import certificates, learner_view
+from lti_tool.runtime import current_runtime
 from lti_tool.services import learners
 from lti_tool.services.audit_packet import build_audit_packet
 from lti_tool.services.awards import list_awards
 from lti_tool.services.claim_readiness import set_consent
 from lti_tool.services.crediting import find_mapping
-from lti_tool.web.app import runtime
 from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, reading, refuse
+from lti_tool.web.views import certificates, learner_view
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ MAX_NUMBER = 100
 @blueprint.get("/lti/learner")
 def learner() -> Any:
     launch = current_launch()
-    rt = runtime()
+    rt = current_runtime()
     with reading() as db:
         platform = platform_of(db, launch)
         page = learner_view.learner_page(db, rt.rulebook, source_id=platform.source_id,
@@ -52,7 +52,7 @@ def save_credential() -> Any:
     """The learner records a credential they hold, its member or licence number, and whether the
     tool may report their credit to the certifying body."""
     launch = current_launch()
-    rt = runtime()
+    rt = current_runtime()
     credential = request.form.get("credential", "").strip()
     number = request.form.get("number", "").strip()
     certified = request.form.get("certified_on", "").strip()
@@ -90,7 +90,7 @@ def _has_consent_row(db: Any, learner_id: int, credential: str) -> bool:
 @blueprint.get("/lti/certificates/<int:award_id>.pdf")
 def certificate(award_id: int) -> Any:
     launch = current_launch()
-    rt = runtime()
+    rt = current_runtime()
     with reading() as db:
         platform = platform_of(db, launch)
         awards = list_awards(db, source_id=platform.source_id, user=launch.lms_user_id) \
@@ -124,7 +124,7 @@ def audit_packet(credential: str) -> Any:
     starts that day. Another learner's or another platform's is never reachable: the learner is the
     launch's, looked up in the launch's platform's source."""
     launch = current_launch()
-    rt = runtime()
+    rt = current_runtime()
     try:
         rule = rt.rulebook.get(credential)
     except UnknownCredential:

@@ -21,10 +21,10 @@ from werkzeug.exceptions import HTTPException
 from lti_tool import models
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
-from lti_tool.lti import course_mapping, course_view, deep_linking, export_view
+from lti_tool.lti import deep_linking
 from lti_tool.lti.claims import DEEP_LINKING_REQUEST, MESSAGE_TYPE
+from lti_tool.runtime import current_runtime
 from lti_tool.services.crediting import find_mapping
-from lti_tool.web.app import runtime
 from lti_tool.web.lti.context import (
     check_csrf,
     course_of,
@@ -35,6 +35,7 @@ from lti_tool.web.lti.context import (
     tool_urls,
 )
 from lti_tool.web.lti.keys import TITLE
+from lti_tool.web.views import course_mapping, course_view, export_view
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def home() -> Any:
 
 
 def credential_names() -> dict[str, str]:
-    return {rule.credential: rule.title for rule in runtime().rulebook}
+    return {rule.credential: rule.title for rule in current_runtime().rulebook}
 
 
 @blueprint.get("/lti/course")
@@ -83,7 +84,7 @@ def roster_csv() -> Any:
 @blueprint.route("/lti/mapping", methods=["GET", "POST"])
 def mapping() -> Any:
     launch = current_launch("administrator")
-    rt = runtime()
+    rt = current_runtime()
     with reading() as db:
         course = course_of(db, launch)
         platform = platform_of(db, launch)
@@ -125,7 +126,7 @@ def retry_export(batch_id: int) -> Any:
     """The administrator puts a dead batch of this platform's learners back in line (audit-logged);
     a batch shared with other platforms is the operator's (``lti-tool export retry ID``)."""
     launch = current_launch("administrator")
-    with write_session(runtime().sessions) as db:
+    with write_session(current_runtime().sessions) as db:
         platform = platform_of(db, launch)
         source = db.get(models.Source, platform.source_id) if platform.source_id else None
         if source is None:
@@ -144,7 +145,7 @@ def retry_export(batch_id: int) -> Any:
 @blueprint.post("/lti/mapping/preview")
 def mapping_preview() -> Any:
     launch = current_launch("administrator")
-    rt = runtime()
+    rt = current_runtime()
     with reading() as db:
         course = course_of(db, launch)
     try:

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 
 from lti_tool.db import write_session
 from lti_tool.lti import registration
-from lti_tool.web.app import runtime
+from lti_tool.runtime import current_runtime
 from lti_tool.web.lti.context import refuse, tool_urls
 from lti_tool.web.lti.keys import TITLE
 
@@ -17,7 +17,7 @@ blueprint = Blueprint("lti_registration", __name__)
 
 @blueprint.get("/lti/register")
 def register() -> Any:
-    rt = runtime()
+    rt = current_runtime()
     url = request.args.get("openid_configuration", "")
     if not url:
         return refuse("this page is opened by the LMS during dynamic registration", 400)

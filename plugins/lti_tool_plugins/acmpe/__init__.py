@@ -21,7 +21,6 @@ from lti_tool.credits.api import (
     to_step,
 )
 
-
 MGMA_NAMES = ("MGMA", "MEDICAL GROUP MANAGEMENT ASSOCIATION", "ACMPE")
 """A sponsor naming one of these is an MGMA source (MGMA, its affiliates, its certification arm)."""
 

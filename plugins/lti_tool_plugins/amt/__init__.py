@@ -1,6 +1,7 @@
 """AMT: Registered Medical Assistant (RMA).
 
-Source: seed 003; americanmedtech.org (30 CCP points every three years; nothing before the cycle's start; no carry-over).
+Source: seed 003; americanmedtech.org (30 CCP points every three years; nothing before the cycle's start;
+no carry-over).
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ class RmaRule(HourlyRule):
     title = "Registered Medical Assistant (RMA)"
     unit = "CCP points"
     rule_version = "amt-2026.1"
-    source = "seed 003; americanmedtech.org (30 CCP points every three years; nothing before the cycle's start; no carry-over)"
+    source = (
+        "seed 003; americanmedtech.org (30 CCP points every three years; nothing before the cycle's start; "
+        "no carry-over)"
+    )
     settings_class = AmtSettings
     cycle_kind = "certification"
     learner_fields = ("number",)
     interpretations = (
         "One point per 60 minutes, in steps of 0.25, rounded down.",
-        "The three years run from the certification date; nothing earned before the cycle's start counts and nothing carries over.",
+        "The three years run from the certification date; nothing earned before the cycle's start counts and "
+        "nothing carries over.",
         *HourlyRule.HOURLY_INTERPRETATIONS,
     )
