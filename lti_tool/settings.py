@@ -69,6 +69,39 @@ class LtiSettings(BaseModel):
     proxy_hops: int = Field(0, ge=0, le=5)
 
 
+class CertificateSettings(BaseModel):
+    """Who issues certificates and signed credentials, and how often anyone may check one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer_name: str = Field("lti-tool", min_length=1, max_length=200)
+    issuer_url: str = Field("", max_length=500)
+    """The issuing organisation's web site, shown on ``/verify`` pages and in the issuer profile."""
+    verify_rate_limit: str = Field("30 per minute", min_length=1)
+    """Requests per client address to ``/verify/<code>`` (Flask-Limiter syntax)."""
+
+
+class ReminderSettings(BaseModel):
+    """Renewal reminder e-mails (the scheduler's ``reminders`` tick)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    offsets_days: list[int] = Field(default_factory=lambda: [90, 30, 7])
+    destination: str = ""
+    """An ``smtp`` destination of ``config/exports.toml`` (its host, port, credentials and ``from``)."""
+    sender: str = ""
+    """The ``From`` of reminders; empty: the destination's ``from``."""
+    max_attempts: int = Field(8, ge=1, le=100)
+
+    @field_validator("offsets_days")
+    @classmethod
+    def _positive_offsets(cls, value: list[int]) -> list[int]:
+        if not value or any(day < 1 or day > 3660 for day in value):
+            raise ValueError("offsets are whole days before a cycle's end, between 1 and 3660")
+        return sorted(set(value), reverse=True)
+
+
 class Settings(BaseSettings):
     """Every setting of the tool, with its default."""
 
@@ -92,6 +125,8 @@ class Settings(BaseSettings):
     events: EventSettings = EventSettings()
     exports: ExportSettings = ExportSettings()
     lti: LtiSettings = LtiSettings()
+    certificates: CertificateSettings = CertificateSettings()
+    reminders: ReminderSettings = ReminderSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -5,6 +5,7 @@ from lti_tool.models.base import Base, utcnow
 from lti_tool.models.completion import CourseCompletion
 from lti_tool.models.consent import ReportConsent
 from lti_tool.models.learner import Learner, LearnerCredential
+from lti_tool.models.lifecycle import CertificateCode, Reminder, ReminderOptOut
 from lti_tool.models.lms_event import LmsEvent
 from lti_tool.models.lti import (
     AppSecret,
@@ -43,4 +44,7 @@ __all__ = [
     "Platform",
     "ToolKey",
     "UsedNonce",
+    "CertificateCode",
+    "Reminder",
+    "ReminderOptOut",
 ]

@@ -9,7 +9,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from lti_tool.runtime import EXTENSION, Runtime, build_runtime
-from lti_tool.web import events, lti
+from lti_tool.web import events, lti, public
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
 
     app.register_blueprint(events.blueprint)
     lti.init_app(app)
+    public.init_app(app)
 
     @app.get("/healthz")
     def healthz() -> Any:

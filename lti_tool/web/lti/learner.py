@@ -21,7 +21,16 @@ from lti_tool.services.audit_packet import build_audit_packet
 from lti_tool.services.awards import list_awards
 from lti_tool.services.claim_readiness import set_consent
 from lti_tool.services.crediting import find_mapping
-from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, reading, refuse
+from lti_tool.services.verification import code_for
+from lti_tool.web.lti.context import (
+    base_url,
+    check_csrf,
+    current_launch,
+    page_error,
+    platform_of,
+    reading,
+    refuse,
+)
 from lti_tool.web.views import certificates, learner_view
 
 log = logging.getLogger(__name__)
@@ -103,11 +112,14 @@ def certificate(award_id: int) -> Any:
         number = None
         if learner is not None:
             number = db.scalar(_number_query(learner.id, award["credential"]))
+    with write_session(rt.sessions) as db:
+        code = code_for(db, award_id)
     try:
         rule = rt.rulebook.get(award["credential"])
     except UnknownCredential:
         rule = None
-    pdf = certificates.render_certificate(certificates.for_award(award, mapping, rule, number))
+    verify_url = f"{base_url()}/verify/{code}"
+    pdf = certificates.render_certificate(certificates.for_award(award, mapping, rule, number, verify_url))
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="certificate-{award_id}.pdf"'})
 

@@ -9,9 +9,11 @@ a statement built from what the rule declares (its body, credential and learner 
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
 
+import segno
 from fpdf import FPDF
 
 from lti_tool import models
@@ -40,6 +42,8 @@ class Certificate:
     body: str | None = None
     number: str | None = None
     approved_by: str | None = None
+    verify_url: str | None = None
+    """Where anyone can check the certificate (``/verify/<code>``); printed and as a QR code."""
 
 
 def required_proof(rule: api.CreditRule | None, index_number: str | None) -> str:
@@ -59,7 +63,7 @@ def required_proof(rule: api.CreditRule | None, index_number: str | None) -> str
 
 
 def for_award(award: dict[str, Any], mapping: models.CourseMapping | None, rule: api.CreditRule | None,
-              number: str | None) -> Certificate:
+              number: str | None, verify_url: str | None = None) -> Certificate:
     """The certificate of one award as :func:`lti_tool.services.awards.list_awards` describes it."""
     facts = mapping.facts if mapping is not None else {}
     approved = ", ".join(facts.get("approved_by") or []) or None
@@ -73,12 +77,23 @@ def for_award(award: dict[str, Any], mapping: models.CourseMapping | None, rule:
         body=rule.body if rule else None,
         number=number or None,
         approved_by=approved,
+        verify_url=verify_url,
     )
 
 
 def _text(value: str) -> str:
     """Core PDF fonts are Latin-1; anything else becomes '?' rather than failing."""
     return value.encode("latin-1", "replace").decode("latin-1")
+
+
+def _qr_code(pdf: FPDF, url: str) -> None:
+    """The verification URL as a QR code in the top right corner (segno: pure Python, maintained)."""
+    image = io.BytesIO()
+    segno.make(url, error="m").save(image, kind="png", scale=8, border=2)
+    image.seek(0)
+    y = pdf.get_y()
+    pdf.image(image, x=pdf.w - pdf.r_margin - 32, y=pdf.t_margin, w=32, h=32)
+    pdf.set_y(y)
 
 
 def render_certificate(cert: Certificate) -> bytes:
@@ -110,6 +125,9 @@ def render_certificate(cert: Certificate) -> bytes:
         ("Index number", cert.index_number or "none given by the approving body"),
         ("Award reference", f"#{cert.award_id}"),
     ]
+    if cert.verify_url:
+        rows.append(("Verify at", cert.verify_url))
+        _qr_code(pdf, cert.verify_url)
     for label, value in rows:
         pdf.set_x(60)
         pdf.cell(55, 8, _text(label + ":"))
