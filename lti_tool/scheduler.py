@@ -23,6 +23,7 @@ from lti_tool.exports.config import ExportConfig, ExportConfigError, load_export
 from lti_tool.runtime import Runtime
 from lti_tool.services.exporting import run_export_tick
 from lti_tool.services.ingestion import reprocess_failed
+from lti_tool.services.reminders import RemindersNotConfigured, mail_destination, run_reminders
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,15 @@ def reprocess_tick(rt: Runtime) -> None:
         log.info("reprocess tick: %d event(s) processed", len(outcomes))
 
 
+def reminders_tick(rt: Runtime) -> None:
+    """Renewal reminders due today (in the tool's time zone), and pending ones retried."""
+    report = run_reminders(rt.sessions, rt.rulebook, rt.settings, rt.exports,
+                           on=datetime.now(rt.settings.zone).date())
+    if report.due or report.sent or report.failed:
+        log.info("reminders tick: %d new, %d sent, %d failed", len(report.due), len(report.sent),
+                 len(report.failed))
+
+
 JOBS: dict[str, Callable[[Runtime], None]] = {"export": export_tick, "reprocess": reprocess_tick}
 
 
@@ -71,6 +81,12 @@ def build_scheduler(rt: Runtime, scheduler_class: type[BaseScheduler] = Blocking
     schedule = load_schedule(rt.settings.exports_file)
     jobs: list[tuple[str, str, Callable[..., None], list[object]]] = [
         (name, getattr(schedule.jobs, name).cron, job, [rt]) for name, job in JOBS.items()]
+    if rt.settings.reminders.enabled:
+        try:
+            mail_destination(rt.settings, rt.exports)
+        except RemindersNotConfigured as exc:
+            raise ScheduleError(str(exc)) from None
+        jobs.append(("reminders", schedule.jobs.reminders.cron, reminders_tick, [rt]))
     jobs += [(f"export:{credential}", cron, credential_export_tick, [rt, credential])
              for credential, cron in sorted(own_schedules(schedule).items())]
     scheduler = scheduler_class(

@@ -46,6 +46,8 @@ class Jobs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     export: Job = Job(cron="* * * * *")
     reprocess: Job = Job(cron="* * * * *")
+    reminders: Job = Job(cron="0 * * * *")
+    """Renewal reminders (only when ``reminders.enabled`` in settings.toml)."""
 
 
 class Binding(BaseModel):

@@ -58,9 +58,18 @@ class SmtpDestination(Destination):
         return msg
 
     def deliver(self, export: Export) -> dict[str, Any]:
+        msg = self.compose(export)
+        refused = self.send(msg, self.recipients())
+        # Accepted for some recipients: sending again would double it for them, so it counts as
+        # delivered and the refused ones are kept in the receipt.
+        return {"message_id": msg["Message-ID"], "recipients": self.recipients(),
+                "refused": refused, "attachments": [f.filename for f in export.files], "path": None}
+
+    def send(self, msg: EmailMessage, recipients: list[str]) -> dict[str, list[Any]]:
+        """Send one composed message through this server; the recipients it refused (code, text).
+        Raises :class:`DeliveryError` (permanent for a 5xx) when it was not accepted at all."""
         host, port = self.options["host"], int(self.options.get("port", 25))
         timeout = float(self.options.get("timeout_seconds", 30))
-        msg = self.compose(export)
         try:
             if self.options.get("ssl"):
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout,
@@ -73,7 +82,7 @@ class SmtpDestination(Destination):
                 password = self.secret("password")
                 if self.options.get("username") and password is not None:
                     smtp.login(self.options["username"], password)
-                refused = smtp.send_message(msg, to_addrs=self.recipients())
+                refused = smtp.send_message(msg, to_addrs=recipients)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryError(f"recipients refused: {exc.recipients}",
@@ -83,8 +92,4 @@ class SmtpDestination(Destination):
             raise DeliveryError(f"SMTP {exc.smtp_code} {text}", permanent=exc.smtp_code >= 500) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"SMTP {host}:{port}: {type(exc).__name__}: {exc}") from None
-        # Accepted for some recipients: sending again would double it for them, so it counts as
-        # delivered and the refused ones are kept in the receipt.
-        return {"message_id": msg["Message-ID"], "recipients": self.recipients(),
-                "refused": {k: [v[0], str(v[1])] for k, v in refused.items()},
-                "attachments": [f.filename for f in export.files], "path": None}
+        return {k: [v[0], str(v[1])] for k, v in refused.items()}

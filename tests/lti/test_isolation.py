@@ -37,6 +37,7 @@ ROUTES: dict[tuple[str, str], tuple[set[str], int]] = {
     ("GET", "/lti/home"): (EVERYONE, 303),
     ("GET", "/lti/learner"): (EVERYONE, 200),
     ("POST", "/lti/learner/credentials"): (EVERYONE, 303),
+    ("POST", "/lti/learner/reminders"): (EVERYONE, 303),
     ("GET", "/lti/certificates/<int:award_id>.pdf"): (EVERYONE, 200),
     ("GET", "/lti/learner/audit-packet/<credential>"): (EVERYONE, 200),
     ("GET", "/lti/course"): (STAFF, 200),
@@ -86,6 +87,7 @@ def request_route(launch: Launcher, method: str, rule: str, award_id: int, batch
         return launch.client.get(path)
     token = csrf_token(launch.client, "/lti/learner")
     forms = {"/lti/learner/credentials": {"credential": CREDENTIAL, "number": "N-1"},
+             "/lti/learner/reminders": {"reminders": "off"},
              "/lti/mapping": mapping_form(token, action="preview"),
              "/lti/mapping/preview": mapping_form(token),
              "/lti/deep-link": {"title": "CE credit"}, "/lti/exports/<int:batch_id>/retry": {}}
@@ -184,6 +186,12 @@ def test_another_platforms_users_see_and_change_none_of_this_platforms_data(
             select(models.Source.name).join(models.Learner, models.Learner.source_id == models.Source.id)
             .join(models.LearnerCredential, models.LearnerCredential.learner_id == models.Learner.id)).all()
     assert source_name == "moodle-2"
+    assert check("POST", "/lti/learner/reminders", LEARNER).status_code == 303
+    with read_session(runtime.sessions) as session:  # the opt-out went to platform B's learner only
+        [(opted_out_source,)] = session.execute(
+            select(models.Source.name).join(models.Learner, models.Learner.source_id == models.Source.id)
+            .join(models.ReminderOptOut, models.ReminderOptOut.learner_id == models.Learner.id)).all()
+    assert opted_out_source == "moodle-2"
     assert "Ada Lovelace" not in check("GET", "/lti/course", INSTRUCTOR).get_data(as_text=True)
     assert check("GET", "/lti/course.csv", INSTRUCTOR).get_data(as_text=True).count("\n") == 1
     admin_page = check("GET", "/lti/mapping", ADMINISTRATOR).get_data(as_text=True)

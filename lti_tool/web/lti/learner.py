@@ -21,6 +21,7 @@ from lti_tool.services.audit_packet import build_audit_packet
 from lti_tool.services.awards import list_awards
 from lti_tool.services.claim_readiness import set_consent
 from lti_tool.services.crediting import find_mapping
+from lti_tool.services.reminder_optout import opt_in, opt_out, opted_out
 from lti_tool.services.verification import code_for
 from lti_tool.web.lti.context import (
     base_url,
@@ -52,8 +53,32 @@ def learner() -> Any:
                                          user=launch.lms_user_id,
                                          on=datetime.now(rt.settings.zone).date(),
                                          requires=rt.exports.requires, zone=rt.settings.zone)
+        learner = learners.find_learner(db, platform.source_id, launch.lms_user_id) \
+            if platform.source_id is not None else None
+        reminders_off = learner is not None and opted_out(db, learner.id)
     return render_template("lti_learner.html", launch=launch, page=page, name=launch.claims.get("name"),
-                           saved=request.args.get("saved"))
+                           saved=request.args.get("saved"), reminders_off=reminders_off,
+                           reminders_enabled=rt.settings.reminders.enabled)
+
+
+@blueprint.post("/lti/learner/reminders")
+def save_reminders() -> Any:
+    """The learner turns renewal reminder e-mails off or back on (after unsubscribing by e-mail)."""
+    launch = current_launch()
+    rt = current_runtime()
+    wanted = request.form.get("reminders", "")
+    if wanted not in ("on", "off"):
+        return refuse("reminders must be on or off", 400)
+    with write_session(rt.sessions) as db:
+        platform = platform_of(db, launch)
+        learner = learners.find_learner(db, platform.source_id, launch.lms_user_id) \
+            if platform.source_id is not None else None
+        if learner is None:
+            abort(404, "the tool has no record of you yet: it has had no completion of yours")
+        (opt_in if wanted == "on" else opt_out)(db, learner.id)
+    log.info("learner %s of platform %s turned renewal reminders %s", launch.lms_user_id, launch.platform_id,
+             wanted)
+    return redirect(url_for("lti_learner.learner", saved="reminders"), code=303)
 
 
 @blueprint.post("/lti/learner/credentials")
