@@ -15,6 +15,7 @@ from lti_tool.db import make_engine, session_factory
 from lti_tool.exports.config import Exports, build_exports, rule_defaults
 from lti_tool.exports.discovery import discover
 from lti_tool.jwks import JwksCache
+from lti_tool.services.badge_signer import BadgeSigner, bind_signers
 from lti_tool.services.completions import Outcome
 from lti_tool.services.group_commit import GroupCommit
 from lti_tool.services.ingestion import Submission, record_events
@@ -57,6 +58,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     exports = build_exports(settings.exports_file, discover(), settings.instance_dir,
                             rule_defaults(rulebook))
     sessions = session_factory(engine)
+    bind_signers(exports, BadgeSigner(sessions, settings))
     ingest = GroupCommit(functools.partial(record_events, sessions, rulebook))
     return Runtime(settings, engine, sessions, rulebook, jwks, exports, SourceCache(sessions), ingest)
 

@@ -74,10 +74,10 @@ class CertificateSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    issuer_name: str = Field("lti-tool", min_length=1, max_length=200)
-    issuer_url: str = Field("", max_length=500)
+    issuer_name: str = Field(default="lti-tool", min_length=1, max_length=200)
+    issuer_url: str = Field(default="", max_length=500)
     """The issuing organisation's web site, shown on ``/verify`` pages and in the issuer profile."""
-    verify_rate_limit: str = Field("30 per minute", min_length=1)
+    verify_rate_limit: str = Field(default="30 per minute", min_length=1)
     """Requests per client address to ``/verify/<code>`` (Flask-Limiter syntax)."""
 
 
@@ -92,7 +92,7 @@ class ReminderSettings(BaseModel):
     """An ``smtp`` destination of ``config/exports.toml`` (its host, port, credentials and ``from``)."""
     sender: str = ""
     """The ``From`` of reminders; empty: the destination's ``from``."""
-    max_attempts: int = Field(8, ge=1, le=100)
+    max_attempts: int = Field(default=8, ge=1, le=100)
 
     @field_validator("offsets_days")
     @classmethod

@@ -17,6 +17,7 @@ from lti_tool.cli.plugins import plugins
 from lti_tool.cli.processes import scheduler, serve
 from lti_tool.cli.reminders import reminders
 from lti_tool.cli.sources import sources
+from lti_tool.cli.verify import verify
 
 
 @click.group()
@@ -26,5 +27,5 @@ def cli() -> None:
 
 
 for command in (init, sources, mappings, credits, plugins, awards, learners, export, serve, scheduler,
-                platforms, keys, audit, reminders):
+                platforms, keys, audit, reminders, verify):
     cli.add_command(command)

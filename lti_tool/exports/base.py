@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from lti_tool.exports.claim import Claim, Rendered
+from lti_tool.exports.signing import CredentialSigner
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class Exporter(ABC):
 
     identifier: ClassVar[str]
     verbose_name: ClassVar[str]
+    signs: ClassVar[bool] = False
+    """True for an exporter that signs what it renders: the runtime gives it :attr:`signer`."""
+    signer: CredentialSigner | None = None
 
     @abstractmethod
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:

@@ -1,8 +1,12 @@
-"""Open Badges 3.0: one ``AchievementCredential`` (unsigned) JSON document per award.
+"""Open Badges 3.0: one signed ``AchievementCredential`` per award.
 
 Follows the 1EdTech OB 3.0 data model: ``credentialSubject`` is an ``AchievementSubject`` with
 ``creditsEarned``, ``licenseNumber``, ``activityStartDate`` and ``activityEndDate``; the
-``achievement`` is the course. Signing (a proof) is left to the receiver or a later exporter.
+``achievement`` is the course, with ``creditsAvailable``. Each award gives two files: the
+credential signed as a VC-JWT (``.jwt``, the verifiable one; see :mod:`lti_tool.exports.vc_jwt`)
+and the same credential as readable JSON (``.json``). The issuer is the tool's issuer profile (a
+stable URL) and ``credentialStatus`` points at the tool's Bitstring Status List, so a revocation is
+visible to any verifier.
 
 The activity dates: it ended at the completion; it started the credited contact minutes before (the
 LMS events do not carry a start). Credits are written as exact JSON numbers from the award's
@@ -18,13 +22,14 @@ from decimal import Decimal
 from typing import Any
 
 from lti_tool.credits.rounding import normalized
-from lti_tool.exports.base import Exporter
+from lti_tool.exports import vc_jwt
+from lti_tool.exports.base import DeliveryError, Exporter
 from lti_tool.exports.claim import Claim, Rendered
 from lti_tool.exports.documents import course_name
+from lti_tool.exports.signing import CredentialSigner
 
 CONTEXT = ["https://www.w3.org/ns/credentials/v2",
            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
-ISSUER = {"id": "urn:lti-tool:issuer", "type": ["Profile"], "name": "lti-tool"}
 
 
 class _Number(str):
@@ -35,8 +40,9 @@ def _number(amount: Decimal) -> _Number:
     return _Number(format(normalized(amount), "f"))
 
 
-def credential_json(document: dict[str, Any]) -> bytes:
-    """``document`` as JSON, with each :class:`_Number` written as a bare number, not a string."""
+def credential_json(document: dict[str, Any], *, compact: bool = False) -> bytes:
+    """``document`` as JSON, with each :class:`_Number` written as a bare number, not a string
+    (``compact``: no spaces, for a JWT payload)."""
     marker = "\u0000number:"
 
     def mark(value: Any) -> Any:
@@ -48,11 +54,13 @@ def credential_json(document: dict[str, Any]) -> bytes:
             return [mark(v) for v in value]
         return value
 
-    text = json.dumps(mark(document), indent=2, sort_keys=True)
+    text = json.dumps(mark(document), sort_keys=True, separators=(",", ":")) if compact else \
+        json.dumps(mark(document), indent=2, sort_keys=True)
     return re.sub(r'"\\u0000number:(-?[0-9.]+)"', r"\1", text).encode()
 
 
-def achievement_credential(claim: Claim) -> dict[str, Any]:
+def achievement_credential(claim: Claim, issuer: dict[str, Any],
+                           status: dict[str, Any] | None = None) -> dict[str, Any]:
     start = claim.completed_at - timedelta(minutes=claim.minutes)
     return {
         "@context": CONTEXT,
@@ -60,8 +68,9 @@ def achievement_credential(claim: Claim) -> dict[str, Any]:
               f"{claim.idempotency_key[12:16]}-{claim.idempotency_key[16:20]}-{claim.idempotency_key[20:32]}",
         "type": ["VerifiableCredential", "AchievementCredential"],
         "name": f"{course_name(claim)} ({claim.credential})",
-        "issuer": ISSUER,
+        "issuer": issuer,
         "validFrom": claim.completed_at.isoformat(),
+        **({"credentialStatus": status} if status else {}),
         "credentialSubject": {
             "type": ["AchievementSubject"],
             "identifier": [{"type": "IdentityObject", "identityHash": f"{claim.source}:{claim.learner_lms_id}",
@@ -87,13 +96,29 @@ def achievement_credential(claim: Claim) -> dict[str, Any]:
     }
 
 
+def signed_credential(claim: Claim, signer: CredentialSigner) -> tuple[dict[str, Any], str]:
+    """The award's credential and its VC-JWT."""
+    document = achievement_credential(claim, signer.issuer(), signer.status(claim.award_id))
+    return document, signer.sign(document)
+
+
 class OpenBadgesExporter(Exporter):
-    """Open Badges 3.0 ``AchievementCredential`` JSON per award (reversals are not badges)."""
+    """Open Badges 3.0 ``AchievementCredential`` per award, signed (reversals are not badges: the
+    revocation shows in the status list)."""
 
     identifier = "open-badges"
     verbose_name = "Open Badges 3.0 credentials"
+    signs = True
 
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:
-        return [Rendered(f"{name}-award-{c.award_id}.json", "application/vc+ld+json",
-                         credential_json(achievement_credential(c)))
-                for c in claims if c.entry_kind == "credit"]
+        if self.signer is None:
+            raise DeliveryError("open-badges: no credential signer is bound (the runtime binds the tool's key)")
+        files = []
+        for claim in claims:
+            if claim.entry_kind != "credit":
+                continue
+            document, token = signed_credential(claim, self.signer)
+            files.append(Rendered(f"{name}-award-{claim.award_id}.jwt", vc_jwt.MEDIA_TYPE, token.encode()))
+            files.append(Rendered(f"{name}-award-{claim.award_id}.json", "application/vc+ld+json",
+                                  credential_json(document)))
+        return files

@@ -1,5 +1,5 @@
-"""The tool's public pages, reachable without a launch: certificate verification and the
-unsubscribe link of renewal reminders.
+"""The tool's public pages, reachable without a launch: certificate verification, the unsubscribe
+link of renewal reminders, and the Open Badges issuer profile and revocation list.
 
 ``/verify/<code>`` is rate-limited per client address (``certificates.verify_rate_limit``) with
 Flask-Limiter; its counters live in each worker's memory, so with N workers a client gets at most N
@@ -11,14 +11,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from lti_tool.db import read_session, write_session
+from lti_tool.exports import vc_jwt
+from lti_tool.lti.keys import NoSigningKey
+from lti_tool.models import utcnow
 from lti_tool.runtime import EXTENSION, Runtime, current_runtime
+from lti_tool.services.badge_signer import ISSUER_PATH, STATUS_PATH, issuer_profile, revocation_list
 from lti_tool.services.reminder_optout import learner_of, opt_out
 from lti_tool.services.verification import verify
+from lti_tool.web.lti.context import base_url
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +65,36 @@ def unsubscribe(token: str) -> Any:
     return render_template("public_unsubscribe.html", state="done")
 
 
+@blueprint.get(ISSUER_PATH)
+def issuer() -> Any:
+    """The issuer profile every signed credential names (``issuer.id`` is this URL)."""
+    rt = current_runtime()
+    document = {"@context": ["https://www.w3.org/ns/credentials/v2",
+                             "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+                **issuer_profile(rt.settings, base_url())}
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@blueprint.get(STATUS_PATH)
+def revocations() -> Any:
+    """The signed Bitstring Status List: verifiers read a credential's bit here."""
+    rt = current_runtime()
+    with read_session(rt.sessions) as db:
+        try:
+            token = revocation_list(db, rt.settings, utcnow(), base_url())
+        except NoSigningKey:
+            log.error("revocation list: the tool has no signing key (run `lti-tool init`)")
+            return jsonify(status="error", error="the issuer has no signing key yet"), 503
+    return Response(token, mimetype=vc_jwt.MEDIA_TYPE, headers={"Cache-Control": "public, max-age=300"})
+
+
 def init_app(app: Flask) -> None:
     rt: Runtime = app.extensions[EXTENSION]
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", default_limits=[],
                       headers_enabled=True)
-    limiter.limit(rt.settings.certificates.verify_rate_limit)(blueprint)
     app.register_blueprint(blueprint)
+    for endpoint in ("public.verify_certificate", "public.unsubscribe"):
+        limited: Any = limiter.limit(rt.settings.certificates.verify_rate_limit)(app.view_functions[endpoint])
+        app.view_functions[endpoint] = limited

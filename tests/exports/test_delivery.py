@@ -13,7 +13,9 @@ from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import ExportConfigError, build_exports, rule_defaults
 from lti_tool.exports.discovery import discover
+from lti_tool.lti.keys import ensure_key
 from lti_tool.runtime import Runtime
+from lti_tool.services.badge_signer import BadgeSigner, bind_signers
 from lti_tool.services.claim_readiness import (
     missing_by_credential,
     missing_for,
@@ -41,6 +43,9 @@ def configure(runtime: Runtime, tmp_path: Path, text: str) -> None:
     path.write_text(text)
     runtime.exports = build_exports(path, discover(), runtime.settings.instance_dir,
                                     rule_defaults(runtime.rulebook))
+    bind_signers(runtime.exports, BadgeSigner(runtime.sessions, runtime.settings))
+    with write_session(runtime.sessions) as session:
+        ensure_key(session)  # what `lti-tool init` makes: the key open-badges signs with
 
 
 def tick(runtime: Runtime, now: datetime | None = None) -> TickReport:

@@ -14,11 +14,11 @@ from PIL import Image
 
 from lti_tool.exports.claims_csv import COLUMNS, ClaimsCsvExporter
 from lti_tool.exports.discovery import discover
-from lti_tool.exports.open_badges import OpenBadgesExporter
 from lti_tool.exports.remittance import AcmssRemittanceExporter
 from lti_tool.exports.statement import StatementExporter
 from tests.conftest import require
 from tests.exports.samples import claim
+from tests.support.badge_signer import signed_open_badges
 
 
 def pdf_text(content: bytes, tmp_path: Path) -> str:
@@ -85,7 +85,7 @@ def test_statement_is_a_pdf_and_a_csv_per_learner(tmp_path: Path) -> None:
 
 def test_rendering_is_deterministic_so_a_retry_sends_the_same_bytes() -> None:
     claims = [claim(1), claim(2)]
-    for exporter in (StatementExporter(), AcmssRemittanceExporter(), OpenBadgesExporter()):
+    for exporter in (StatementExporter(), AcmssRemittanceExporter(), signed_open_badges()):
         assert exporter.render("b", claims) == exporter.render("b", claims)
 
 
@@ -103,7 +103,7 @@ def test_acmss_remittance_names_the_licence_number_and_attaches_a_certificate_pe
 
 
 def test_open_badges_achievement_credential_per_award() -> None:
-    [rendered] = OpenBadgesExporter().render("b", [claim(1), claim(2, entry_kind="reversal")])
+    [_, rendered] = signed_open_badges().render("b", [claim(1), claim(2, entry_kind="reversal")])
     document = json.loads(rendered.content)
     assert "AchievementCredential" in document["type"]
     subject = document["credentialSubject"]
@@ -115,7 +115,7 @@ def test_open_badges_achievement_credential_per_award() -> None:
 
 
 def test_open_badges_credits_are_exact_decimal_numbers_and_a_missing_licence_is_left_out() -> None:
-    [rendered] = OpenBadgesExporter().render("b", [claim(1, amount=Decimal("0.10"), member_number=None)])
+    [_, rendered] = signed_open_badges().render("b", [claim(1, amount=Decimal("0.10"), member_number=None)])
     assert b'"creditsEarned": 0.1,' in rendered.content
     subject = json.loads(rendered.content, parse_float=Decimal)["credentialSubject"]
     assert subject["creditsEarned"] == Decimal("0.1") and isinstance(subject["creditsEarned"], Decimal)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import jwt
 from sqlalchemy import select
 
 from lti_tool import models
 from lti_tool.db import read_session
+from lti_tool.lti.keys import jwks
 from lti_tool.runtime import Runtime
 from tests.lifecycle.pdf_reading import pdf_text, qr_codes
 from tests.lti.conftest import Launcher
@@ -59,3 +61,29 @@ def test_downloading_the_certificate_again_keeps_its_code(
     (tmp_path / "b").mkdir()
     again = qr_codes(launch.client.get(f"/lti/certificates/{award_id}.pdf").data, tmp_path / "b")
     assert first == again
+
+
+def test_the_learner_downloads_their_award_as_a_credential_signed_with_the_tools_key(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any]
+) -> None:
+    certificate(launch, runtime, source)
+    with read_session(runtime.sessions) as session:
+        award_id = session.scalar(select(models.Award.id))
+        published = {k["kid"]: k for k in jwks(session)["keys"]}
+    response = launch.client.get(f"/lti/learner/badges/{award_id}.jwt")
+    assert response.status_code == 200 and response.mimetype == "application/vc+jwt"
+    token = response.get_data(as_text=True)
+    key = jwt.PyJWK(published[jwt.get_unverified_header(token)["kid"]])
+    payload = jwt.decode(token, key.key, algorithms=["RS256"])
+    assert "AchievementCredential" in payload["type"] and payload["credentialSubject"]["achievement"]["name"] == "HIPAA basics"
+    assert payload["credentialStatus"]["statusListIndex"] == str(award_id)
+
+
+def test_a_learner_cannot_download_another_learners_signed_credential(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any]
+) -> None:
+    certificate(launch, runtime, source)
+    open_as(launch, sub="43")
+    with read_session(runtime.sessions) as session:
+        award_id = session.scalar(select(models.Award.id))
+    assert launch.client.get(f"/lti/learner/badges/{award_id}.jwt").status_code == 404

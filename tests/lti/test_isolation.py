@@ -39,6 +39,7 @@ ROUTES: dict[tuple[str, str], tuple[set[str], int]] = {
     ("POST", "/lti/learner/credentials"): (EVERYONE, 303),
     ("POST", "/lti/learner/reminders"): (EVERYONE, 303),
     ("GET", "/lti/certificates/<int:award_id>.pdf"): (EVERYONE, 200),
+    ("GET", "/lti/learner/badges/<int:award_id>.jwt"): (EVERYONE, 200),
     ("GET", "/lti/learner/audit-packet/<credential>"): (EVERYONE, 200),
     ("GET", "/lti/course"): (STAFF, 200),
     ("GET", "/lti/course.csv"): (STAFF, 200),
@@ -179,6 +180,7 @@ def test_another_platforms_users_see_and_change_none_of_this_platforms_data(
     assert check("GET", "/lti/home", LEARNER).location.endswith("/lti/learner")
     assert "No credit yet" in check("GET", "/lti/learner", LEARNER).get_data(as_text=True)
     assert check("GET", "/lti/certificates/<int:award_id>.pdf", LEARNER).status_code == 404
+    assert check("GET", "/lti/learner/badges/<int:award_id>.jwt", LEARNER).status_code == 404
     assert check("GET", "/lti/learner/audit-packet/<credential>", LEARNER).status_code == 404
     assert check("POST", "/lti/learner/credentials", LEARNER).status_code == 303
     with read_session(runtime.sessions) as session:  # the number went to platform B's learner only

@@ -15,12 +15,17 @@ from werkzeug.exceptions import HTTPException
 from lti_tool import models
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
+from lti_tool.exports import vc_jwt
+from lti_tool.exports.base import DeliveryError
+from lti_tool.exports.open_badges import signed_credential
 from lti_tool.runtime import current_runtime
 from lti_tool.services import learners
 from lti_tool.services.audit_packet import build_audit_packet
 from lti_tool.services.awards import list_awards
+from lti_tool.services.badge_signer import BadgeSigner
 from lti_tool.services.claim_readiness import set_consent
 from lti_tool.services.crediting import find_mapping
+from lti_tool.services.export_claims import claims_where
 from lti_tool.services.reminder_optout import opt_in, opt_out, opted_out
 from lti_tool.services.verification import code_for
 from lti_tool.web.lti.context import (
@@ -147,6 +152,30 @@ def certificate(award_id: int) -> Any:
     pdf = certificates.render_certificate(certificates.for_award(award, mapping, rule, number, verify_url))
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="certificate-{award_id}.pdf"'})
+
+
+@blueprint.get("/lti/learner/badges/<int:award_id>.jwt")
+def badge(award_id: int) -> Any:
+    """The learner's award as a signed Open Badges 3.0 credential (VC-JWT), the same document the
+    ``open-badges`` exporter sends, for a wallet or a backpack."""
+    launch = current_launch()
+    rt = current_runtime()
+    with reading() as db:
+        platform = platform_of(db, launch)
+        awards = list_awards(db, source_id=platform.source_id, user=launch.lms_user_id) \
+            if platform.source_id is not None else []
+        if not any(a["id"] == award_id and not a["revoked"] for a in awards):
+            abort(404, "no such credential for you")
+        claims = claims_where(db, models.Award.id == award_id, models.LedgerEntry.kind == "credit")
+    if not claims:
+        abort(404, "this award has no ledger entry to sign")
+    try:
+        _, token = signed_credential(claims[0], BadgeSigner(rt.sessions, rt.settings))
+    except DeliveryError as exc:
+        log.error("signed credential for award %s: %s", award_id, exc)
+        abort(503, "the tool cannot sign credentials yet; ask its operator")
+    return Response(token, mimetype=vc_jwt.MEDIA_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="open-badge-{award_id}.jwt"'})
 
 
 def _number_query(learner_id: int, credential: str) -> Any:
