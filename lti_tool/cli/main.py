@@ -17,6 +17,7 @@ from lti_tool.cli.plugins import plugins
 from lti_tool.cli.processes import scheduler, serve
 from lti_tool.cli.reminders import reminders
 from lti_tool.cli.sources import sources
+from lti_tool.cli.transcripts import transcript
 from lti_tool.cli.verify import verify
 
 
@@ -29,3 +30,4 @@ def cli() -> None:
 for command in (init, sources, mappings, credits, plugins, awards, learners, export, serve, scheduler,
                 platforms, keys, audit, reminders, verify):
     cli.add_command(command)
+learners.add_command(transcript)

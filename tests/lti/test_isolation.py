@@ -41,6 +41,7 @@ ROUTES: dict[tuple[str, str], tuple[set[str], int]] = {
     ("GET", "/lti/certificates/<int:award_id>.pdf"): (EVERYONE, 200),
     ("GET", "/lti/learner/badges/<int:award_id>.jwt"): (EVERYONE, 200),
     ("GET", "/lti/learner/audit-packet/<credential>"): (EVERYONE, 200),
+    ("GET", "/lti/learner/transcript/<credential>.<any(pdf, csv):kind>"): (EVERYONE, 200),
     ("GET", "/lti/course"): (STAFF, 200),
     ("GET", "/lti/course.csv"): (STAFF, 200),
     ("GET", "/lti/mapping"): (ADMIN, 200),
@@ -60,7 +61,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 def path_of(rule: str, award_id: int = 1, batch_id: int = 1) -> str:
     return (rule.replace("<int:award_id>", str(award_id)).replace("<int:batch_id>", str(batch_id))
-            .replace("<credential>", CREDENTIAL))
+            .replace("<credential>", CREDENTIAL).replace("<any(pdf, csv):kind>", "pdf"))
 
 
 def page_routes(app: Flask) -> set[tuple[str, str]]:
@@ -182,6 +183,7 @@ def test_another_platforms_users_see_and_change_none_of_this_platforms_data(
     assert check("GET", "/lti/certificates/<int:award_id>.pdf", LEARNER).status_code == 404
     assert check("GET", "/lti/learner/badges/<int:award_id>.jwt", LEARNER).status_code == 404
     assert check("GET", "/lti/learner/audit-packet/<credential>", LEARNER).status_code == 404
+    assert check("GET", "/lti/learner/transcript/<credential>.<any(pdf, csv):kind>", LEARNER).status_code == 404
     assert check("POST", "/lti/learner/credentials", LEARNER).status_code == 303
     with read_session(runtime.sessions) as session:  # the number went to platform B's learner only
         [(source_name,)] = session.execute(

@@ -18,6 +18,7 @@ from lti_tool.db import write_session
 from lti_tool.exports import vc_jwt
 from lti_tool.exports.base import DeliveryError
 from lti_tool.exports.open_badges import signed_credential
+from lti_tool.exports.transcript import transcript_csv, transcript_pdf
 from lti_tool.runtime import current_runtime
 from lti_tool.services import learners
 from lti_tool.services.audit_packet import build_audit_packet
@@ -27,6 +28,7 @@ from lti_tool.services.claim_readiness import set_consent
 from lti_tool.services.crediting import find_mapping
 from lti_tool.services.export_claims import claims_where
 from lti_tool.services.reminder_optout import opt_in, opt_out, opted_out
+from lti_tool.services.transcripts import TranscriptUnavailable, build_transcript
 from lti_tool.services.verification import code_for
 from lti_tool.web.lti.context import (
     base_url,
@@ -176,6 +178,34 @@ def badge(award_id: int) -> Any:
         abort(503, "the tool cannot sign credentials yet; ask its operator")
     return Response(token, mimetype=vc_jwt.MEDIA_TYPE, headers={
         "Content-Disposition": f'attachment; filename="open-badge-{award_id}.jwt"'})
+
+
+@blueprint.get("/lti/learner/transcript/<credential>.<any(pdf, csv):kind>")
+def transcript(credential: str, kind: str) -> Any:
+    """The launch's own learner's transcript for a credential (``?cycle=YYYY-MM-DD``: that cycle)."""
+    launch = current_launch()
+    rt = current_runtime()
+    cycle = request.args.get("cycle", "").strip()
+    try:
+        cycle_on = date.fromisoformat(cycle) if cycle else None
+    except ValueError:
+        return refuse(f"the cycle {cycle!r} is not a date (YYYY-MM-DD)", 400)
+    with reading() as db:
+        platform = platform_of(db, launch)
+        if platform.source_id is None:
+            abort(404, "no transcript: this platform is not linked to an event source")
+        try:
+            made = build_transcript(db, rt.rulebook, source_id=platform.source_id, user=launch.lms_user_id,
+                                    credential=credential, cycle_on=cycle_on,
+                                    today=datetime.now(rt.settings.zone).date(), zone=rt.settings.zone)
+        except (UnknownCredential, TranscriptUnavailable) as exc:
+            abort(404, f"no transcript: {exc}")
+    if kind == "pdf":
+        body, mimetype = transcript_pdf(made, rt.settings.certificates.issuer_name), "application/pdf"
+    else:
+        body, mimetype = transcript_csv(made), "text/csv"
+    name = f"transcript-{credential}" + (f"-{made.cycle_start}" if made.cycle_start else "") + f".{kind}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _number_query(learner_id: int, credential: str) -> Any:
