@@ -11,9 +11,10 @@ import click
 from lti_tool import models
 from lti_tool.cli.context import emit, pass_runtime
 from lti_tool.credits.registry import UnknownCredential
-from lti_tool.db import read_session
+from lti_tool.db import write_session
 from lti_tool.runtime import Runtime
 from lti_tool.services.audit_packet import LearnerNotFound, build_audit_packet
+from lti_tool.services.verification import ensure_learner_codes
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,14 @@ def packet(rt: Runtime, source_id: int, user: str, credential: str, cycle: objec
         raise click.BadParameter(str(exc), param_hint="--credential") from None
     months = getattr(rule.settings, "cycle_months", None)
     try:
-        with read_session(rt.sessions) as session:
+        with write_session(rt.sessions) as session:
             source = session.get(models.Source, source_id)
             if source is None:
                 raise LearnerNotFound(f"no learner {user!r}: no source with id {source_id}")
             # Learners live under the source whose ids the LMS uses (shared by an xAPI feed).
+            ensure_learner_codes(session, source.identity_id, user, credential)
             result = build_audit_packet(session, source.identity_id, user, credential, cycle_start,
-                                        int(months) if months else None)
+                                        int(months) if months else None, rt.settings.lti.public_url or None)
     except LearnerNotFound as exc:
         log.warning("audit packet refused: %s", exc)
         raise click.UsageError(str(exc).strip("'\"")) from None

@@ -47,6 +47,8 @@ class Exporter(ABC):
     signs: ClassVar[bool] = False
     """True for an exporter that signs what it renders: the runtime gives it :attr:`signer`."""
     signer: CredentialSigner | None = None
+    public_base: str | None = None
+    """The tool's public URL, for links in documents (certificate verification); bound by the runtime."""
 
     @abstractmethod
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:

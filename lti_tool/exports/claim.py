@@ -28,6 +28,8 @@ class Claim:
     category: str | None
     index_number: str | None
     rule_version: str
+    verify_code: str | None = None
+    """The code of the award's certificate (``/verify/<code>``), made when the claim is batched."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from fpdf.enums import XPos, YPos
 
 from lti_tool.credits.rounding import normalized
 from lti_tool.exports.claim import Claim
+from lti_tool.exports.qr import draw_qr, verify_url
 
 
 def _text(value: object) -> str:
@@ -40,9 +41,13 @@ def course_name(claim: Claim) -> str:
     return claim.course_title or f"course {claim.course_id}"
 
 
-def certificate_pdf(claim: Claim) -> bytes:
-    """A certificate of completion for one training, with the credit and the licence number."""
+def certificate_pdf(claim: Claim, public_base: str | None = None) -> bytes:
+    """A certificate of completion for one training, with the credit and the licence number, and
+    (with ``public_base`` and the claim's certificate code) its verification URL and QR code."""
     pdf = _document(claim.completed_at, f"Certificate {claim.idempotency_key[:12]}")
+    url = verify_url(public_base, claim.verify_code)
+    if url:
+        draw_qr(pdf, url, size=28)
     _line(pdf, "Certificate of completion", 22, "B")
     pdf.ln(6)
     _line(pdf, f"This certifies that {claim.learner_name or claim.learner_lms_id}", 13)
@@ -59,6 +64,8 @@ def certificate_pdf(claim: Claim) -> bytes:
     _line(pdf, f"Source: {claim.source}, course id {claim.course_id}")
     _line(pdf, f"Rule version: {claim.rule_version}")
     _line(pdf, f"Claim key: {claim.idempotency_key}", 8)
+    if url:
+        _line(pdf, f"Verify at: {url}", 9)
     return bytes(pdf.output())
 
 

@@ -39,7 +39,7 @@ class AcmssRemittanceExporter(Exporter):
 
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:
         files = [Rendered(f"{name}-remittance.txt", "text/plain", remittance_body(claims).encode("utf-8"))]
-        files += [Rendered(certificate_name(c), "application/pdf", certificate_pdf(c))
+        files += [Rendered(certificate_name(c), "application/pdf", certificate_pdf(c, self.public_base))
                   for c in claims if c.entry_kind == "credit"]
         return files
 

@@ -80,10 +80,12 @@ def _midnight(day: date) -> datetime:
 
 def build_audit_packet(
     session: Session, source_id: int, user: str, credential: str, cycle_start: date | None = None,
-    cycle_months: int | None = None,
+    cycle_months: int | None = None, public_base: str | None = None,
 ) -> AuditPacket:
     """The packet for one learner and credential: with ``cycle_start``, the awards completed in the
-    cycle that starts that day (``cycle_months`` long; open-ended without), else all of them."""
+    cycle that starts that day (``cycle_months`` long; open-ended without), else all of them.
+    ``public_base``: the tool's URL, so each certificate prints its verification URL and QR code
+    (for awards with a code: :func:`lti_tool.services.verification.ensure_learner_codes`)."""
     learner = session.scalar(select(models.Learner).where(
         models.Learner.source_id == source_id, models.Learner.lms_user_id == user))
     if learner is None:
@@ -108,7 +110,7 @@ def build_audit_packet(
                 add(rendered.filename, rendered.content)
         for claim in claims:
             if claim.entry_kind == "credit":
-                add(f"certificates/{certificate_name(claim)}", certificate_pdf(claim))
+                add(f"certificates/{certificate_name(claim)}", certificate_pdf(claim, public_base))
         awards = session.scalars(select(models.Award).where(*where).order_by(models.Award.id))
         for award in awards:
             add(f"evidence/award-{award.id}.json",

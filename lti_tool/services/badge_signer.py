@@ -77,6 +77,9 @@ class BadgeSigner:
 
 
 def bind_signers(exports: Exports, signer: BadgeSigner) -> None:
+    """Give every exporter the tool's public URL (links in documents; none when ``lti.public_url`` is
+    not set: an exported certificate must not print a guessed address) and signers their signer."""
     for exporter in exports.exporters.values():
+        exporter.public_base = signer.settings.lti.public_url or None
         if exporter.signs:
             exporter.signer = signer

@@ -21,6 +21,7 @@ from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import Exports
 from lti_tool.services.claim_readiness import missing_for
+from lti_tool.services.verification import ensure_codes
 
 OPEN = ("pending", "failed", "delivering")
 """Batch states a tick may (re)deliver once their lease is free."""
@@ -75,6 +76,7 @@ def form_batches(
                 session.flush()
                 for claim, _ in chunk:
                     claim.batch_id = batch.id
+                ensure_codes(session, [award.id for _, award in chunk])  # before the first render
                 batch_ids.append(batch.id)
         return batch_ids
 

@@ -19,7 +19,7 @@ def batch_claims(session: Session, batch_id: int) -> list[Claim]:
 def claims_where(session: Session, *where: Any) -> list[Claim]:
     rows = session.execute(
         select(models.OutboxClaim, models.LedgerEntry, models.Award, models.Learner, models.Source,
-               models.LearnerCredential.number, models.CourseMapping.title)
+               models.LearnerCredential.number, models.CourseMapping.title, models.CertificateCode.code)
         .join(models.LedgerEntry, models.LedgerEntry.id == models.OutboxClaim.ledger_entry_id)
         .join(models.Award, models.Award.id == models.LedgerEntry.award_id)
         .join(models.Learner, models.Learner.id == models.Award.learner_id)
@@ -30,6 +30,7 @@ def claims_where(session: Session, *where: Any) -> list[Claim]:
         .outerjoin(models.CourseMapping, and_(
             models.CourseMapping.source_id == models.Award.source_id,
             models.CourseMapping.course_id == models.Award.course_id))
+        .outerjoin(models.CertificateCode, models.CertificateCode.award_id == models.Award.id)
         .where(*where)
         .order_by(models.OutboxClaim.id)
     )
@@ -41,7 +42,7 @@ def claims_where(session: Session, *where: Any) -> list[Claim]:
             source=source.name, course_id=award.course_id, course_title=title,
             completed_at=award.completed_at, minutes=award.minutes, amount=entry.amount,
             unit=award.unit, category=award.category, index_number=award.index_number,
-            rule_version=award.rule_version,
+            rule_version=award.rule_version, verify_code=code,
         )
-        for claim, entry, award, learner, source, number, title in rows
+        for claim, entry, award, learner, source, number, title, code in rows
     ]

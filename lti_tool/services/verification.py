@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook, UnknownCredential
-from lti_tool.db import insert_or_skip
+from lti_tool.db import insert_many_or_skip
 from lti_tool.models.base import canonical
 from lti_tool.services.crediting import find_mapping
 
@@ -41,11 +41,26 @@ class Verification:
         return "revoked" if self.revoked_on is not None else "valid"
 
 
+def ensure_codes(session: Session, award_ids: list[int]) -> None:
+    """Give each award a code unless it has one (the unique award_id decides, not a prior read),
+    so exported and packed certificates carry the same code as the learner's download."""
+    now = models.utcnow()
+    insert_many_or_skip(session, models.CertificateCode.__table__,
+                        [{"award_id": award_id, "code": secrets.token_urlsafe(CODE_BYTES), "created_at": now}
+                         for award_id in sorted(set(award_ids))], ("award_id",))
+
+
+def ensure_learner_codes(session: Session, identity_id: int, user: str, credential: str) -> None:
+    """Codes for every award of a learner toward a credential (before an audit packet is built)."""
+    ensure_codes(session, list(session.scalars(
+        select(models.Award.id).join(models.Learner, models.Learner.id == models.Award.learner_id)
+        .where(models.Learner.source_id == identity_id, models.Learner.lms_user_id == user,
+               models.Award.credential == credential))))
+
+
 def code_for(session: Session, award_id: int) -> str:
     """The award's code, made on first use; concurrent callers agree on one (unique award_id)."""
-    insert_or_skip(session, models.CertificateCode.__table__,
-                   {"award_id": award_id, "code": secrets.token_urlsafe(CODE_BYTES),
-                    "created_at": models.utcnow()}, ["award_id"])
+    ensure_codes(session, [award_id])
     code = session.scalar(select(models.CertificateCode.code).where(
         models.CertificateCode.award_id == award_id))
     assert code is not None

@@ -29,7 +29,7 @@ from lti_tool.services.crediting import find_mapping
 from lti_tool.services.export_claims import claims_where
 from lti_tool.services.reminder_optout import opt_in, opt_out, opted_out
 from lti_tool.services.transcripts import TranscriptUnavailable, build_transcript
-from lti_tool.services.verification import code_for
+from lti_tool.services.verification import code_for, ensure_learner_codes
 from lti_tool.web.lti.context import (
     base_url,
     check_csrf,
@@ -231,6 +231,11 @@ def audit_packet(credential: str) -> Any:
     except ValueError:
         return refuse(f"the cycle start {cycle!r} is not a date (YYYY-MM-DD)", 400)
     months = getattr(rule.settings, "cycle_months", None)
+    with write_session(rt.sessions) as db:
+        platform = platform_of(db, launch)
+        source = db.get(models.Source, platform.source_id) if platform.source_id else None
+        if source is not None:
+            ensure_learner_codes(db, source.identity_id, launch.lms_user_id, credential)
     with reading() as db:
         platform = platform_of(db, launch)
         source = db.get(models.Source, platform.source_id) if platform.source_id else None
@@ -238,7 +243,7 @@ def audit_packet(credential: str) -> Any:
         if source is None or learner is None or not _holds(db, learner.id, credential):
             abort(404, f"no audit packet for {credential}: you hold no such credential and have no credit toward it")
         packet = build_audit_packet(db, source.identity_id, launch.lms_user_id, credential, cycle_start,
-                                    int(months) if months else None)
+                                    int(months) if months else None, base_url())
     log.info("learner %s of platform %s downloaded the %s audit packet (%d files)", launch.lms_user_id,
              launch.platform_id, credential, len(packet.files))
     name = f"audit-packet-{credential}" + (f"-cycle-{cycle_start}" if cycle_start else "") + ".zip"

@@ -9,15 +9,14 @@ a statement built from what the rule declares (its body, credential and learner 
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
-import segno
 from fpdf import FPDF
 
 from lti_tool import models
 from lti_tool.credits import api
+from lti_tool.exports.qr import draw_qr
 
 GENERAL_PROOF = (
     "Keep this certificate with your recertification records. The certifying body may audit your "
@@ -86,16 +85,6 @@ def _text(value: str) -> str:
     return value.encode("latin-1", "replace").decode("latin-1")
 
 
-def _qr_code(pdf: FPDF, url: str) -> None:
-    """The verification URL as a QR code in the top right corner (segno: pure Python, maintained)."""
-    image = io.BytesIO()
-    segno.make(url, error="m").save(image, kind="png", scale=8, border=2)
-    image.seek(0)
-    y = pdf.get_y()
-    pdf.image(image, x=pdf.w - pdf.r_margin - 32, y=pdf.t_margin, w=32, h=32)
-    pdf.set_y(y)
-
-
 def render_certificate(cert: Certificate) -> bytes:
     pdf = FPDF(orientation="landscape", format="letter")
     pdf.set_title(_text(f"Certificate of completion: {cert.course}"))
@@ -127,7 +116,7 @@ def render_certificate(cert: Certificate) -> bytes:
     ]
     if cert.verify_url:
         rows.append(("Verify at", cert.verify_url))
-        _qr_code(pdf, cert.verify_url)
+        draw_qr(pdf, cert.verify_url)
     for label, value in rows:
         pdf.set_x(60)
         pdf.cell(55, 8, _text(label + ":"))
