@@ -232,3 +232,25 @@ def test_a_dry_run_lists_what_would_be_sent_and_sends_and_stores_nothing(
         assert session.scalar(select(func.count()).select_from(models.Reminder)) == 0
 
 
+
+
+def test_two_runs_at_the_same_time_send_one_email(runtime: Runtime, mail_port: int) -> None:
+    import threading
+
+    holder(runtime)
+    receiver = SmtpReceiver()
+    errors: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            run(runtime)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    with smtp_server(receiver, mail_port):
+        threads = [threading.Thread(target=attempt) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == [] and len(receiver.messages) == 1 and sent_count(runtime) == 1
