@@ -69,6 +69,15 @@ class LtiSettings(BaseModel):
     proxy_hops: int = Field(0, ge=0, le=5)
 
 
+class BenchSettings(BaseModel):
+    """Routes that exist only for the benchmarks in ``bench/``; all off unless a benchmark turns them on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    durable_insert_route: bool = False
+    """``POST /bench/durable-insert``: the ingest benchmark's ceiling (:mod:`lti_tool.web.durable_insert`)."""
+
+
 class Settings(BaseSettings):
     """Every setting of the tool, with its default."""
 
@@ -92,6 +101,7 @@ class Settings(BaseSettings):
     events: EventSettings = EventSettings()
     exports: ExportSettings = ExportSettings()
     lti: LtiSettings = LtiSettings()
+    bench: BenchSettings = BenchSettings()
 
     @classmethod
     def settings_customise_sources(
