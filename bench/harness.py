@@ -156,17 +156,48 @@ def _tree(pid: int) -> list[int]:
     return [pid] + [p for child in children for p in _tree(child)]
 
 
-def tree_peak_rss_mb(pid: int) -> float:
-    """The peak resident memory (``VmHWM``) of a process and its descendants, summed, in MB."""
-    total_kb = 0
-    for p in _tree(pid):
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total_kb += int(line.split()[1])
-        except FileNotFoundError:
-            pass
-    return total_kb / 1024
+class MemoryPeak:
+    """The peak memory of a process and its descendants, sampled every ``interval`` seconds while
+    the ``with`` block runs: ``pss_mb``, the proportional set size summed over the tree (a page
+    shared by the gunicorn master and its forked workers is counted once, split between them),
+    and ``rss_mb``, resident memory summed over the tree (shared pages counted in every process)."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.pid, self.interval = pid, interval
+        self.pss_mb = self.rss_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> MemoryPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._measure()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._measure()
+
+    def _measure(self) -> None:
+        pss = rss = 0
+        for p in _tree(self.pid):
+            try:
+                pss += _field_kb(Path(f"/proc/{p}/smaps_rollup"), "Pss:")
+                rss += _field_kb(Path(f"/proc/{p}/status"), "VmRSS:")
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+        self.pss_mb = max(self.pss_mb, pss / 1024)
+        self.rss_mb = max(self.rss_mb, rss / 1024)
+
+
+def _field_kb(path: Path, name: str) -> int:
+    for line in path.read_text().splitlines():
+        if line.startswith(name):
+            return int(line.split()[1])
+    return 0
 
 
 def tree_cpu_seconds(pid: int) -> float:
