@@ -21,10 +21,9 @@ import csv
 import os
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
+from bulk import Filler
 from harness import check, fresh_runtime, load_average, ratio_line
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -35,8 +34,6 @@ from lti_tool.services.exporting import run_export_tick
 
 CREDENTIAL = "acmss-cmss"
 COURSES = 4
-CHUNK = 5000
-CREDIT = Decimal("1.5")
 
 
 def exports_toml(folder: Path, batch: int) -> Path:
@@ -56,62 +53,19 @@ destination = "files"
 
 
 def fill(rt: Runtime, claims: int) -> None:
-    """``claims`` claims of one credential: learners x ``COURSES`` courses, in bulk."""
-    learners = -(-claims // COURSES)
-    t = models
-    started = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-    with rt.engine.begin() as conn:
-        def put(table: object, rows: list[dict[str, object]]) -> None:
-            for i in range(0, len(rows), CHUNK):
-                conn.execute(table.insert(), rows[i:i + CHUNK])  # type: ignore[attr-defined]
-
-        put(t.Source.__table__, [{"id": 1, "kind": "canvas", "name": "bench-canvas", "token_hash": "t",
-                                  "secret_hash": "s", "created_at": started}])
-        put(t.LmsEvent.__table__, [{"id": 1, "source_id": 1, "body": "{}", "parsed": [], "status": "processed",
-                                    "detail": {}, "attempts": 1, "received_at": started}])
-        put(t.CourseMapping.__table__, [
-            {"id": c + 1, "source_id": 1, "course_id": f"course-{c}", "title": f"Front desk module {c}",
-             "minutes": 90, "credentials": [CREDENTIAL], "activity": "education", "facts": {},
-             "use_measured_time": False, "updated_at": started} for c in range(COURSES)])
-        put(t.Learner.__table__, [
-            {"id": n, "source_id": 1, "lms_user_id": str(100_000 + n), "name": f"Learner {n}",
-             "email": f"learner{n}@example.org", "created_at": started} for n in range(1, learners + 1)])
-        put(t.LearnerCredential.__table__, [
-            {"id": n, "learner_id": n, "credential": CREDENTIAL, "number": f"CMSS-{n:06d}", "created_at": started}
-            for n in range(1, learners + 1)])
-        ids = range(1, claims + 1)
-
-        def learner_of(i: int) -> int:
-            return (i - 1) // COURSES + 1
-
-        def course_of(i: int) -> str:
-            return f"course-{(i - 1) % COURSES}"
-
-        def when(i: int) -> datetime:
-            return started + timedelta(minutes=i)
-
-        put(t.CourseCompletion.__table__, [
-            {"id": i, "learner_id": learner_of(i), "source_id": 1, "course_id": course_of(i),
-             "course_name": None, "completed_at": when(i), "event_id": 1, "created_at": when(i)} for i in ids])
-        put(t.Award.__table__, [
-            {"id": i, "completion_id": i, "learner_id": learner_of(i), "source_id": 1, "course_id": course_of(i),
-             "credential": CREDENTIAL, "revision": 0, "amount": CREDIT,
-             "unit": "CE", "category": None, "index_number": None, "reason": "90 minutes", "tags": [],
-             "minutes": 90, "activity": {"minutes": 90}, "rule_version": f"{CREDENTIAL}/1", "settings": {},
-             "completed_at": when(i), "created_at": when(i)} for i in ids])
-        put(t.LedgerEntry.__table__, [
-            {"id": i, "award_id": i, "kind": "credit", "amount": CREDIT,
-             "reason": "90 minutes", "created_at": when(i)} for i in ids])
-        put(t.OutboxClaim.__table__, [
-            {"id": i, "ledger_entry_id": i, "credential": CREDENTIAL, "idempotency_key": f"{i:064x}",
-             "batch_id": None, "created_at": when(i)} for i in ids])
-    if rt.engine.dialect.name == "postgresql":
-        with rt.engine.begin() as conn:  # explicit ids leave the sequences behind
-            for table in ("sources", "lms_events", "course_mappings", "learners", "learner_credentials",
-                          "course_completions", "awards", "ledger_entries", "outbox_claims"):
-                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                     f"(SELECT max(id) FROM {table}))")
-            conn.exec_driver_sql("ANALYZE")
+    """``claims`` claims of one credential: learners (with member numbers) x ``COURSES`` courses."""
+    data = Filler()
+    data.source(1, "bench-moodle")
+    for c in range(COURSES):
+        data.mapping(1, f"course-{c}", f"Front desk module {c}", [CREDENTIAL])
+    for n in range(1, -(-claims // COURSES) + 1):
+        data.learner(n, 1, str(100_000 + n), f"Learner {n}")
+        data.holding(n, CREDENTIAL, f"CMSS-{n:06d}")
+    for i in range(1, claims + 1):
+        learner, course = (i - 1) // COURSES + 1, f"course-{(i - 1) % COURSES}"
+        completion = data.completion(learner, 1, course, minute=i)
+        data.award(completion, learner, 1, course, CREDENTIAL, minute=i)
+    data.write(rt.engine)
 
 
 def csv_writer_ceiling(rt: Runtime, folder: Path) -> tuple[float, int]:
