@@ -94,8 +94,8 @@ def summary(name: str, latencies: list[float]) -> str:
             f"p95 {quantile(latencies, 95) * 1000:8.2f} ms   ({len(latencies)} views)")
 
 
-def explain(rt: Runtime, source_id: int) -> None:
-    """The instructor page's queries with their plans."""
+def explain(rt: Runtime, source_id: int, course: str) -> None:
+    """The instructor page's queries for ``course`` with their plans."""
     statements: list[tuple[str, Any]] = []
 
     def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
@@ -105,7 +105,7 @@ def explain(rt: Runtime, source_id: int) -> None:
     with read_session(rt.sessions) as session:
         event.listen(rt.engine, "before_cursor_execute", seen)
         try:
-            course_rows(session, source_id=source_id, course_id=COURSE)
+            course_rows(session, source_id=source_id, course_id=course)
         finally:
             event.remove(rt.engine, "before_cursor_execute", seen)
     postgres = rt.engine.dialect.name == "postgresql"
@@ -139,7 +139,10 @@ def main() -> None:
                   f"{len(LEARNER_CREDENTIALS)} credentials; filled in {time.perf_counter() - began:.1f} s; "
                   f"{load_average()}")
             if args.explain:
-                explain(rt, 1)
+                print(f"\n== the instructor page's queries, course {COURSE} (most of the awards here)")
+                explain(rt, 1, COURSE)
+                print("== the same for course module-0 (4 awards of the learner's), where the course index decides")
+                explain(rt, 1, "module-0")
             with serve(server_env(rt.settings)) as (_, port):
                 base = f"http://127.0.0.1:{port}"
                 teacher = launch(base, platform, sub="teacher-1", roles=INSTRUCTOR).browser
