@@ -16,7 +16,7 @@ the instructor page's queries (``EXPLAIN ANALYZE`` on PostgreSQL, ``EXPLAIN QUER
 
 Targets: instructor page p95 < 200 ms, learner page p95 < 100 ms, progress p95 < 100 ms.
 
-    .venv/bin/python bench/pages.py [--learners 10000] [--views 40] [--explain]
+    .venv/bin/python bench/pages.py [--learners 10000] [--views 30] [--explain]
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def explain(rt: Runtime, source_id: int, course: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learners", type=int, default=10_000)
-    parser.add_argument("--views", type=int, default=40)
+    parser.add_argument("--views", type=int, default=30)
     parser.add_argument("--instructor-path", default="/lti/course")
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
