@@ -1,50 +1,58 @@
-"""Ingest benchmark: completion events over HTTP against the real server, next to a trivial endpoint.
+"""Ingest benchmark: completion events over HTTP against the real server, next to a bare durable insert.
 
 Starts ``lti-tool serve`` on 127.0.0.1 with a fresh database (SQLite in a temporary folder, or
-``DATABASE_URL`` if set), posts N distinct Canvas completion events from concurrent keep-alive
-clients, and prints events/s and p50/p99 latency beside the same figures for ``GET /healthz`` of the
-same server in the same run, and their ratio. Target: ingest at least half the trivial rate.
-It checks afterwards that every event became exactly one award per credential (nothing lost).
+``DATABASE_URL``, which must name an empty database) and the ceiling route
+``POST /bench/durable-insert`` enabled (``bench.durable_insert_route``: the raw body into one table,
+one committed transaction per request, fsync on). Then:
 
-    .venv/bin/python bench/ingest.py [--events 2000] [--clients 8] [--workers 0] [--threads 8]
+1. events/s: distinct Canvas completion events (each mapped to two credentials), from ``--clients``
+   keep-alive clients sending as fast as answers come, against the ceiling route with the same
+   bodies; in ``--rounds`` alternating rounds, the best round of each counted;
+2. p99 latency with events offered at ``--rate`` per second (open loop, from when each was due);
+3. the server's peak memory (its process tree: PSS, which counts a page shared by the gunicorn
+   master and a forked worker once; RSS summed over the processes is printed beside it).
+
+It checks afterwards that every event was stored once and became exactly one award per credential,
+and that the ceiling stored every body. Targets: ratio >= 0.8, p99 < 50 ms at 200/s, RSS < 200 MB.
+
+    .venv/bin/python bench/ingest.py [--events 4000] [--clients 8] [--rate 200] [--rate-seconds 10]
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import os
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
+from harness import (
+    ROOT,
+    MemoryPeak,
+    Request,
+    absolute_line,
+    check,
+    fresh_runtime,
+    load_average,
+    quantile,
+    ratio_line,
+    run_closed,
+    run_open,
+    serve,
+    server_env,
+    tree_cpu_seconds,
+)
 from sqlalchemy import func, select
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from lti_tool import models  # noqa: E402
-from lti_tool.db import write_session  # noqa: E402
-from lti_tool.runtime import build_runtime  # noqa: E402
-from lti_tool.schema import upgrade  # noqa: E402
-from lti_tool.server import worker_count  # noqa: E402
-from lti_tool.services.mappings import MappingSpec, import_mappings  # noqa: E402
-from lti_tool.services.sources import add_source  # noqa: E402
-from lti_tool.settings import load_settings  # noqa: E402
+from lti_tool import models
+from lti_tool.db import write_session
+from lti_tool.server import worker_count
+from lti_tool.services.mappings import MappingSpec, import_mappings
+from lti_tool.services.sources import add_source
+from lti_tool.web.durable_insert import RAW_BODIES
 
 SAMPLE = json.loads((ROOT / "tests/fixtures/lms/canvas_course_completed.json").read_text())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+JSON = {"Content-Type": "application/json"}
+CREDENTIALS = ["acmss-cmss", "iacet-ceu"]
 
 
 def event_body(user: int) -> bytes:
@@ -53,114 +61,97 @@ def event_body(user: int) -> bytes:
     return json.dumps(event).encode()
 
 
-def run_clients(port: int, requests_: list[tuple[str, str, bytes]], clients: int) -> tuple[float, list[float], int]:
-    """Send the requests from `clients` keep-alive connections; return (seconds, latencies, errors)."""
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    chunks = [requests_[i::clients] for i in range(clients)]
+class Users:
+    """Distinct learner ids, so every event posted is a new completion."""
 
-    def worker(chunk: list[tuple[str, str, bytes]]) -> None:
-        nonlocal errors
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine: list[float] = []
-        bad = 0
-        for method, path, body in chunk:
-            start = time.perf_counter()
-            conn.request(method, path, body=body or None, headers={"Content-Type": "application/json"})
-            response = conn.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - start)
-            if response.status >= 300:
-                bad += 1
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-            errors += bad
+    def __init__(self) -> None:
+        self.next = 10_000
 
-    threads = [threading.Thread(target=worker, args=(c,)) for c in chunks]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - began, latencies, errors
-
-
-def process_tree_cpu(pid: int) -> float:
-    """CPU seconds used so far by a process and its descendants (Linux ``/proc``)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = [
-            int(child)
-            for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()
-        ]
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(process_tree_cpu(child) for child in children)
-
-
-def measure(name: str, server: subprocess.Popen[bytes], port: int,
-            requests_: list[tuple[str, str, bytes]], clients: int) -> float:
-    """Send the requests; print the rate, latencies and the server's CPU time per request."""
-    cpu_before = process_tree_cpu(server.pid)
-    seconds, latencies, errors = run_clients(port, requests_, clients)
-    cpu_ms = (process_tree_cpu(server.pid) - cpu_before) * 1000 / len(requests_)
-    rate = len(latencies) / seconds
-    q = statistics.quantiles(latencies, n=100)
-    print(f"{name:<22} {rate:9.1f} req/s   p50 {q[49]*1000:7.2f} ms   p99 {q[98]*1000:7.2f} ms   "
-          f"server CPU {cpu_ms:5.2f} ms/req   errors {errors}")
-    return rate
+    def bodies(self, n: int) -> list[bytes]:
+        self.next += n
+        return [event_body(u) for u in range(self.next - n, self.next)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--events", type=int, default=4000, help="per route, over all rounds")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=200.0, help="offered events/s for the latency figure")
+    parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=0, help="0: the server's own choice (1 on SQLite)")
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        instance = Path(tmp) / "instance"
-        settings = load_settings(instance_dir=instance, config_dir=ROOT / "config")
-        rt = build_runtime(settings)
-        upgrade(rt.engine)
+        rt = fresh_runtime(Path(tmp), log_level="WARNING")
         with write_session(rt.sessions) as session:
             source = add_source(session, kind="canvas", name="bench-canvas")
             import_mappings(session, [MappingSpec(source="bench-canvas", course="565", minutes=90,
-                                                  credentials=["acmss-cmss", "iacet-ceu"])], rt.rulebook)
-        port = free_port()
-        env = {**os.environ, "LTI_TOOL_INSTANCE_DIR": str(instance), "LTI_TOOL_CONFIG_DIR": str(ROOT / "config"),
-               "LTI_TOOL_SERVER__WORKERS": str(args.workers), "LTI_TOOL_SERVER__THREADS": str(args.threads),
-               "LTI_TOOL_LOG_LEVEL": "WARNING"}
-        if settings.database_url:
-            env["DATABASE_URL"] = settings.database_url
-        server = subprocess.Popen([sys.executable, "-m", "lti_tool", "serve", "--port", str(port)], env=env, cwd=ROOT)
-        try:
-            for _ in range(300):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            run_clients(port, [("GET", "/healthz", b"")] * 200, args.clients)  # warm-up
-            print(f"database: {rt.engine.dialect.name}; {args.events} requests each, {args.clients} clients, "
-                  f"{worker_count(rt.settings) if not args.workers else args.workers} workers x {args.threads} threads")
-            base = measure("GET /healthz", server, port, [("GET", "/healthz", b"")] * args.events, args.clients)
-            posts = [("POST", source.url, event_body(10_000 + i)) for i in range(args.events)]
-            ingest = measure("POST completion event", server, port, posts, args.clients)
-            print(f"ratio ingest/trivial: {ingest / base:.2f} (target >= 0.50)")
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+                                                  credentials=CREDENTIALS)], rt.rulebook)
+        env = server_env(rt.settings, LTI_TOOL_SERVER__WORKERS=str(args.workers),
+                         LTI_TOOL_SERVER__THREADS=str(args.threads), LTI_TOOL_BENCH__DURABLE_INSERT_ROUTE="true")
+        users = Users()
+        posted = ceiling_posted = 0
+        workers = args.workers or worker_count(rt.settings)
+        print(f"database: {rt.engine.dialect.name}; server: {workers} process(es) x {args.threads} threads; "
+              f"{args.clients} keep-alive clients; {load_average()}")
+        with serve(env) as (server, port), MemoryPeak(server.pid) as memory:
+            def events(bodies: list[bytes]) -> list[Request]:
+                return [("POST", source.url, b, JSON) for b in bodies]
+
+            def ceiling(bodies: list[bytes]) -> list[Request]:
+                return [("POST", "/bench/durable-insert", b, JSON) for b in bodies]
+
+            warm = users.bodies(100)  # first connections, caches, the JWKS of the sample's source
+            run_closed(port, events(warm) + ceiling(warm), args.clients)
+            posted += len(warm)
+            ceiling_posted += len(warm)
+            trivial_seconds, _, _ = run_closed(port, [("GET", "/healthz", b"", {})] * 2000, args.clients)
+            print(f"GET /healthz: {2000 / trivial_seconds:.0f} req/s (for reference)")
+
+            per_round = max(args.events // args.rounds, 100)
+            best = {"ceiling": 0.0, "events": 0.0}
+            for round_ in range(1, args.rounds + 1):
+                for name, build in (("ceiling", ceiling), ("events", events)):
+                    bodies = users.bodies(per_round)
+                    cpu = tree_cpu_seconds(server.pid)
+                    seconds, latencies, errors = run_closed(port, build(bodies), args.clients)
+                    cpu_ms = (tree_cpu_seconds(server.pid) - cpu) * 1000 / per_round
+                    if name == "events":
+                        posted += per_round
+                    else:
+                        ceiling_posted += per_round
+                    rate = per_round / seconds
+                    best[name] = max(best[name], rate)
+                    print(f"round {round_} {name:<8} {rate:7.1f} /s  p50 {quantile(latencies, 50) * 1000:6.2f} ms"
+                          f"  p99 {quantile(latencies, 99) * 1000:6.2f} ms  server CPU {cpu_ms:.2f} ms/request"
+                          f"  errors {errors}")
+                    if errors:
+                        raise SystemExit(f"FAILED: {errors} {name} requests were not accepted")
+
+            offered = int(args.rate * args.rate_seconds)
+            _, latencies, errors = run_open(port, events(users.bodies(offered)), args.clients, args.rate)
+            posted += offered
+            p99 = quantile(latencies, 99) * 1000
+            print(f"offered {args.rate:g} events/s for {args.rate_seconds:g} s: p50 "
+                  f"{quantile(latencies, 50) * 1000:.2f} ms, p99 {p99:.2f} ms, max {max(latencies) * 1000:.2f} ms, "
+                  f"errors {errors}")
+            print(f"after the run: {load_average()}")
+        print(f"server memory at its peak: {memory.pss_mb:.1f} MB PSS, {memory.rss_mb:.1f} MB RSS summed over "
+              "its processes (counting pages a worker shares with the gunicorn master twice)")
+
         with rt.sessions() as session:
-            awards = session.scalar(select(func.count()).select_from(models.Award))
-            events = session.scalar(select(func.count()).select_from(models.LmsEvent))
-        print(f"stored events: {events}; awards: {awards} (expected {2 * args.events})")
+            check("stored events", session.scalar(select(func.count()).select_from(models.LmsEvent)) or 0, posted)
+            check("awards", session.scalar(select(func.count()).select_from(models.Award)) or 0,
+                  len(CREDENTIALS) * posted)
+            check("ceiling rows", session.scalar(select(func.count()).select_from(RAW_BODIES)) or 0, ceiling_posted)
         rt.engine.dispose()
+
+        print(ratio_line(f"ingest events/s ({rt.engine.dialect.name})", best["events"], "events/s",
+                         best["ceiling"], 0.8))
+        print(absolute_line(f"ingest p99 at {args.rate:g}/s ({rt.engine.dialect.name})", p99, "ms", 50))
+        print(absolute_line(f"ingest server memory, PSS ({rt.engine.dialect.name})", memory.pss_mb, "MB", 200))
 
 
 if __name__ == "__main__":

@@ -102,6 +102,15 @@ class ReminderSettings(BaseModel):
         return sorted(set(value), reverse=True)
 
 
+class BenchSettings(BaseModel):
+    """Routes that exist only for the benchmarks in ``bench/``; all off unless a benchmark turns them on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    durable_insert_route: bool = False
+    """``POST /bench/durable-insert``: the ingest benchmark's ceiling (:mod:`lti_tool.web.durable_insert`)."""
+
+
 class Settings(BaseSettings):
     """Every setting of the tool, with its default."""
 
@@ -127,6 +136,7 @@ class Settings(BaseSettings):
     lti: LtiSettings = LtiSettings()
     certificates: CertificateSettings = CertificateSettings()
     reminders: ReminderSettings = ReminderSettings()
+    bench: BenchSettings = BenchSettings()
 
     @classmethod
     def settings_customise_sources(

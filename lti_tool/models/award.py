@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.models.base import Base, Credit, Id, UtcDateTime, utcnow
@@ -60,3 +60,7 @@ class LedgerEntry(Base):
     amount: Mapped[Decimal] = mapped_column(Credit)
     reason: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+Index("ix_awards_source_id_course_id", Award.source_id, Award.course_id)
+"""A course's awards, for the instructor page (migration 0014)."""

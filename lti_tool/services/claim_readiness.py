@@ -7,7 +7,7 @@ learner who lacks either wait in the outbox; the learner page can show :func:`mi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +31,22 @@ def missing_for(session: Session, learner_id: int, credential: str, requires: It
     if "consent" in requires and not has_consent(session, learner_id, credential):
         missing.append(WHAT["consent"])
     return missing
+
+
+def ready_learners(session: Session, learner_ids: Collection[int], credential: str,
+                   requires: Iterable[str]) -> set[int]:
+    """Of ``learner_ids``, those for whom :func:`missing_for` finds nothing missing, in one query
+    per requirement instead of one per learner (the export tick asks this of every pending claim)."""
+    ready = set(learner_ids)
+    requires = set(requires)
+    if "number" in requires and ready:
+        ready &= {learner for learner, number in session.execute(
+            select(models.LearnerCredential.learner_id, models.LearnerCredential.number)
+            .where(models.LearnerCredential.credential == credential)) if number and number.strip()}
+    if "consent" in requires and ready:
+        ready &= set(session.scalars(select(models.ReportConsent.learner_id).where(
+            models.ReportConsent.credential == credential, models.ReportConsent.withdrawn_at.is_(None))))
+    return ready
 
 
 def has_consent(session: Session, learner_id: int, credential: str) -> bool:

@@ -14,13 +14,13 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import Exports
-from lti_tool.services.claim_readiness import missing_for
+from lti_tool.services.claim_readiness import ready_learners
 from lti_tool.services.verification import ensure_codes
 
 OPEN = ("pending", "failed", "delivering")
@@ -46,37 +46,40 @@ def form_batches(
 ) -> list[int]:
     """Put ready claims into new batches; returns their ids."""
     with write_session(sessions) as session:
-        query = (select(models.OutboxClaim, models.Award)
+        query = (select(models.OutboxClaim.id, models.OutboxClaim.credential, models.OutboxClaim.idempotency_key,
+                        models.Award.id.label("award_id"), models.Award.learner_id, models.Award.completed_at)
                  .join(models.LedgerEntry, models.LedgerEntry.id == models.OutboxClaim.ledger_entry_id)
                  .join(models.Award, models.Award.id == models.LedgerEntry.award_id)
                  .where(models.OutboxClaim.batch_id.is_(None),
                         *in_scope(models.OutboxClaim.credential, credentials, exclude)))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(of=models.OutboxClaim, skip_locked=True)
-        by_credential: dict[str, list[tuple[models.OutboxClaim, models.Award]]] = {}
-        for claim, award in session.execute(query.order_by(models.Award.completed_at, models.OutboxClaim.id)):
-            by_credential.setdefault(claim.credential, []).append((claim, award))
+        by_credential: dict[str, list[Any]] = {}
+        for claim in session.execute(query.order_by(models.Award.completed_at, models.OutboxClaim.id)):
+            by_credential.setdefault(claim.credential, []).append(claim)
         size = exports.config.delivery.max_claims_per_batch
         batch_ids = []
         for credential, group in sorted(by_credential.items()):
             binding = exports.binding(credential)
-            requires = binding.requires or []
-            ready = [(c, a) for c, a in group if not missing_for(session, a.learner_id, credential, requires)]
+            learners = ready_learners(session, {c.learner_id for c in group}, credential, binding.requires or [])
+            ready = [c for c in group if c.learner_id in learners]
             deadline = exports.deadline(credential)
             for start in range(0, len(ready), size):
                 chunk = ready[start:start + size]
                 batch = models.ExportBatch(
                     credential=credential, destination=binding.destination or "directory",
                     exporter=binding.exporter or "claims-csv",
-                    key=batch_key([c.idempotency_key for c, _ in chunk]), status="pending",
+                    key=batch_key([c.idempotency_key for c in chunk]), status="pending",
                     attempts=0, next_attempt_at=now, created_at=now,
-                    deadline_at=min(a.completed_at for _, a in chunk) + deadline if deadline else None,
+                    deadline_at=min(c.completed_at for c in chunk) + deadline if deadline else None,
                 )
                 session.add(batch)
                 session.flush()
-                for claim, _ in chunk:
-                    claim.batch_id = batch.id
-                ensure_codes(session, [award.id for _, award in chunk])  # before the first render
+                session.execute(update(models.OutboxClaim)
+                                .where(models.OutboxClaim.id.in_([c.id for c in chunk]))
+                                .values(batch_id=batch.id)
+                                .execution_options(synchronize_session=False))
+                ensure_codes(session, [c.award_id for c in chunk])  # before the first render
                 batch_ids.append(batch.id)
         return batch_ids
 

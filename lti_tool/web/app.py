@@ -25,6 +25,10 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.register_blueprint(events.blueprint)
     lti.init_app(app)
     public.init_app(app)
+    if runtime.settings.bench.durable_insert_route:
+        from lti_tool.web import durable_insert
+
+        durable_insert.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> Any:
