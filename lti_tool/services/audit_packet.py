@@ -24,6 +24,7 @@ from lti_tool.exports.documents import certificate_pdf
 from lti_tool.exports.remittance import certificate_name
 from lti_tool.exports.statement import render_statement
 from lti_tool.services.export_claims import claims_where
+from lti_tool.services.learners import LearnerKey, find_learner
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -79,15 +80,14 @@ def _midnight(day: date) -> datetime:
 
 
 def build_audit_packet(
-    session: Session, source_id: int, user: str, credential: str, cycle_start: date | None = None,
+    session: Session, key: LearnerKey, credential: str, cycle_start: date | None = None,
     cycle_months: int | None = None,
 ) -> AuditPacket:
     """The packet for one learner and credential: with ``cycle_start``, the awards completed in the
     cycle that starts that day (``cycle_months`` long; open-ended without), else all of them."""
-    learner = session.scalar(select(models.Learner).where(
-        models.Learner.source_id == source_id, models.Learner.lms_user_id == user))
+    learner = find_learner(session, key)
     if learner is None:
-        raise LearnerNotFound(f"no learner {user!r} in source {source_id}")
+        raise LearnerNotFound(f"no learner {key.lms_user_id!r} in source {key.identity_id}")
     where = [models.Award.learner_id == learner.id, models.Award.credential == credential]
     cycle_end = add_months(cycle_start, cycle_months) if cycle_start and cycle_months else None
     if cycle_start is not None:
@@ -114,7 +114,7 @@ def build_audit_packet(
             add(f"evidence/award-{award.id}.json",
                 json.dumps(award_evidence(session, award), indent=2, sort_keys=True).encode())
     since = f"-since-{cycle_start}" if cycle_start else ""
-    return AuditPacket(f"audit-{credential}-{source_id}-{user}{since}.zip", buffer.getvalue(), names)
+    return AuditPacket(f"audit-{credential}-{key.identity_id}-{key.lms_user_id}{since}.zip", buffer.getvalue(), names)
 
 
 def readme(learner: models.Learner, credential: str, cycle_start: date | None, cycle_end: date | None,

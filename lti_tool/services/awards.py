@@ -12,17 +12,18 @@ from lti_tool.services.ledger import revoked_award_ids
 
 
 def list_awards(
-    session: Session, *, source_id: int | None = None, user: str | None = None,
+    session: Session, *, identity_id: int | None = None, user: str | None = None,
     course: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Awards, oldest first; ``identity_id`` is a resolved identity source
+    (:func:`lti_tool.services.learners.identity_of`)."""
     query = (
         select(models.Award, models.Learner)
         .join(models.Learner, models.Learner.id == models.Award.learner_id)
         .order_by(models.Award.id)
     )
-    if source_id is not None:
-        identity = session.get(models.Source, source_id)
-        query = query.where(models.Award.source_id == (identity.identity_id if identity else source_id))
+    if identity_id is not None:
+        query = query.where(models.Award.source_id == identity_id)
     if user is not None:
         query = query.where(models.Learner.lms_user_id == user)
     if course is not None:

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import insert_many_or_skip, upsert_many
+from lti_tool.db import insert_many_or_skip
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.services.crediting import CreditOutcome, credit_completions, find_mapping
+from lti_tool.services.learners import LearnerKey, SeenLearner, record_learners
 from lti_tool.services.ledger import KnownCompletion
 
 # When one request carries several statements, the answer names the most telling status.
@@ -45,14 +46,9 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
     the caller's transaction; one outcome per event, in order."""
     reported = [(event, item) for event in events for item in event.parsed if isinstance(item, Completion)]
     now = models.utcnow()
-    learner_ids = upsert_many(
-        session,
-        models.Learner.__table__,
-        [{"source_id": event.identity_id, "lms_user_id": item.lms_user_id, "name": item.learner_name,
-          "email": item.learner_email, "created_at": now} for event, item in reported],
-        ("source_id", "lms_user_id"),
-        ("name", "email"),
-    )
+    learner_ids = record_learners(session, [
+        SeenLearner(LearnerKey(event.identity_id, item.lms_user_id), item.learner_name, item.learner_email)
+        for event, item in reported])
     completion_ids = insert_many_or_skip(
         session,
         models.CourseCompletion.__table__,

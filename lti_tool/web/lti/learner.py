@@ -39,7 +39,7 @@ def learner() -> Any:
     rt = current_runtime()
     with reading() as db:
         platform = platform_of(db, launch)
-        page = learner_view.learner_page(db, rt.rulebook, source_id=platform.source_id,
+        page = learner_view.learner_page(db, rt.rulebook, identity_id=platform.source_id,
                                          user=launch.lms_user_id,
                                          on=datetime.now(rt.settings.zone).date(),
                                          requires=rt.exports.requires, zone=rt.settings.zone)
@@ -71,7 +71,7 @@ def save_credential() -> Any:
         if platform.source_id is None:
             abort(403, "this platform is not linked to an event source; ask the tool's operator")
         holding = learners.add_credential(
-            db, rt.rulebook, source_id=platform.source_id, user=launch.lms_user_id, credential=credential,
+            db, rt.rulebook, key=learners.LearnerKey(platform.source_id, launch.lms_user_id), credential=credential,
             number=number or None, certified_on=certified_on, cycle_start=None)
         holding.number = number or None
         given = request.form.get("consent") in ("on", "1", "true", "yes")
@@ -93,13 +93,15 @@ def certificate(award_id: int) -> Any:
     rt = current_runtime()
     with reading() as db:
         platform = platform_of(db, launch)
-        awards = list_awards(db, source_id=platform.source_id, user=launch.lms_user_id) \
-            if platform.source_id is not None else []
+        if platform.source_id is None:
+            abort(404, "no such certificate for you")
+        key = learners.LearnerKey(platform.source_id, launch.lms_user_id)
+        awards = list_awards(db, identity_id=key.identity_id, user=key.lms_user_id)
         award = next((a for a in awards if a["id"] == award_id and not a["revoked"]), None)
         if award is None:
             abort(404, "no such certificate for you")
         mapping = find_mapping(db, award["source_id"], award["course"])
-        learner = learners.find_learner(db, platform.source_id, launch.lms_user_id)  # type: ignore[arg-type]
+        learner = learners.find_learner(db, key)
         number = None
         if learner is not None:
             number = db.scalar(_number_query(learner.id, award["credential"]))
@@ -137,11 +139,11 @@ def audit_packet(credential: str) -> Any:
     months = getattr(rule.settings, "cycle_months", None)
     with reading() as db:
         platform = platform_of(db, launch)
-        source = db.get(models.Source, platform.source_id) if platform.source_id else None
-        learner = learners.find_learner(db, source.id, launch.lms_user_id) if source else None
-        if source is None or learner is None or not _holds(db, learner.id, credential):
+        key = learners.LearnerKey(platform.source_id, launch.lms_user_id) if platform.source_id else None
+        learner = learners.find_learner(db, key) if key else None
+        if key is None or learner is None or not _holds(db, learner.id, credential):
             abort(404, f"no audit packet for {credential}: you hold no such credential and have no credit toward it")
-        packet = build_audit_packet(db, source.identity_id, launch.lms_user_id, credential, cycle_start,
+        packet = build_audit_packet(db, key, credential, cycle_start,
                                     int(months) if months else None)
     log.info("learner %s of platform %s downloaded the %s audit packet (%d files)", launch.lms_user_id,
              launch.platform_id, credential, len(packet.files))

@@ -64,7 +64,7 @@ def roster() -> Any:
     launch = current_launch(*STAFF)
     query = request.args.get("q", "")
     with reading() as db:
-        rows = course_view.course_rows(db, source_id=platform_of(db, launch).source_id,
+        rows = course_view.course_rows(db, identity_id=platform_of(db, launch).source_id,
                                        course_id=course_of(db, launch), query=query,
                                        names=credential_names())
     return render_template("lti_instructor.html", launch=launch, rows=rows, q=query)
@@ -74,7 +74,7 @@ def roster() -> Any:
 def roster_csv() -> Any:
     launch = current_launch(*STAFF)
     with reading() as db:
-        rows = course_view.course_rows(db, source_id=platform_of(db, launch).source_id,
+        rows = course_view.course_rows(db, identity_id=platform_of(db, launch).source_id,
                                        course_id=course_of(db, launch), query=request.args.get("q", ""),
                                        names=credential_names())
     return Response(course_view.render_csv(rows), mimetype="text/csv", headers={

@@ -96,25 +96,25 @@ class LearnerPage:
 
 
 def learner_page(
-    session: Session, rulebook: Rulebook, *, source_id: int | None, user: str, on: date,
+    session: Session, rulebook: Rulebook, *, identity_id: int | None, user: str, on: date,
     requires: Callable[[str], Iterable[str]] | None = None, zone: tzinfo = UTC,
 ) -> LearnerPage:
     """``requires(credential)`` says what claims for a credential need (``number``, ``consent``)."""
     page = LearnerPage(credential_titles={r.credential: r.title for r in rulebook})
-    if source_id is None:
+    if identity_id is None:
         return page
-    page.awards = [a for a in list_awards(session, source_id=source_id, user=user) if not a["revoked"]]
+    page.awards = [a for a in list_awards(session, identity_id=identity_id, user=user) if not a["revoked"]]
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for award in page.awards:
         totals[(award["credential"], award["unit"])] += Decimal(award["amount"])
     page.totals = {key: canonical(value) for key, value in sorted(totals.items())}
-    source = session.get(models.Source, source_id)
     courses = {a["course"] for a in page.awards}
-    if source is not None and courses:
+    if courses:
         page.titles = {m.course_id: m.title for m in session.scalars(select(models.CourseMapping).where(
-            models.CourseMapping.source_id == source.identity_id,
+            models.CourseMapping.source_id == identity_id,
             models.CourseMapping.course_id.in_(courses))) if m.title}
-    learner = learners.find_learner(session, source_id, user)
+    key = learners.LearnerKey(identity_id, user)
+    learner = learners.find_learner(session, key)
     if learner is None:
         return page
     holdings = {h.credential: h for h in session.scalars(select(models.LearnerCredential).where(
@@ -131,7 +131,7 @@ def learner_page(
         ))
     page.addable = [(r.credential, r.title) for r in rulebook if r.credential not in holdings]
     if holdings:
-        for result in learners.progress(session, rulebook, source_id=source_id, user=user, on=on, zone=zone):
+        for result in learners.progress(session, rulebook, key=key, on=on, zone=zone):
             page.progress.append(describe_progress(result, _rule(rulebook, result.credential)))
     return page
 
