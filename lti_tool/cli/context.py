@@ -12,6 +12,7 @@ import click
 from sqlalchemy.orm import Session
 
 from lti_tool.credits.registry import RuleSettingsError
+from lti_tool.entry_points import PluginLoadError
 from lti_tool.runtime import Runtime, build_runtime
 from lti_tool.services.learners import LearnerError, LearnerKey, identity_of
 from lti_tool.settings import SettingsError
@@ -31,7 +32,7 @@ def pass_runtime(command: F) -> F:
         if not isinstance(root.obj, Runtime):
             try:
                 root.obj = build_runtime()
-            except (SettingsError, RuleSettingsError) as exc:
+            except (SettingsError, RuleSettingsError, PluginLoadError) as exc:
                 raise click.UsageError(str(exc)) from None
             root.call_on_close(root.obj.engine.dispose)
         return command(root.obj, *args, **kwargs)

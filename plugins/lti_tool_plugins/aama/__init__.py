@@ -53,7 +53,6 @@ class CmaRule(HourlyRule):
         "A CPR card is 4 clinical points whatever its length; at most 3 cards (12 points) count in a "
         "cycle, the earliest first; a card never counts toward the 30 AAMA-approved points.",
         "The 60 months run from the learner's certification date.",
-        *HourlyRule.HOURLY_INTERPRETATIONS,
     )
 
     def convert(self, activity: Activity) -> Conversion:
