@@ -20,5 +20,6 @@ class ExportPlugins:
 
 
 def discover() -> ExportPlugins:
-    return ExportPlugins(load_plugins(EXPORTERS_GROUP, Exporter, "identifier"),
-                         load_plugins(DESTINATIONS_GROUP, Destination, "identifier"))
+    # The bases are abstract; the loader returns their concrete subclasses.
+    return ExportPlugins(load_plugins(EXPORTERS_GROUP, Exporter, "identifier"),  # type: ignore[type-abstract]
+                         load_plugins(DESTINATIONS_GROUP, Destination, "identifier"))  # type: ignore[type-abstract]

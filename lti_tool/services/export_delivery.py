@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
-from lti_tool.db import read_session, write_session
+from lti_tool.db import read_session, rows_changed, write_session
 from lti_tool.exports.base import DeliveryError, Export
 from lti_tool.exports.claim import Claim
 from lti_tool.exports.config import Exports
@@ -42,14 +42,14 @@ class BatchNotFound(LookupError):
 def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds: float) -> int | None:
     """Take the batch for one attempt; returns the attempt number, ``None`` if another tick holds it."""
     with write_session(sessions) as session:
-        result = session.execute(
+        changed = rows_changed(session.execute(
             update(models.ExportBatch)
             .where(models.ExportBatch.id == batch_id, models.ExportBatch.status.in_(OPEN),
                    (models.ExportBatch.lease_until.is_(None)) | (models.ExportBatch.lease_until < now))
             .values(status="delivering", lease_until=now + timedelta(seconds=seconds),
                     attempts=models.ExportBatch.attempts + 1)
-        )
-        if result.rowcount != 1:
+        ))
+        if changed != 1:
             return None
         batch = session.get(models.ExportBatch, batch_id)
         assert batch is not None
@@ -130,7 +130,7 @@ def record_delivery(sessions: sessionmaker[Session], batch_id: int, attempt: int
 def backoff_seconds(attempt: int, settings: ExportSettings, retry_after: float | None) -> float:
     """Exponential backoff with jitter (half to all of base * 2^(attempt-1), capped), and never
     sooner than the receiver's ``Retry-After``."""
-    delay = min(settings.retry_base_seconds * 2 ** (attempt - 1), settings.retry_max_seconds)
+    delay = min(settings.retry_base_seconds * 2.0 ** (attempt - 1), settings.retry_max_seconds)
     delay *= random.uniform(0.5, 1.0)
     return max(delay, retry_after) if retry_after is not None else delay
 
@@ -147,11 +147,11 @@ def record_failure(
     retry_at = max(now, finished) + timedelta(seconds=backoff_seconds(tries, settings, retry_after))
     error = f"{type(exc).__name__}: {exc}"
     with write_session(sessions) as session:
-        held = session.execute(update(models.ExportBatch).where(
+        held = rows_changed(session.execute(update(models.ExportBatch).where(
             models.ExportBatch.id == batch_id, models.ExportBatch.status == "delivering",
             models.ExportBatch.attempts == attempt,
         ).values(status="dead" if dead else "failed", last_error=error, lease_until=None,
-                 next_attempt_at=retry_at)).rowcount == 1
+                 next_attempt_at=retry_at))) == 1
         session.execute(update(models.ExportAttempt).where(
             models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.attempt == attempt,
         ).values(outcome="dead" if dead else "failed", finished_at=finished, error=error,

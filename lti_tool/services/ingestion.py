@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import insert_many, write_session
+from lti_tool.db import insert_many, table_of, write_session
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.services.completions import Outcome, StoredEvent, credit_events
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # Built once; values come as parameters (the hot path of every event).
 _EVENT_UPDATE = (
-    update(models.LmsEvent.__table__)
+    update(table_of(models.LmsEvent))
     .where(models.LmsEvent.__table__.c.id == bindparam("event_id"))
     .values(status=bindparam("status"), detail=bindparam("detail"))
 )

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits import api
-from lti_tool.db import insert_many_or_skip
+from lti_tool.db import insert_many_or_skip, table_of
 
-_OUTBOX_INSERT = insert(models.OutboxClaim.__table__)
+_OUTBOX_INSERT = insert(table_of(models.OutboxClaim))
 """Built once: the values come as parameters (building a statement per claim cost more than the
 database work)."""
 

@@ -48,4 +48,6 @@ def shared_secret(app: Flask, name: str = "session") -> str:
     with write_session(rt.sessions) as session:
         insert_or_skip(session, models.AppSecret.__table__,
                        {"name": name, "value": secrets.token_urlsafe(48)}, ["name"])
-        return session.scalar(select(models.AppSecret.value).where(models.AppSecret.name == name))
+        value = session.scalar(select(models.AppSecret.value).where(models.AppSecret.name == name))
+        assert value is not None  # inserted above, or by whoever won the race
+        return value
