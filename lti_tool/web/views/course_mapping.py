@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook, UnknownCredential
-from lti_tool.models.base import canonical
+from lti_tool.credits.rounding import normalized
 from lti_tool.services.crediting import activity_for, find_mapping
 from lti_tool.services.mappings import MappingSpec, apply_mapping, credit_waiting
 
@@ -81,7 +81,7 @@ def preview(spec: MappingSpec, rulebook: Rulebook) -> list[PreviewLine]:
         if isinstance(result, api.Refusal):
             lines.append(PreviewLine(credential, None, None, result.reason))
         else:
-            lines.append(PreviewLine(credential, str(canonical(result.amount)), result.unit, result.reason))
+            lines.append(PreviewLine(credential, str(normalized(result.amount)), result.unit, result.reason))
     return lines
 
 
