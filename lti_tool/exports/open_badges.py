@@ -21,6 +21,7 @@ from lti_tool.credits.rounding import normalized
 from lti_tool.exports.base import Exporter
 from lti_tool.exports.claim import Claim, Rendered
 from lti_tool.exports.documents import course_name
+from lti_tool.states import EntryKind
 
 CONTEXT = ["https://www.w3.org/ns/credentials/v2",
            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
@@ -96,4 +97,4 @@ class OpenBadgesExporter(Exporter):
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:
         return [Rendered(f"{name}-award-{c.award_id}.json", "application/vc+ld+json",
                          credential_json(achievement_credential(c)))
-                for c in claims if c.entry_kind == "credit"]
+                for c in claims if c.entry_kind == EntryKind.CREDIT]

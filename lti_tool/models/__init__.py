@@ -19,6 +19,14 @@ from lti_tool.models.lti import (
 from lti_tool.models.mapping import CourseMapping
 from lti_tool.models.outbox import ExportAttempt, ExportBatch, OutboxClaim
 from lti_tool.models.source import Source
+from lti_tool.states import (
+    OPEN_BATCH_STATUSES,
+    AttemptOutcome,
+    BatchStatus,
+    ClaimState,
+    EntryKind,
+    EventStatus,
+)
 
 __all__ = [
     "Award",
@@ -43,4 +51,10 @@ __all__ = [
     "Platform",
     "ToolKey",
     "UsedNonce",
+    "AttemptOutcome",
+    "BatchStatus",
+    "ClaimState",
+    "EntryKind",
+    "EventStatus",
+    "OPEN_BATCH_STATUSES",
 ]

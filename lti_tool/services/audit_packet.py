@@ -107,7 +107,7 @@ def build_audit_packet(
             for rendered in render_statement("statement", claims):
                 add(rendered.filename, rendered.content)
         for claim in claims:
-            if claim.entry_kind == "credit":
+            if claim.entry_kind == models.EntryKind.CREDIT:
                 add(f"certificates/{certificate_name(claim)}", certificate_pdf(claim))
         awards = session.scalars(select(models.Award).where(*where).order_by(models.Award.id))
         for award in awards:

@@ -30,12 +30,12 @@ class CreditOutcome:
     already: int = 0
 
     @property
-    def status(self) -> str:
+    def status(self) -> models.EventStatus:
         if self.awarded:
-            return "credited"
+            return models.EventStatus.CREDITED
         if self.already:
-            return "duplicate"
-        return "refused"
+            return models.EventStatus.DUPLICATE
+        return models.EventStatus.REFUSED
 
     def detail(self) -> dict[str, object]:
         return {

@@ -22,7 +22,7 @@ from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import Exports
 from lti_tool.services.claim_readiness import missing_for
 
-OPEN = ("pending", "failed", "delivering")
+OPEN = models.OPEN_BATCH_STATUSES
 """Batch states a tick may (re)deliver once their lease is free."""
 
 
@@ -67,7 +67,7 @@ def form_batches(
                 batch = models.ExportBatch(
                     credential=credential, destination=binding.destination or "directory",
                     exporter=binding.exporter or "claims-csv",
-                    key=batch_key([c.idempotency_key for c, _ in chunk]), status="pending",
+                    key=batch_key([c.idempotency_key for c, _ in chunk]), status=models.BatchStatus.PENDING,
                     attempts=0, next_attempt_at=now, created_at=now,
                     deadline_at=min(a.completed_at for _, a in chunk) + deadline if deadline else None,
                 )

@@ -35,7 +35,7 @@ def claims_where(session: Session, *where: Any) -> list[Claim]:
     )
     return [
         Claim(
-            idempotency_key=claim.idempotency_key, entry_kind=entry.kind, award_id=award.id,
+            idempotency_key=claim.idempotency_key, entry_kind=models.EntryKind(entry.kind), award_id=award.id,
             credential=award.credential, learner_lms_id=learner.lms_user_id,
             learner_name=learner.name, learner_email=learner.email, member_number=number,
             source=source.name, course_id=award.course_id, course_title=title,

@@ -46,7 +46,7 @@ def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds
             update(models.ExportBatch)
             .where(models.ExportBatch.id == batch_id, models.ExportBatch.status.in_(OPEN),
                    (models.ExportBatch.lease_until.is_(None)) | (models.ExportBatch.lease_until < now))
-            .values(status="delivering", lease_until=now + timedelta(seconds=seconds),
+            .values(status=models.BatchStatus.DELIVERING, lease_until=now + timedelta(seconds=seconds),
                     attempts=models.ExportBatch.attempts + 1)
         ))
         if changed != 1:
@@ -56,7 +56,7 @@ def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds
         session.execute(
             update(models.ExportAttempt)
             .where(models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.outcome.is_(None))
-            .values(outcome="interrupted", finished_at=now,
+            .values(outcome=models.AttemptOutcome.INTERRUPTED, finished_at=now,
                     error="the process ended during this attempt; its lease expired"))
         session.add(models.ExportAttempt(batch_id=batch_id, attempt=batch.attempts,
                                          destination=batch.destination, started_at=now))
@@ -119,12 +119,12 @@ def record_delivery(sessions: sessionmaker[Session], batch_id: int, attempt: int
     finished = models.utcnow()
     with write_session(sessions) as session:
         session.execute(update(models.ExportBatch).where(
-            models.ExportBatch.id == batch_id, models.ExportBatch.status != "delivered",
-        ).values(status="delivered", receipt=receipt, delivered_at=finished, lease_until=None,
+            models.ExportBatch.id == batch_id, models.ExportBatch.status != models.BatchStatus.DELIVERED,
+        ).values(status=models.BatchStatus.DELIVERED, receipt=receipt, delivered_at=finished, lease_until=None,
                  last_error=None))
         session.execute(update(models.ExportAttempt).where(
             models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.attempt == attempt,
-        ).values(outcome="delivered", finished_at=finished, receipt=receipt, error=None))
+        ).values(outcome=models.AttemptOutcome.DELIVERED, finished_at=finished, receipt=receipt, error=None))
 
 
 def backoff_seconds(attempt: int, settings: ExportSettings, retry_after: float | None) -> float:
@@ -148,14 +148,14 @@ def record_failure(
     error = f"{type(exc).__name__}: {exc}"
     with write_session(sessions) as session:
         held = rows_changed(session.execute(update(models.ExportBatch).where(
-            models.ExportBatch.id == batch_id, models.ExportBatch.status == "delivering",
+            models.ExportBatch.id == batch_id, models.ExportBatch.status == models.BatchStatus.DELIVERING,
             models.ExportBatch.attempts == attempt,
-        ).values(status="dead" if dead else "failed", last_error=error, lease_until=None,
-                 next_attempt_at=retry_at))) == 1
+        ).values(status=models.BatchStatus.DEAD if dead else models.BatchStatus.FAILED, last_error=error,
+                 lease_until=None, next_attempt_at=retry_at))) == 1
         session.execute(update(models.ExportAttempt).where(
             models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.attempt == attempt,
-        ).values(outcome="dead" if dead else "failed", finished_at=finished, error=error,
-                 retry_at=None if dead else retry_at))
+        ).values(outcome=models.AttemptOutcome.DEAD if dead else models.AttemptOutcome.FAILED,
+                 finished_at=finished, error=error, retry_at=None if dead else retry_at))
     if held:
         log.warning("export batch %s attempt %d %s: %s", batch_id, attempt, "dead" if dead else
                     f"failed, retry at {retry_at:%Y-%m-%d %H:%M:%S}Z", error)
@@ -177,12 +177,12 @@ def retry_in(session: Session, batch_id: int) -> dict[str, Any]:
     batch = session.get(models.ExportBatch, batch_id)
     if batch is None:
         raise BatchNotFound(f"no export batch with id {batch_id}")
-    if batch.status not in ("dead", "failed"):
+    if batch.status not in (models.BatchStatus.DEAD, models.BatchStatus.FAILED):
         raise ValueError(f"batch {batch_id} is {batch.status}; only dead or failed batches are retried")
     log.info("export batch %s (%s) put back in line by hand after: %s", batch.id, batch.credential,
              batch.last_error)
     # The attempt count goes on (it numbers the attempts); max_attempts counts from here.
-    batch.status, batch.lease_until, batch.next_attempt_at = "pending", None, models.utcnow()
+    batch.status, batch.lease_until, batch.next_attempt_at = models.BatchStatus.PENDING, None, models.utcnow()
     batch.attempts_before_retry = batch.attempts
     return {"batch": batch.id, "credential": batch.credential, "status": batch.status,
             "last_error": batch.last_error}

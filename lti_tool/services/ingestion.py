@@ -134,19 +134,19 @@ def _store_failed(sessions: sessionmaker[Session], submission: Submission, exc: 
     with write_session(sessions) as session:
         event = models.LmsEvent(
             source_id=submission.source_id, body=submission.body, content_type=submission.content_type,
-            parsed=serialize(submission.parsed), status="failed",
+            parsed=serialize(submission.parsed), status=models.EventStatus.FAILED,
             detail={"error": f"{type(exc).__name__}: {exc}"},
         )
         session.add(event)
         session.flush()
-        return Outcome("queued", event.id)
+        return Outcome(models.EventStatus.QUEUED, event.id)
 
 
 def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit: int = 100) -> list[Outcome]:
     """Retry events whose processing failed; each in its own transaction."""
     with sessions() as session:
         ids = list(session.scalars(
-            select(models.LmsEvent.id).where(models.LmsEvent.status == "failed")
+            select(models.LmsEvent.id).where(models.LmsEvent.status == models.EventStatus.FAILED)
             .order_by(models.LmsEvent.id).limit(limit)
         ))
     outcomes = []
@@ -154,7 +154,7 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
         try:
             with write_session(sessions) as session:
                 event = session.get(models.LmsEvent, event_id)
-                if event is None or event.status != "failed":
+                if event is None or event.status != models.EventStatus.FAILED:
                     continue
                 event.attempts += 1
                 source = session.get(models.Source, event.source_id)

@@ -153,8 +153,8 @@ def credit_waiting(session: Session, mapping: models.CourseMapping, rulebook: Ru
     for completion, outcome in zip(completions, outcomes, strict=True):
         awarded += len(outcome.awarded)
         event = session.get(models.LmsEvent, completion.event_id)
-        if outcome.awarded and event is not None and event.status == "unmapped":
-            event.status = "credited"
+        if outcome.awarded and event is not None and event.status == models.EventStatus.UNMAPPED:
+            event.status = models.EventStatus.CREDITED
     return awarded
 
 

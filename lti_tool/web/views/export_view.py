@@ -107,7 +107,7 @@ def platform_exports(session: Session, exports: Exports, identity_id: int, now: 
     if not shares:
         return view
     for batch in session.scalars(select(models.ExportBatch).where(
-            models.ExportBatch.status == "dead", models.ExportBatch.id.in_(list(shares)))
+            models.ExportBatch.status == models.BatchStatus.DEAD, models.ExportBatch.id.in_(list(shares)))
             .order_by(models.ExportBatch.id)):
         mine, every = shares[batch.id]
         view.dead_batches.append(DeadBatch(
