@@ -65,8 +65,8 @@ def form_batches(
             for start in range(0, len(ready), size):
                 chunk = ready[start:start + size]
                 batch = models.ExportBatch(
-                    credential=credential, destination=binding.destination or "directory",
-                    exporter=binding.exporter or "claims-csv",
+                    credential=credential, destination=binding.destination,
+                    exporter=binding.exporter,
                     key=batch_key([c.idempotency_key for c, _ in chunk]), status=models.BatchStatus.PENDING,
                     attempts=0, next_attempt_at=now, created_at=now,
                     deadline_at=min(a.completed_at for _, a in chunk) + deadline if deadline else None,
