@@ -50,7 +50,9 @@ def status(rt: Runtime, as_json: bool) -> None:
 def retry(rt: Runtime, batch_id: int, as_json: bool) -> None:
     """Put a dead (or failed) batch back in line; the next tick delivers it."""
     try:
-        emit(retry_batch(rt.sessions, batch_id), as_json)
+        with write_session(rt.sessions) as session:
+            result = retry_batch(session, batch_id)
+        emit(result, as_json)
     except (BatchNotFound, ValueError) as exc:
         log.warning("export retry refused: %s", exc)
         raise click.UsageError(str(exc).strip("'\"")) from None

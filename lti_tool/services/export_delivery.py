@@ -11,6 +11,11 @@
    exponential backoff and jitter, never sooner than ``Retry-After``; a permanent refusal or too many
    attempts moves the batch to the dead letter (``dead``) with its last error, until
    ``lti-tool export retry ID``.
+
+Transactions: these steps are the one runner of delivery (called by
+:func:`lti_tool.services.exporting.run_export_tick`): each opens its own short transaction, because
+rendering and sending happen between them and must hold no lock. :func:`retry_batch` takes the
+caller's ``Session`` like every other service.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
@@ -166,14 +171,9 @@ def record_failure(
             "retry_at": None if dead else retry_at.isoformat()}
 
 
-def retry_batch(sessions: sessionmaker[Session], batch_id: int) -> dict[str, Any]:
-    """Put a dead or failed batch back in line now (``lti-tool export retry ID``)."""
-    with write_session(sessions) as session:
-        return retry_in(session, batch_id)
-
-
-def retry_in(session: Session, batch_id: int) -> dict[str, Any]:
-    """:func:`retry_batch` in the caller's transaction (the administrator page audit-logs it there)."""
+def retry_batch(session: Session, batch_id: int) -> dict[str, Any]:
+    """Put a dead or failed batch back in line now, in the caller's transaction (``lti-tool export
+    retry ID``; the administrator page audit-logs it in the same transaction)."""
     batch = session.get(models.ExportBatch, batch_id)
     if batch is None:
         raise BatchNotFound(f"no export batch with id {batch_id}")
@@ -187,7 +187,3 @@ def retry_in(session: Session, batch_id: int) -> dict[str, Any]:
     return {"batch": batch.id, "credential": batch.credential, "status": batch.status,
             "last_error": batch.last_error}
 
-
-def batch_attempts(session: Session, batch_id: int) -> list[models.ExportAttempt]:
-    return list(session.scalars(select(models.ExportAttempt).where(
-        models.ExportAttempt.batch_id == batch_id).order_by(models.ExportAttempt.attempt)))

@@ -6,6 +6,11 @@ again alone, so one bad event cannot hold back the others. If an event's own pro
 plugin raises, the database refuses a row), its transaction is rolled back, so no award, ledger entry
 or outbox claim is half-written; the event alone is then stored as ``failed`` and the scheduler's
 ``reprocess`` tick takes it up again. Nothing is lost.
+
+Transactions: :func:`record_events` (the group commit's batch function) and :func:`reprocess_failed`
+are ingestion's one runner of several transactions, for the reasons above; everything they call
+(:mod:`~lti_tool.services.completions`, :mod:`~lti_tool.services.crediting`, the ledger) takes their
+``Session`` and never commits.
 """
 
 from __future__ import annotations
@@ -66,23 +71,6 @@ def deserialize(rows: list[dict[str, Any]]) -> list[ParsedEvent]:
         else:
             items.append(Completion(**{**row, "completed_at": datetime.fromisoformat(row["completed_at"])}))
     return items
-
-
-def record_event(
-    sessions: sessionmaker[Session],
-    rulebook: Rulebook,
-    *,
-    source_id: int,
-    identity_id: int,
-    body: str,
-    content_type: str | None,
-    parsed: list[ParsedEvent],
-) -> Outcome:
-    """Store one request and credit what it reports, atomically."""
-    [outcome] = record_events(sessions, rulebook, [Submission(source_id, identity_id, body, content_type, parsed)])
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
 
 
 def record_events(
