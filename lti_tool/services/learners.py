@@ -107,6 +107,20 @@ def add_credential(
     return holding
 
 
+def credential_number(session: Session, learner_id: int, credential: str) -> str | None:
+    """The member or licence number the learner recorded for the credential."""
+    return session.scalar(select(models.LearnerCredential.number).where(
+        models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
+
+
+def holds_or_earned(session: Session, learner_id: int, credential: str) -> bool:
+    """The learner has the credential on file, or an award toward it."""
+    on_file = session.scalar(select(models.LearnerCredential.id).where(
+        models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
+    return on_file is not None or session.scalar(select(models.Award.id).where(
+        models.Award.learner_id == learner_id, models.Award.credential == credential).limit(1)) is not None
+
+
 def earned_credits(session: Session, learner_id: int, zone: tzinfo = UTC) -> list[api.EarnedCredit]:
     """The learner's awards that stand (revoked ones left out), as progress sees them: each dated
     by the calendar of ``zone`` (the deployment's), not UTC's."""

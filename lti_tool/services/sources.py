@@ -121,6 +121,14 @@ class SourceCache:
         return known
 
 
+def find_source(session: Session, source_id: int) -> models.Source | None:
+    return session.get(models.Source, source_id)
+
+
+def list_sources(session: Session) -> list[models.Source]:
+    return list(session.scalars(select(models.Source).order_by(models.Source.id)))
+
+
 def find_by_name(session: Session, name: str) -> models.Source | None:
     return session.scalar(select(models.Source).where(models.Source.name == name))
 

@@ -8,18 +8,15 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from lti_tool import models
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
 from lti_tool.runtime import current_runtime
 from lti_tool.services import learners
 from lti_tool.services.audit_packet import build_audit_packet
 from lti_tool.services.awards import list_awards
-from lti_tool.services.claim_readiness import set_consent
+from lti_tool.services.claim_readiness import consent_recorded, set_consent
 from lti_tool.services.crediting import find_mapping
 from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, reading, refuse
 from lti_tool.web.views import certificates, learner_view
@@ -75,16 +72,11 @@ def save_credential() -> Any:
             number=number or None, certified_on=certified_on, cycle_start=None)
         holding.number = number or None
         given = request.form.get("consent") in ("on", "1", "true", "yes")
-        if given or _has_consent_row(db, holding.learner_id, credential):
+        if given or consent_recorded(db, holding.learner_id, credential):
             set_consent(db, holding.learner_id, credential, given)
     log.info("learner %s of platform %s updated %s (consent %s)", launch.lms_user_id, launch.platform_id,
              credential, "given" if given else "not given")
     return redirect(url_for("lti_learner.learner", saved=credential), code=303)
-
-
-def _has_consent_row(db: Any, learner_id: int, credential: str) -> bool:
-    return db.scalar(select(models.ReportConsent.id).where(
-        models.ReportConsent.learner_id == learner_id, models.ReportConsent.credential == credential)) is not None
 
 
 @blueprint.get("/lti/certificates/<int:award_id>.pdf")
@@ -104,7 +96,7 @@ def certificate(award_id: int) -> Any:
         learner = learners.find_learner(db, key)
         number = None
         if learner is not None:
-            number = db.scalar(_number_query(learner.id, award["credential"]))
+            number = learners.credential_number(db, learner.id, award["credential"])
     try:
         rule = rt.rulebook.get(award["credential"])
     except UnknownCredential:
@@ -112,11 +104,6 @@ def certificate(award_id: int) -> Any:
     pdf = certificates.render_certificate(certificates.for_award(award, mapping, rule, number))
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="certificate-{award_id}.pdf"'})
-
-
-def _number_query(learner_id: int, credential: str) -> Any:
-    return select(models.LearnerCredential.number).where(
-        models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential)
 
 
 @blueprint.get("/lti/learner/audit-packet/<credential>")
@@ -141,7 +128,7 @@ def audit_packet(credential: str) -> Any:
         platform = platform_of(db, launch)
         key = learners.LearnerKey(platform.source_id, launch.lms_user_id) if platform.source_id else None
         learner = learners.find_learner(db, key) if key else None
-        if key is None or learner is None or not _holds(db, learner.id, credential):
+        if key is None or learner is None or not learners.holds_or_earned(db, learner.id, credential):
             abort(404, f"no audit packet for {credential}: you hold no such credential and have no credit toward it")
         packet = build_audit_packet(db, key, credential, cycle_start,
                                     int(months) if months else None)
@@ -150,11 +137,3 @@ def audit_packet(credential: str) -> Any:
     name = f"audit-packet-{credential}" + (f"-cycle-{cycle_start}" if cycle_start else "") + ".zip"
     return Response(packet.content, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _holds(db: Session, learner_id: int, credential: str) -> bool:
-    """The learner has the credential on file, or an award toward it (the page lists both)."""
-    on_file = db.scalar(select(models.LearnerCredential.id).where(
-        models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
-    return on_file is not None or db.scalar(select(models.Award.id).where(
-        models.Award.learner_id == learner_id, models.Award.credential == credential).limit(1)) is not None
