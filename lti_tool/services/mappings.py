@@ -116,7 +116,7 @@ def import_mappings(session: Session, specs: list[MappingSpec], rulebook: Rulebo
 
 
 def apply_mapping(
-    session: Session, rulebook: Rulebook, source_id: int, spec: MappingSpec
+    session: Session, rulebook: Rulebook, identity_id: int, spec: MappingSpec
 ) -> tuple[models.CourseMapping, bool]:
     """Create or replace the course's mapping from ``spec``; ``True`` if it is new.
 
@@ -125,10 +125,10 @@ def apply_mapping(
     """
     for credential in spec.credentials:
         rulebook.get(credential)
-    mapping = find_mapping(session, source_id, spec.course)
+    mapping = find_mapping(session, identity_id, spec.course)
     new = mapping is None
     if mapping is None:
-        mapping = models.CourseMapping(source_id=source_id, course_id=spec.course)
+        mapping = models.CourseMapping(source_id=identity_id, course_id=spec.course)
         session.add(mapping)
     mapping.title = spec.title
     mapping.minutes = spec.minutes

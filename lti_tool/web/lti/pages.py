@@ -107,7 +107,7 @@ def mapping() -> Any:
             if request.form.get("action") == "save":
                 with write_session(rt.sessions) as db:
                     credited = course_mapping.save(
-                        db, rt.rulebook, launch=launch, source_id=source.identity_id, spec=spec,
+                        db, rt.rulebook, launch=launch, identity_id=source.identity_id, spec=spec,
                         credit_existing=bool(request.form.get("credit_existing")))
                 message = f"Mapping saved. Completions already received: {credited} award(s) made."
         except (course_mapping.MappingFormError, UnknownCredential) as exc:

@@ -96,13 +96,13 @@ def as_form(mapping: models.CourseMapping | None) -> dict[str, Any]:
 
 
 def save(
-    session: Session, rulebook: Rulebook, *, launch: models.LaunchSession, source_id: int,
+    session: Session, rulebook: Rulebook, *, launch: models.LaunchSession, identity_id: int,
     spec: MappingSpec, credit_existing: bool,
 ) -> int:
     """Create or replace the course's mapping; return how many awards crediting waiting made."""
-    existing = find_mapping(session, source_id, spec.course)
+    existing = find_mapping(session, identity_id, spec.course)
     before = as_form(existing) if existing else None
-    mapping, _ = apply_mapping(session, rulebook, source_id, spec)
+    mapping, _ = apply_mapping(session, rulebook, identity_id, spec)
     session.add(models.AuditEntry(
         platform_id=launch.platform_id, lms_user_id=launch.lms_user_id, action="mapping.save",
         subject=f"course {spec.course}", before=before, after=as_form(mapping)))
