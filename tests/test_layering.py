@@ -24,3 +24,13 @@ def test_a_command_or_route_builds_no_query(path: Path) -> None:
             and isinstance(node.args[0], ast.Attribute) and isinstance(node.args[0].value, ast.Name)
             and node.args[0].value.id == "models"]
     assert gets == [], f"session.get(models.…) on lines {gets}"
+
+
+def test_no_import_cycle_in_web() -> None:
+    import grimp  # import-linter's graph builder (the test extras)
+
+    graph = grimp.build_graph("lti_tool")
+    web = sorted(m for m in graph.modules if m.startswith("lti_tool.web"))
+    cycles = [(a, b) for i, a in enumerate(web) for b in web[i + 1:]
+              if graph.chain_exists(a, b) and graph.chain_exists(b, a)]
+    assert cycles == []
