@@ -97,6 +97,9 @@ class SourceCache:
     once registered (there is no command that changes them), so a remembered source is the stored
     one; the time limit only bounds how long a process would go on accepting a source removed by
     hand from the database. Unknown tokens are not remembered: a new source works at once.
+
+    A miss reads in its own short read transaction: the cache outlives requests, and the event
+    request that asks holds no transaction yet.
     """
 
     def __init__(self, sessions: sessionmaker[Session], ttl: float = 60.0) -> None:
