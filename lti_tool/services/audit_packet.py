@@ -24,13 +24,14 @@ from lti_tool.exports.documents import certificate_pdf
 from lti_tool.exports.remittance import certificate_name
 from lti_tool.exports.statement import render_statement
 from lti_tool.services.export_claims import claims_where
-from lti_tool.services.learners import LearnerKey, find_learner
+from lti_tool.services.learners import LearnerError, LearnerKey, find_learner
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-class LearnerNotFound(LookupError):
-    pass
+class LearnerNotFound(LearnerError):
+    """No such learner (a :class:`~lti_tool.services.learners.LearnerError`, as every lookup of a
+    learner raises)."""
 
 
 @dataclass(frozen=True)
