@@ -16,6 +16,8 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 	@if [ -n "$$LTI_TOOL_TEST_POSTGRES_URL" ]; then \
 		echo "== the whole suite again on PostgreSQL"; \

@@ -15,10 +15,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, create_engine, event, func, insert
+from sqlalchemy import CursorResult, Engine, Result, Table, create_engine, event, func, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -154,11 +155,18 @@ def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def _insert(dialect: str) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def table_of(model: type[Any]) -> Table:
+    """A mapped class's Core table (for statements built once, with parameters, on the hot path)."""
+    return cast(Table, model.__table__)
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an ``UPDATE`` or ``DELETE`` changed (``session.execute`` types its result as
+    a plain :class:`~sqlalchemy.Result`; for those statements it is a ``CursorResult``)."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 Key = tuple[Any, ...]

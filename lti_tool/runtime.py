@@ -6,7 +6,7 @@ import functools
 import logging
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,8 +67,18 @@ EXTENSION = "lti_tool"
 """The key under which :func:`lti_tool.web.app.create_app` keeps the runtime in ``app.extensions``."""
 
 
+def install_runtime(app: Flask, runtime: Runtime) -> None:
+    """Keep ``runtime`` with ``app`` (:func:`lti_tool.web.app.create_app` does, once)."""
+    app.extensions[EXTENSION] = runtime
+
+
+def runtime_of(app: Flask) -> Runtime:
+    """The runtime kept with ``app``: the one reader of ``app.extensions`` for it."""
+    runtime: Runtime = app.extensions[EXTENSION]
+    return runtime
+
+
 def current_runtime() -> Runtime:
     """The runtime of the app serving the current request (a leaf accessor: blueprints import it
     without importing the app factory)."""
-    runtime: Runtime = current_app.extensions[EXTENSION]
-    return runtime
+    return runtime_of(current_app)

@@ -147,7 +147,10 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = _config_dir() / "settings.toml"
+        # settings.toml is read from the config_dir given (load_settings(config_dir=X)), else from
+        # LTI_TOOL_CONFIG_DIR, like credit_rules.toml and exports.toml (properties below).
+        given = getattr(init_settings, "init_kwargs", {}).get("config_dir")
+        toml_file = Path(given or _config_dir()) / "settings.toml"
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
     @field_validator("time_zone")
@@ -187,7 +190,10 @@ def _config_dir() -> Path:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings; raise :class:`SettingsError` naming the offending key."""
+    """Read the settings; raise :class:`SettingsError` naming the offending key.
+
+    ``config_dir=X`` reads all three files from X: ``settings.toml``, ``credit_rules.toml`` and
+    ``exports.toml`` (unless ``exports_path`` names another)."""
     overrides.setdefault("config_dir", _config_dir())
     try:
         return Settings(**overrides)
@@ -196,5 +202,5 @@ def load_settings(**overrides: Any) -> Settings:
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise SettingsError(
-            f"invalid setting in {_config_dir() / 'settings.toml'} or the environment: {problems}"
+            f"invalid setting in {Path(overrides['config_dir']) / 'settings.toml'} or the environment: {problems}"
         ) from None

@@ -56,3 +56,33 @@ def test_the_shipped_exports_config_requires_what_each_body_declares_and_the_dem
         assert shipped.binding(rule.credential).exporter == rule.export_format, rule.credential
         assert demo.requires(rule.credential) == []
     assert shipped.requires("acmss-cmss") == ["number"]
+
+
+def test_config_dir_given_to_load_settings_is_where_all_three_files_are_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from lti_tool.credits.registry import load_rulebook
+    from lti_tool.exports.config import build_exports, rule_defaults
+    from lti_tool.exports.discovery import discover
+
+    monkeypatch.delenv("LTI_TOOL_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("LTI_TOOL_EXPORTS_PATH", raising=False)
+    monkeypatch.delenv("LTI_TOOL_SERVER__PORT", raising=False)
+    (tmp_path / "settings.toml").write_text("[server]\nport = 8123\n")
+    (tmp_path / "credit_rules.toml").write_text("[acmss-cmss]\nrequired_total = 4\n")
+    (tmp_path / "exports.toml").write_text('[credentials.acmss-cmss]\nexporter = "statement"\n')
+    settings = load_settings(config_dir=tmp_path)
+    assert settings.server.port == 8123
+    rules = load_rulebook(settings.credit_rules_file)
+    assert rules.get("acmss-cmss").settings_snapshot()["required_total"] == "4"
+    exports = build_exports(settings.exports_file, discover(), tmp_path, rule_defaults(rules))
+    assert exports.binding("acmss-cmss").exporter == "statement"
+
+
+def test_an_invalid_setting_names_the_file_of_the_given_config_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("LTI_TOOL_CONFIG_DIR", raising=False)
+    (tmp_path / "settings.toml").write_text("[server]\nport = 'eighty'\n")
+    with pytest.raises(SettingsError, match=str(tmp_path / "settings.toml")):
+        load_settings(config_dir=tmp_path)

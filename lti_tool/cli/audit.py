@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from lti_tool import models
-from lti_tool.cli.context import emit, pass_runtime
+from lti_tool.cli.context import emit, pass_runtime, source_learner
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
 from lti_tool.runtime import Runtime
@@ -47,12 +46,9 @@ def packet(rt: Runtime, source_id: int, user: str, credential: str, cycle: objec
     months = getattr(rule.settings, "cycle_months", None)
     try:
         with write_session(rt.sessions) as session:
-            source = session.get(models.Source, source_id)
-            if source is None:
-                raise LearnerNotFound(f"no learner {user!r}: no source with id {source_id}")
-            # Learners live under the source whose ids the LMS uses (shared by an xAPI feed).
-            ensure_learner_codes(session, source.identity_id, user, credential)
-            result = build_audit_packet(session, source.identity_id, user, credential, cycle_start,
+            key = source_learner(session, source_id, user)
+            ensure_learner_codes(session, key, credential)
+            result = build_audit_packet(session, key, credential, cycle_start,
                                         int(months) if months else None, rt.settings.lti.public_url or None)
     except LearnerNotFound as exc:
         log.warning("audit packet refused: %s", exc)

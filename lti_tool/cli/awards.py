@@ -6,7 +6,7 @@ import dataclasses
 
 import click
 
-from lti_tool.cli.context import emit, pass_runtime
+from lti_tool.cli.context import emit, pass_runtime, source_identity
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
@@ -29,7 +29,8 @@ def awards() -> None:
 def list_(rt: Runtime, source_id: int | None, user: str | None, course: str | None, as_json: bool) -> None:
     """List awards with credential, amount, unit, course, learner, completed-at and rule version."""
     with read_session(rt.sessions) as session:
-        rows = list_awards(session, source_id=source_id, user=user, course=course)
+        identity_id = source_identity(session, source_id) if source_id is not None else None
+        rows = list_awards(session, identity_id=identity_id, user=user, course=course)
     emit(rows, as_json)
 
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.orm import Session
 
 from lti_tool.credits.registry import RuleSettingsError
+from lti_tool.entry_points import PluginLoadError
 from lti_tool.runtime import Runtime, build_runtime
+from lti_tool.services.learners import LearnerError, LearnerKey, identity_of
 from lti_tool.settings import SettingsError
+
+log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,7 +32,7 @@ def pass_runtime(command: F) -> F:
         if not isinstance(root.obj, Runtime):
             try:
                 root.obj = build_runtime()
-            except (SettingsError, RuleSettingsError) as exc:
+            except (SettingsError, RuleSettingsError, PluginLoadError) as exc:
                 raise click.UsageError(str(exc)) from None
             root.call_on_close(root.obj.engine.dispose)
         return command(root.obj, *args, **kwargs)
@@ -41,3 +47,23 @@ def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> 
         click.echo(text(data))
     else:
         click.echo(json.dumps(data, indent=2, default=str))
+
+
+def source_identity(session: Session, source_id: int) -> int:
+    """``--source``: the identity source learners, awards and mappings of that source are stored
+    under (a source sharing another's identities names the other's); an unknown id is a usage error."""
+    try:
+        return identity_of(session, source_id)
+    except LearnerError as exc:
+        log.warning("command refused: %s", exc)
+        raise click.UsageError(str(exc)) from None
+
+
+def source_learner(session: Session, source_id: int, user: str) -> LearnerKey:
+    """``--source`` and ``--user``: the learner they name, resolved as :func:`source_identity` does
+    (the learner need not exist yet); an unknown source is a usage error."""
+    try:
+        return LearnerKey(identity_of(session, source_id), user)
+    except LearnerError as exc:
+        log.warning("command refused: no learner %r: %s", user, exc)
+        raise click.UsageError(f"no learner {user!r}: {exc}") from None

@@ -64,15 +64,16 @@ def convert(rt: Runtime, credential: str, minutes: int, activity_type: str, firs
         hours=hours, cpr_card=cpr_card,
     )
     result = rule.convert(activity)
-    refused = isinstance(result, api.Refusal)
+    award = result if isinstance(result, api.Award) else None
+    refused = award is None
     data = {
         "credential": credential,
-        "amount": "0" if refused else str(result.amount),
+        "amount": str(award.amount) if award else "0",
         "unit": rule.unit,
         "refused": refused,
         "reason": result.reason,
-        "index_number": None if refused else result.index_number,
-        "category": None if refused else result.category,
+        "index_number": award.index_number if award else None,
+        "category": award.category if award else None,
         "rule_version": rule.rule_version,
     }
     emit(data, as_json, lambda d: (f"{credential}: refused: {d['reason']}" if refused

@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 
 import click
-from sqlalchemy import select
 
-from lti_tool import models
-from lti_tool.cli.context import emit, pass_runtime
+from lti_tool.cli.context import emit, pass_runtime, source_learner
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
 from lti_tool.services.claim_readiness import missing_for, set_consent
 from lti_tool.services.export_delivery import BatchNotFound, retry_batch
 from lti_tool.services.export_status import export_status
 from lti_tool.services.exporting import run_export_tick
+from lti_tool.services.learners import find_learner
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,9 @@ def status(rt: Runtime, as_json: bool) -> None:
 def retry(rt: Runtime, batch_id: int, as_json: bool) -> None:
     """Put a dead (or failed) batch back in line; the next tick delivers it."""
     try:
-        emit(retry_batch(rt.sessions, batch_id), as_json)
+        with write_session(rt.sessions) as session:
+            result = retry_batch(session, batch_id)
+        emit(result, as_json)
     except (BatchNotFound, ValueError) as exc:
         log.warning("export retry refused: %s", exc)
         raise click.UsageError(str(exc).strip("'\"")) from None
@@ -71,8 +72,7 @@ def consent(rt: Runtime, source_id: int, user: str, credential: str, withdraw: b
         raise click.BadParameter(f"unknown credential {credential!r} (known: {', '.join(rt.rulebook.credentials)})",
                                  param_hint="--credential")
     with write_session(rt.sessions) as session:
-        learner = session.scalar(select(models.Learner).where(
-            models.Learner.source_id == source_id, models.Learner.lms_user_id == user))
+        learner = find_learner(session, source_learner(session, source_id, user))
         if learner is None:
             log.warning("export consent refused: no learner %r in source %s", user, source_id)
             raise click.UsageError(f"no learner {user!r} in source {source_id}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from lti_tool.cli.context import emit, pass_runtime
+from lti_tool.cli.context import emit, pass_runtime, source_learner
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
@@ -50,7 +50,7 @@ def add(rt: Runtime, source_id: int, user: str, credential_id: str, number: str 
     try:
         with write_session(rt.sessions) as session:
             holding = service.add_credential(
-                session, rt.rulebook, source_id=source_id, user=user, credential=credential_id,
+                session, rt.rulebook, key=source_learner(session, source_id, user), credential=credential_id,
                 number=number, certified_on=certified_on, cycle_start=cycle_start)
             result = {"id": holding.id, "credential": holding.credential, "number": holding.number,
                       "certified_on": holding.certified_on, "cycle_start": holding.cycle_start}
@@ -70,7 +70,7 @@ def progress(rt: Runtime, source_id: int, user: str, on: date | None, as_json: b
     time_zone)."""
     try:
         with read_session(rt.sessions) as session:
-            results = service.progress(session, rt.rulebook, source_id=source_id, user=user,
+            results = service.progress(session, rt.rulebook, key=source_learner(session, source_id, user),
                                        on=on or datetime.now(rt.settings.zone).date(),
                                        zone=rt.settings.zone)
     except (service.LearnerError, UnknownCredential) as exc:

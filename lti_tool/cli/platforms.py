@@ -6,7 +6,6 @@ import dataclasses
 
 import click
 
-from lti_tool import models
 from lti_tool.cli.context import emit, pass_runtime
 from lti_tool.db import read_session, write_session
 from lti_tool.lti import platforms as service
@@ -98,9 +97,7 @@ def add_deployment(rt: Runtime, platform_id: int, deployment_ids: tuple[str, ...
     """Accept launches from another deployment (Canvas: each installation of the key has its own)."""
     try:
         with write_session(rt.sessions) as session:
-            platform = session.get(models.Platform, platform_id)
-            if platform is None:
-                raise service.PlatformError(f"no platform with id {platform_id}")
+            platform = service.get_platform(session, platform_id)
             service.add_deployments(session, platform, list(deployment_ids))
             described = service.describe(session, platform)
     except service.PlatformError as exc:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import click
-from sqlalchemy import select
 
-from lti_tool import models
 from lti_tool.cli.context import emit, pass_runtime
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
@@ -46,5 +44,5 @@ def add(rt: Runtime, kind: str, name: str, jwks_url: str | None, same_identities
 def list_(rt: Runtime, as_json: bool) -> None:
     """List the registered sources (their tokens and secrets are not stored in clear)."""
     with read_session(rt.sessions) as session:
-        rows = [service.describe(s) for s in session.scalars(select(models.Source).order_by(models.Source.id))]
+        rows = [service.describe(s) for s in service.list_sources(session)]
     emit(rows, as_json, lambda rs: "\n".join(f"{r['id']}\t{r['kind']}\t{r['name']}" for r in rs))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lti_tool.cli.context import pass_runtime
+from lti_tool.cli.context import pass_runtime, source_learner
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import read_session
 from lti_tool.exports.transcript import transcript_csv, transcript_pdf
@@ -35,7 +35,8 @@ def transcript(rt: Runtime, source_id: int, user: str, credential_id: str, cycle
         raise click.BadParameter(f"{cycle!r} is not a date (YYYY-MM-DD)", param_hint="--cycle") from None
     try:
         with read_session(rt.sessions) as session:
-            made = build_transcript(session, rt.rulebook, source_id=source_id, user=user, credential=credential_id,
+            made = build_transcript(session, rt.rulebook, key=source_learner(session, source_id, user),
+                                    credential=credential_id,
                                     cycle_on=cycle_on, today=datetime.now(rt.settings.zone).date(),
                                     zone=rt.settings.zone)
     except (UnknownCredential, TranscriptUnavailable, LearnerError) as exc:

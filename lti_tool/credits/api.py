@@ -25,14 +25,15 @@ from lti_tool.credits.facts import (
     Requirement,
     RequirementProgress,
 )
-from lti_tool.credits.hourly import TIMED_TYPES, HourlyRule, HourlySettings
-from lti_tool.credits.rounding import hours, normalized, to_step
-from lti_tool.credits.rule import CreditRule, CycleSettings
+from lti_tool.credits.hourly import TIMED_TYPES, FixedCycleHourlySettings, HourlyRule, HourlySettings
+from lti_tool.credits.rounding import ROUNDING_MODES, hours, normalized, to_step
+from lti_tool.credits.rule import CreditRule, CycleSettings, FixedCycleSettings
 from lti_tool.credits.settings import RuleSettings
 
 __all__ = [
-    "ACTIVITY_TYPES", "NEVER_CREDITED", "TIMED_TYPES", "Activity", "ActivityType", "Award",
-    "Conversion", "CreditRule", "Cycle", "CycleSettings", "EarnedCredit", "Holding", "HourlyRule",
+    "ACTIVITY_TYPES", "NEVER_CREDITED", "ROUNDING_MODES", "TIMED_TYPES", "Activity", "ActivityType", "Award",
+    "Conversion", "CreditRule", "Cycle", "CycleSettings", "EarnedCredit", "FixedCycleHourlySettings",
+    "FixedCycleSettings", "Holding", "HourlyRule",
     "HourlySettings", "Progress", "Refusal", "Requirement", "RequirementProgress", "RuleSettings",
     "add_months", "anniversary_cycle", "fixed_cycle", "hours", "normalized", "prorated_cycle",
     "to_step",

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from lti_tool.credits.facts import Activity, Award, Conversion, Requirement
 from lti_tool.credits.rounding import ROUNDING_MODES, hours, normalized, to_step
-from lti_tool.credits.rule import CreditRule, CycleSettings
+from lti_tool.credits.rule import CreditRule, CycleSettings, FixedCycleSettings
 
 TIMED_TYPES = frozenset({"education", "distance", "assessment", "presentation", "poster", "college"})
 
@@ -40,6 +40,11 @@ class HourlySettings(CycleSettings):
         return found
 
 
+@dataclass(frozen=True)
+class FixedCycleHourlySettings(HourlySettings, FixedCycleSettings):
+    """:class:`HourlySettings` of a rule with a fixed calendar cycle (``cycle_first_start``)."""
+
+
 class HourlyRule(CreditRule):
     """Credits the time-based activity types by contact minutes; refuses the rest with a reason."""
 
@@ -55,6 +60,8 @@ class HourlyRule(CreditRule):
         "Informal discussion, opening remarks, business and committee meetings and orientation "
         "are never credited.",
     )
+    interpretations = HOURLY_INTERPRETATIONS
+    """Every hourly rule inherits these after its own (:meth:`CreditRule.__init_subclass__`)."""
 
     def convert(self, activity: Activity) -> Conversion:
         refusal = self.refusal_for_type(activity)

@@ -55,7 +55,7 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
     requirements = rule.requirements()
     counted, excess = _apply_caps(window, [r for r in requirements if r.kind == "cap"])
     lines = [_line(r, counted, excess, cycle) for r in requirements]
-    total = next((line for line in lines if line.id == "total"), None)
+    total_line = next((line for line in lines if line.id == "total"), None)
     missing = tuple(
         f"{normalized(line.required - line.earned)} more {rule.unit} ({line.label}) by {cycle.end.isoformat()}"
         for line in lines if line.kind == "minimum" and not line.met
@@ -63,8 +63,8 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
     return Progress(
         credential=rule.credential, unit=rule.unit, on=on, cycle_start=cycle.start,
         cycle_end=cycle.end,
-        earned=total.earned if total else normalized(sum((a for _, a in counted), Decimal(0))),
-        required=total.required if total else Decimal(0),
+        earned=total_line.earned if total_line else normalized(sum((a for _, a in counted), Decimal(0))),
+        required=total_line.required if total_line else Decimal(0),
         met=all(line.met for line in lines), requirements=tuple(lines), missing=missing,
         prorated=cycle.months_due is not None, note=cycle.note,
     )

@@ -2,19 +2,22 @@
 
 Plugins are the classes named by the entry points of the group ``lti_tool.credit_rules``; the
 built-in ones are registered the same way (``plugins/pyproject.toml``), so a plugin installed from
-anywhere is found like them.
+anywhere is found like them. They are loaded by :func:`lti_tool.entry_points.load_plugins`, as
+exporters and destinations are; a rule's own checks (its attributes, and that its settings have
+every value its cycle needs) are :func:`rule_problems`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tomllib
 from collections.abc import Iterator
-from importlib.metadata import entry_points
 from pathlib import Path
 
-from lti_tool.credits.rule import CreditRule
+from lti_tool.credits.rule import CreditRule, FixedCycleSettings
 from lti_tool.credits.settings import RuleSettingsError, with_overrides
+from lti_tool.entry_points import PluginLoadError, load_plugins
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,7 @@ class UnknownCredential(LookupError):
         self.credential = credential
 
 
-class PluginError(RuleSettingsError):
+class PluginError(RuleSettingsError, PluginLoadError):
     """A plugin cannot be loaded: it does not import, is no rule, or repeats a credential id."""
 
 
@@ -59,24 +62,26 @@ class Rulebook:
 
 def discover_rules() -> dict[str, type[CreditRule]]:
     """Every rule class the entry points name, by credential id."""
-    found: dict[str, type[CreditRule]] = {}
-    for point in sorted(entry_points(group=GROUP), key=lambda p: p.name):
-        try:
-            cls = point.load()
-        except Exception as exc:  # noqa: BLE001 - a broken plugin stops start-up with its name
-            raise PluginError(f"plugin {point.name!r} ({point.value}) does not load: {exc}") from exc
-        if not (isinstance(cls, type) and issubclass(cls, CreditRule)):
-            raise PluginError(f"plugin {point.name!r} ({point.value}) is not a CreditRule subclass")
-        missing = [a for a in CreditRule.REQUIRED_ATTRIBUTES if not hasattr(cls, a)]
-        if missing or getattr(cls, "__abstractmethods__", None):
-            lacks = missing + sorted(getattr(cls, "__abstractmethods__", ()))
-            raise PluginError(f"plugin {point.name!r} lacks {', '.join(lacks)}")
-        if cls.credential != point.name:
-            raise PluginError(f"plugin {point.name!r} names credential {cls.credential!r}; they must match")
-        if cls.credential in found:
-            raise PluginError(f"two plugins claim credential {cls.credential!r}")
-        found[cls.credential] = cls
-    return found
+    return load_plugins(GROUP, CreditRule,  # type: ignore[type-abstract]  # only subclasses are loaded
+                        "credential", error=PluginError, check=rule_problems)
+
+
+def rule_problems(_name: str, cls: type[CreditRule]) -> list[str]:
+    """What keeps a rule class from working: attributes it lacks, methods it leaves abstract, and a
+    fixed cycle without a :class:`~lti_tool.credits.rule.FixedCycleSettings` whose
+    ``cycle_first_start`` has a value (found now, not at the first learner's progress)."""
+    lacks = [a for a in CreditRule.REQUIRED_ATTRIBUTES if not hasattr(cls, a)]
+    lacks += sorted(getattr(cls, "__abstractmethods__", ()))
+    if lacks:
+        return [f"lacks {', '.join(lacks)}"]
+    if cls.cycle_kind == "fixed":
+        if not (isinstance(cls.settings_class, type) and issubclass(cls.settings_class, FixedCycleSettings)):
+            return ["a fixed cycle needs settings_class to be a FixedCycleSettings (with cycle_first_start)"]
+        unset = [f.name for f in dataclasses.fields(cls.settings_class)
+                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        if unset:
+            return [f"settings_class {cls.settings_class.__name__} gives no default for {', '.join(unset)}"]
+    return []
 
 
 def load_rulebook(overrides_file: Path | None = None) -> Rulebook:

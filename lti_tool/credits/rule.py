@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Literal
@@ -47,6 +47,15 @@ class CycleSettings(RuleSettings):
         return ["cycle_months: must be at least 1"] if self.cycle_months < 1 else []
 
 
+@dataclass(frozen=True)
+class FixedCycleSettings(CycleSettings):
+    """Settings of a rule whose cycle is a calendar cycle shared by all members (``cycle_kind =
+    "fixed"``): when the first cycle started. The field has no default here, so a fixed-cycle rule
+    must give the body's date in its own settings, and discovery refuses one that does not."""
+
+    cycle_first_start: date = field(kw_only=True)
+
+
 class CreditRule(ABC):
     """Converts contact time into one credential's credit and measures renewal progress.
 
@@ -78,7 +87,12 @@ class CreditRule(ABC):
     ``certification`` (runs from each learner's certification date) or ``none``."""
 
     interpretations: ClassVar[tuple[str, ...]] = ()
-    """Every decision the rule makes where the body's text is silent or ambiguous."""
+    """Every decision the rule makes where the body's text is silent or ambiguous. A subclass
+    states its own; those of the classes it extends (e.g. :class:`~lti_tool.credits.api.HourlyRule`'s
+    shared hourly ones) follow them by inheritance, never copied (see :meth:`__init_subclass__`)."""
+    replaces_interpretations: ClassVar[bool] = False
+    """The class's own ``interpretations`` replace the inherited ones instead of preceding them (a
+    rule that extends :class:`~lti_tool.credits.api.HourlyRule` but decides differently)."""
     approval_code: ClassVar[str | None] = None
     """How ``Activity.approved_by`` names this body's approval (``"AAMA"``)."""
     categories: ClassVar[tuple[str, ...]] = ()
@@ -91,6 +105,14 @@ class CreditRule(ABC):
     """A fixed cycle's requirements are prorated for someone certified inside it."""
     course_counts_once: ClassVar[bool] = False
     """A course earns toward renewal once per cycle, however often it is completed."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """A class's own ``interpretations`` first, then those it inherits (each once)."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("interpretations")
+        if own is not None and not cls.__dict__.get("replaces_interpretations", False):
+            inherited = tuple(i for base in cls.__bases__ for i in getattr(base, "interpretations", ()))
+            cls.interpretations = tuple(dict.fromkeys((*own, *inherited)))
 
     def __init__(self, settings: RuleSettings | None = None) -> None:
         self.settings = settings if settings is not None else self.settings_class()
@@ -108,7 +130,7 @@ class CreditRule(ABC):
         one that runs from a certification date not recorded yet."""
         months = int(getattr(self.settings, "cycle_months", 0))
         if self.cycle_kind == "fixed":
-            first: date = self.settings.cycle_first_start
+            first = self._fixed_settings().cycle_first_start
             if self.prorates:
                 return cycles.prorated_cycle(first, months, holding, on)
             return cycles.fixed_cycle(first, months, on)
@@ -127,11 +149,17 @@ class CreditRule(ABC):
     def describe_cycle(self) -> str:
         months = getattr(self.settings, "cycle_months", None)
         if self.cycle_kind == "fixed":
-            first = self.settings.cycle_first_start
+            first = self._fixed_settings().cycle_first_start
             return f"{months} months, a fixed calendar cycle from {first.isoformat()}"
         if self.cycle_kind == "certification":
             return f"{months} months from the certification date"
         return "none"
+
+    def _fixed_settings(self) -> FixedCycleSettings:
+        if not isinstance(self.settings, FixedCycleSettings):
+            raise TypeError(f"{self.credential}: a fixed cycle needs FixedCycleSettings, not "
+                            f"{type(self.settings).__name__}")
+        return self.settings
 
     # Helpers for subclasses -------------------------------------------------------------------
 

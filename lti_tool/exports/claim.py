@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from lti_tool.states import EntryKind
+
 
 @dataclass(frozen=True)
 class Claim:
     idempotency_key: str
-    entry_kind: str
+    entry_kind: EntryKind
     """``credit`` for an award, ``reversal`` for its revocation (a negative amount)."""
     award_id: int
     credential: str

@@ -22,6 +22,11 @@ from lti_tool.settings import SettingsError
 
 Requirement = Literal["number", "consent"]
 
+DEFAULT_EXPORTER = "claims-csv"
+"""The exporter of a credential whose table, ``[defaults]`` and plugin name none."""
+DEFAULT_DESTINATION = "directory"
+"""The destination of a credential whose table and ``[defaults]`` name none (always configured)."""
+
 
 class ExportConfigError(SettingsError):
     """``config/exports.toml`` is invalid; the message names the file and the key."""
@@ -85,9 +90,10 @@ class ExportConfig(BaseModel):
     credentials: dict[str, Binding] = {}
     destinations: dict[str, dict[str, Any]] = {}
 
-    def binding(self, credential: str, rule: RuleDefaults | None = None) -> Binding:
+    def binding(self, credential: str, rule: RuleDefaults | None = None) -> ResolvedBinding:
         """The credential's own table, else ``[defaults]``, else what its plugin declares
-        (``rule``: export format and learner fields), else ``claims-csv`` to ``directory``."""
+        (``rule``: export format and learner fields), else :data:`DEFAULT_EXPORTER` to
+        :data:`DEFAULT_DESTINATION`: the one place these fall back."""
         own = self.credentials.get(credential, Binding())
         base = self.defaults
         if own.requires is not None:
@@ -96,13 +102,25 @@ class ExportConfig(BaseModel):
             requires = base.requires
         else:
             requires = list(rule.requires) if rule else []
-        return Binding(
-            exporter=own.exporter or base.exporter or (rule.exporter if rule else None) or "claims-csv",
-            destination=own.destination or base.destination or "directory",
+        return ResolvedBinding(
+            exporter=own.exporter or base.exporter or (rule.exporter if rule else None) or DEFAULT_EXPORTER,
+            destination=own.destination or base.destination or DEFAULT_DESTINATION,
             cron=own.cron,
             deadline_days=own.deadline_days or base.deadline_days,
             requires=requires,
         )
+
+
+@dataclass(frozen=True)
+class ResolvedBinding:
+    """How one credential's claims are exported, every choice made (:meth:`ExportConfig.binding`)."""
+
+    exporter: str
+    destination: str
+    cron: str | None
+    """Its own schedule; ``None``: with ``[jobs.export]``."""
+    deadline_days: int | None
+    requires: list[Requirement]
 
 
 @dataclass(frozen=True)
@@ -124,21 +142,21 @@ class Exports:
         self.destinations = destinations
         self.rules = dict(rules or {})
 
-    def binding(self, credential: str) -> Binding:
+    def binding(self, credential: str) -> ResolvedBinding:
         return self.config.binding(credential, self.rules.get(credential))
 
     def requires(self, credential: str) -> list[Requirement]:
-        return list(self.binding(credential).requires or [])
+        return list(self.binding(credential).requires)
 
     def deadline(self, credential: str) -> timedelta | None:
         days = self.binding(credential).deadline_days
         return None if days is None else timedelta(days=days)
 
     def exporter(self, credential: str) -> Exporter:
-        return self.exporters[self.binding(credential).exporter or "claims-csv"]
+        return self.exporters[self.binding(credential).exporter]
 
     def destination_name(self, credential: str) -> str:
-        return self.binding(credential).destination or "directory"
+        return self.binding(credential).destination
 
     def destination(self, name: str) -> Destination:
         return self.destinations[name]
@@ -164,7 +182,7 @@ def build_exports(path: Path, plugins: ExportPlugins, instance_dir: Path,
     otherwise silently leave that credential on the defaults)."""
     config = load_export_config(path)
     destinations: dict[str, Destination] = {}
-    tables = {"directory": {"type": "directory"}, **config.destinations}
+    tables = {DEFAULT_DESTINATION: {"type": "directory"}, **config.destinations}
     for name, table in tables.items():
         options = dict(table)
         kind = options.pop("type", None)

@@ -1,10 +1,12 @@
-"""Finding exporters and destinations through entry points, once at start-up."""
+"""Finding exporters and destinations through entry points, once at start-up (by the one plugin
+loader, :func:`lti_tool.entry_points.load_plugins`: each entry point is named for its class's
+``identifier``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 
+from lti_tool.entry_points import load_plugins
 from lti_tool.exports.base import Destination, Exporter
 
 EXPORTERS_GROUP = "lti_tool.exporters"
@@ -17,17 +19,7 @@ class ExportPlugins:
     destinations: dict[str, type[Destination]]
 
 
-def _load(group: str, base: type) -> dict[str, type]:
-    found: dict[str, type] = {}
-    for point in sorted(entry_points(group=group), key=lambda p: p.name):
-        cls = point.load()
-        if not (isinstance(cls, type) and issubclass(cls, base)):
-            raise TypeError(f"entry point {group}:{point.name} is not a {base.__name__} subclass")
-        if cls.identifier in found:
-            raise ValueError(f"two {group} plugins claim the identifier {cls.identifier!r}")
-        found[cls.identifier] = cls
-    return found
-
-
 def discover() -> ExportPlugins:
-    return ExportPlugins(_load(EXPORTERS_GROUP, Exporter), _load(DESTINATIONS_GROUP, Destination))
+    # The bases are abstract; the loader returns their concrete subclasses.
+    return ExportPlugins(load_plugins(EXPORTERS_GROUP, Exporter, "identifier"),  # type: ignore[type-abstract]
+                         load_plugins(DESTINATIONS_GROUP, Destination, "identifier"))  # type: ignore[type-abstract]

@@ -16,6 +16,7 @@ from fpdf.enums import XPos, YPos
 from lti_tool.credits.rounding import normalized
 from lti_tool.exports.claim import Claim
 from lti_tool.exports.qr import draw_qr, verify_url
+from lti_tool.states import EntryKind
 
 
 def _text(value: object) -> str:
@@ -78,7 +79,7 @@ def statement_pdf(claims: Sequence[Claim], title: str = "Continuing-education st
     _line(pdf, f"Credential: {first.credential}   Member/licence number: {first.member_number or '(none on file)'}")
     pdf.ln(3)
     for c in claims:
-        entry = "REVERSAL " if c.entry_kind == "reversal" else ""
+        entry = "REVERSAL " if c.entry_kind == EntryKind.REVERSAL else ""
         _line(pdf, f"{c.completed_at:%Y-%m-%d}  {entry}{course_name(c)}: {c.minutes} min, "
                    f"{c.amount} {c.unit}" + (f", {c.category}" if c.category else "")
                    + (f", index {c.index_number}" if c.index_number else ""), 10)

@@ -27,6 +27,7 @@ from lti_tool.exports.base import DeliveryError, Exporter
 from lti_tool.exports.claim import Claim, Rendered
 from lti_tool.exports.documents import course_name
 from lti_tool.exports.signing import CredentialSigner
+from lti_tool.states import EntryKind
 
 CONTEXT = ["https://www.w3.org/ns/credentials/v2",
            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
@@ -115,7 +116,7 @@ class OpenBadgesExporter(Exporter):
             raise DeliveryError("open-badges: no credential signer is bound (the runtime binds the tool's key)")
         files = []
         for claim in claims:
-            if claim.entry_kind != "credit":
+            if claim.entry_kind != EntryKind.CREDIT:
                 continue
             document, token = signed_credential(claim, self.signer)
             files.append(Rendered(f"{name}-award-{claim.award_id}.jwt", vc_jwt.MEDIA_TYPE, token.encode()))

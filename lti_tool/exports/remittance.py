@@ -8,6 +8,7 @@ from lti_tool.exports.base import Exporter
 from lti_tool.exports.claim import Claim, Rendered
 from lti_tool.exports.documents import certificate_pdf, course_name
 from lti_tool.exports.statement import by_learner
+from lti_tool.states import EntryKind
 
 
 def certificate_name(claim: Claim) -> str:
@@ -22,7 +23,7 @@ def remittance_body(claims: list[Claim]) -> str:
         first = group[0]
         lines.append(f"{first.learner_name or learner} - CMSS licence number {first.member_number}")
         for c in group:
-            word = "WITHDRAWN" if c.entry_kind == "reversal" else "completed"
+            word = "WITHDRAWN" if c.entry_kind == EntryKind.REVERSAL else "completed"
             lines.append(f"  - {word} {c.completed_at:%Y-%m-%d}: {course_name(c)}, {c.minutes} minutes, "
                          f"{c.amount} {c.unit}" + (f", index {c.index_number}" if c.index_number else "")
                          + f" (attachment {certificate_name(c)})")
@@ -40,7 +41,7 @@ class AcmssRemittanceExporter(Exporter):
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:
         files = [Rendered(f"{name}-remittance.txt", "text/plain", remittance_body(claims).encode("utf-8"))]
         files += [Rendered(certificate_name(c), "application/pdf", certificate_pdf(c, self.public_base))
-                  for c in claims if c.entry_kind == "credit"]
+                  for c in claims if c.entry_kind == EntryKind.CREDIT]
         return files
 
     def message(self, credential: str, claims: list[Claim]) -> tuple[str, str]:

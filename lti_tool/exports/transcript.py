@@ -12,7 +12,7 @@ from datetime import date
 from fpdf import FPDF
 
 from lti_tool.credits import api
-from lti_tool.models.base import canonical
+from lti_tool.credits.rounding import normalized
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ def transcript_csv(t: Transcript) -> bytes:
     for label, amount in t.outside:
         writer.writerow({"section": "outside credit", "course": _safe(label), "credit": amount, "unit": t.unit})
     for r in t.requirements:
-        writer.writerow({"section": "requirement", "requirement": _safe(r.label), "earned": canonical(r.earned),
-                         "required": canonical(r.required), "met": "yes" if r.met else "no", "unit": t.unit,
+        writer.writerow({"section": "requirement", "requirement": _safe(r.label), "earned": normalized(r.earned),
+                         "required": normalized(r.required), "met": "yes" if r.met else "no", "unit": t.unit,
                          "state": "cap" if r.kind == "cap" else "minimum"})
     for label, state in t.items:
         writer.writerow({"section": "non-credit item", "requirement": _safe(label), "state": state})
@@ -128,7 +128,7 @@ def transcript_pdf(t: Transcript, issuer: str) -> bytes:
     for r in t.requirements:
         kind = "at most" if r.kind == "cap" else "of"
         state = "" if r.kind == "cap" else (" - met" if r.met else " - not met")
-        pdf.cell(0, 6, _text(f"{r.label}: {canonical(r.earned)} {kind} {canonical(r.required)} {t.unit}{state}"),
+        pdf.cell(0, 6, _text(f"{r.label}: {normalized(r.earned)} {kind} {normalized(r.required)} {t.unit}{state}"),
                  new_x="LMARGIN", new_y="NEXT")
     for label, state in t.items:
         pdf.cell(0, 6, _text(f"Non-credit item: {label}: {state}"), new_x="LMARGIN", new_y="NEXT")

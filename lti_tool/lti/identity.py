@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
-from lti_tool.db import insert_or_skip
 from lti_tool.lti import claims as c
 from lti_tool.lti.tokens import LaunchRejected
+from lti_tool.services import learners
 
 
 def is_canvas(session: Session, platform: models.Platform) -> bool:
@@ -54,20 +53,14 @@ def record_learner(session: Session, platform: models.Platform, user: str, body:
     """Create the learner if the platform shares an event source; keep the name and email fresh."""
     if platform.source_id is None:
         return
-    source = session.get(models.Source, platform.source_id)
-    assert source is not None
-    insert_or_skip(session, models.Learner.__table__,
-                   {"source_id": source.identity_id, "lms_user_id": user, "created_at": models.utcnow()},
-                   ["source_id", "lms_user_id"])
-    learner = session.scalar(select(models.Learner).where(
-        models.Learner.source_id == source.identity_id, models.Learner.lms_user_id == user))
-    assert learner is not None
     name = body.get("name") or " ".join(
         part for part in (body.get("given_name"), body.get("family_name")) if isinstance(part, str) and part)
-    if isinstance(name, str) and name:
-        learner.name = name[:255]
-    if isinstance(body.get("email"), str) and body["email"]:
-        learner.email = body["email"][:320]
+    email = body.get("email")
+    # A platform's source_id is already its event source's identity (lti_tool.lti.platforms).
+    learners.record_learner(session, learners.SeenLearner(
+        learners.LearnerKey(platform.source_id, user),
+        name=name[:255] if isinstance(name, str) and name else None,
+        email=email[:320] if isinstance(email, str) and email else None))
 
 
 def course_id(body: dict[str, Any], *, canvas: bool) -> str | None:

@@ -91,12 +91,18 @@ def has_deployment(session: Session, platform_id: int, deployment_id: str) -> bo
         models.Deployment.deployment_id == deployment_id)) is not None
 
 
-def approve(
-    session: Session, platform_id: int, *, source_name: str | None = None, deployment_ids: list[str] | None = None,
-) -> models.Platform:
+def get_platform(session: Session, platform_id: int) -> models.Platform:
+    """The platform with this id; :class:`PlatformError` if there is none."""
     platform = session.get(models.Platform, platform_id)
     if platform is None:
         raise PlatformError(f"no platform with id {platform_id}")
+    return platform
+
+
+def approve(
+    session: Session, platform_id: int, *, source_name: str | None = None, deployment_ids: list[str] | None = None,
+) -> models.Platform:
+    platform = get_platform(session, platform_id)
     if source_name:
         platform.source_id = _source_id(session, source_name)
     add_deployments(session, platform, deployment_ids or [])

@@ -77,7 +77,7 @@ def _client_id(body: Mapping[str, Any]) -> str:
     azp = body.get("azp")
     if azp is not None and azp != audiences[0]:
         raise LaunchRejected("the id_token's authorized party (azp) is not this tool", 401)
-    return audiences[0]
+    return str(audiences[0])
 
 
 def verify(
@@ -148,7 +148,7 @@ def check_lti_claims(body: Mapping[str, Any]) -> None:
 
 
 def _pylti1p3_validators(body: Mapping[str, Any]) -> None:
-    matching = [v for v in get_validators() if v.can_validate(body)]
+    matching = [v for v in get_validators() if v.can_validate(body)]  # type: ignore[no-untyped-call]
     if len(matching) != 1:
         raise LaunchRejected("the launch's message type is not recognized")
     try:

@@ -20,6 +20,14 @@ from lti_tool.models.lti import (
 from lti_tool.models.mapping import CourseMapping
 from lti_tool.models.outbox import ExportAttempt, ExportBatch, OutboxClaim
 from lti_tool.models.source import Source
+from lti_tool.states import (
+    OPEN_BATCH_STATUSES,
+    AttemptOutcome,
+    BatchStatus,
+    ClaimState,
+    EntryKind,
+    EventStatus,
+)
 
 __all__ = [
     "Award",
@@ -44,6 +52,12 @@ __all__ = [
     "Platform",
     "ToolKey",
     "UsedNonce",
+    "AttemptOutcome",
+    "BatchStatus",
+    "ClaimState",
+    "EntryKind",
+    "EventStatus",
+    "OPEN_BATCH_STATUSES",
     "CertificateCode",
     "Reminder",
     "ReminderOptOut",

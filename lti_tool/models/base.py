@@ -11,6 +11,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from lti_tool.credits.rounding import normalized
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -28,7 +30,9 @@ class Base(DeclarativeBase):
 
 
 class Credit(TypeDecorator[Decimal]):
-    """An exact decimal amount: NUMERIC on PostgreSQL, canonical text on SQLite (never a float)."""
+    """An exact decimal amount: NUMERIC on PostgreSQL, plain text on SQLite (never a float).
+
+    Amounts read back are in the one decimal form, :func:`lti_tool.credits.rounding.normalized`."""
 
     impl = String(40)
     cache_ok = True
@@ -43,18 +47,12 @@ class Credit(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             raise TypeError(f"credit amounts must be Decimal, got {type(value).__name__}")
-        return value if dialect.name == "postgresql" else str(canonical(value))
+        return value if dialect.name == "postgresql" else str(normalized(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return canonical(value if isinstance(value, Decimal) else Decimal(value))
-
-
-def canonical(amount: Decimal) -> Decimal:
-    """The shortest exact form: 1.5000 -> 1.5 and 10.00 -> 10 (never 1E+1)."""
-    normal = amount.normalize()
-    return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal
+        return normalized(value if isinstance(value, Decimal) else Decimal(value))
 
 
 class UtcDateTime(TypeDecorator[datetime]):

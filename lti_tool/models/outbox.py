@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.models.base import Base, Id, UtcDateTime, utcnow
+from lti_tool.states import BatchStatus
 
 
 class OutboxClaim(Base):
@@ -39,8 +40,8 @@ class ExportBatch(Base):
     destination: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(64), unique=True)
     exporter: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), index=True, default="pending")
-    """pending, delivering, failed (will be retried), delivered, dead (needs ``export retry``)."""
+    status: Mapped[str] = mapped_column(String(16), index=True, default=BatchStatus.PENDING)
+    """A :class:`~lti_tool.models.states.BatchStatus`."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     """Attempts so far; each lease adds one and the number is the lease's fencing token."""
     attempts_before_retry: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

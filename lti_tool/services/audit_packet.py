@@ -24,12 +24,14 @@ from lti_tool.exports.documents import certificate_pdf
 from lti_tool.exports.remittance import certificate_name
 from lti_tool.exports.statement import render_statement
 from lti_tool.services.export_claims import claims_where
+from lti_tool.services.learners import LearnerError, LearnerKey, find_learner
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-class LearnerNotFound(LookupError):
-    pass
+class LearnerNotFound(LearnerError):
+    """No such learner (a :class:`~lti_tool.services.learners.LearnerError`, as every lookup of a
+    learner raises)."""
 
 
 @dataclass(frozen=True)
@@ -79,17 +81,16 @@ def _midnight(day: date) -> datetime:
 
 
 def build_audit_packet(
-    session: Session, source_id: int, user: str, credential: str, cycle_start: date | None = None,
+    session: Session, key: LearnerKey, credential: str, cycle_start: date | None = None,
     cycle_months: int | None = None, public_base: str | None = None,
 ) -> AuditPacket:
     """The packet for one learner and credential: with ``cycle_start``, the awards completed in the
     cycle that starts that day (``cycle_months`` long; open-ended without), else all of them.
     ``public_base``: the tool's URL, so each certificate prints its verification URL and QR code
     (for awards with a code: :func:`lti_tool.services.verification.ensure_learner_codes`)."""
-    learner = session.scalar(select(models.Learner).where(
-        models.Learner.source_id == source_id, models.Learner.lms_user_id == user))
+    learner = find_learner(session, key)
     if learner is None:
-        raise LearnerNotFound(f"no learner {user!r} in source {source_id}")
+        raise LearnerNotFound(f"no learner {key.lms_user_id!r} in source {key.identity_id}")
     where = [models.Award.learner_id == learner.id, models.Award.credential == credential]
     cycle_end = add_months(cycle_start, cycle_months) if cycle_start and cycle_months else None
     if cycle_start is not None:
@@ -109,14 +110,14 @@ def build_audit_packet(
             for rendered in render_statement("statement", claims):
                 add(rendered.filename, rendered.content)
         for claim in claims:
-            if claim.entry_kind == "credit":
+            if claim.entry_kind == models.EntryKind.CREDIT:
                 add(f"certificates/{certificate_name(claim)}", certificate_pdf(claim, public_base))
         awards = session.scalars(select(models.Award).where(*where).order_by(models.Award.id))
         for award in awards:
             add(f"evidence/award-{award.id}.json",
                 json.dumps(award_evidence(session, award), indent=2, sort_keys=True).encode())
     since = f"-since-{cycle_start}" if cycle_start else ""
-    return AuditPacket(f"audit-{credential}-{source_id}-{user}{since}.zip", buffer.getvalue(), names)
+    return AuditPacket(f"audit-{credential}-{key.identity_id}-{key.lms_user_id}{since}.zip", buffer.getvalue(), names)
 
 
 def readme(learner: models.Learner, credential: str, cycle_start: date | None, cycle_end: date | None,

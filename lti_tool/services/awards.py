@@ -11,14 +11,15 @@ from lti_tool import models
 
 
 def list_awards(
-    session: Session, *, source_id: int | None = None, user: str | None = None,
+    session: Session, *, identity_id: int | None = None, user: str | None = None,
     course: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The awards, oldest first. Read as columns, with whether each was revoked decided in the
-    same query: a course page lists tens of thousands, and ORM objects (with their JSON columns
-    decoded) plus an ``IN`` list of every id cost more than the page itself."""
+    """The awards, oldest first; ``identity_id`` is a resolved identity source
+    (:func:`lti_tool.services.learners.identity_of`). Read as columns, with whether each was revoked
+    decided in the same query: a course page lists tens of thousands, and ORM objects (with their JSON
+    columns decoded) plus an ``IN`` list of every id cost more than the page itself."""
     a, learner = models.Award, models.Learner
-    revoked = exists().where(models.LedgerEntry.award_id == a.id, models.LedgerEntry.kind == "reversal")
+    revoked = exists().where(models.LedgerEntry.award_id == a.id, models.LedgerEntry.kind == models.EntryKind.REVERSAL)
     query = (
         select(a.id, a.credential, a.amount, a.unit, a.category, a.index_number, a.course_id, a.source_id,
                learner.lms_user_id, learner.name, a.minutes, a.completed_at, a.rule_version, a.reason,
@@ -26,9 +27,8 @@ def list_awards(
         .join(learner, learner.id == a.learner_id)
         .order_by(a.id)
     )
-    if source_id is not None:
-        identity = session.get(models.Source, source_id)
-        query = query.where(a.source_id == (identity.identity_id if identity else source_id))
+    if identity_id is not None:
+        query = query.where(a.source_id == identity_id)
     if user is not None:
         query = query.where(learner.lms_user_id == user)
     if course is not None:

@@ -55,6 +55,12 @@ def has_consent(session: Session, learner_id: int, credential: str) -> bool:
     return consent is not None and consent.withdrawn_at is None
 
 
+def consent_recorded(session: Session, learner_id: int, credential: str) -> bool:
+    """Whether the learner ever gave (and maybe withdrew) consent for the credential."""
+    return session.scalar(select(models.ReportConsent.id).where(
+        models.ReportConsent.learner_id == learner_id, models.ReportConsent.credential == credential)) is not None
+
+
 def set_consent(session: Session, learner_id: int, credential: str, given: bool) -> models.ReportConsent:
     """Record consent (``given``) or its withdrawal; returns the row."""
     consent = session.scalar(select(models.ReportConsent).where(

@@ -15,13 +15,15 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import insert_many_or_skip, upsert_many
+from lti_tool.db import insert_many_or_skip
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.services.crediting import CreditOutcome, credit_completions, find_mapping
+from lti_tool.services.learners import LearnerKey, SeenLearner, record_learners
 from lti_tool.services.ledger import KnownCompletion
 
 # When one request carries several statements, the answer names the most telling status.
-STATUS_ORDER = ("credited", "unmapped", "refused", "duplicate", "ignored")
+STATUS_ORDER = (models.EventStatus.CREDITED, models.EventStatus.UNMAPPED, models.EventStatus.REFUSED,
+                models.EventStatus.DUPLICATE, models.EventStatus.IGNORED)
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class StoredEvent:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str
+    status: models.EventStatus
     event_id: int
     items: list[dict[str, Any]] = field(default_factory=list)
 
@@ -45,14 +47,9 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
     the caller's transaction; one outcome per event, in order."""
     reported = [(event, item) for event in events for item in event.parsed if isinstance(item, Completion)]
     now = models.utcnow()
-    learner_ids = upsert_many(
-        session,
-        models.Learner.__table__,
-        [{"source_id": event.identity_id, "lms_user_id": item.lms_user_id, "name": item.learner_name,
-          "email": item.learner_email, "created_at": now} for event, item in reported],
-        ("source_id", "lms_user_id"),
-        ("name", "email"),
-    )
+    learner_ids = record_learners(session, [
+        SeenLearner(LearnerKey(event.identity_id, item.lms_user_id), item.learner_name, item.learner_email)
+        for event, item in reported])
     completion_ids = insert_many_or_skip(
         session,
         models.CourseCompletion.__table__,
@@ -69,14 +66,14 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
             zip(completion_ids, learner_ids, reported, strict=True)):
         base = {"user": item.lms_user_id, "course": item.course_id}
         if completion_id is None:
-            results[index] = {**base, "status": "duplicate"}
+            results[index] = {**base, "status": models.EventStatus.DUPLICATE}
             continue
         key = (event.identity_id, item.course_id)
         if key not in mappings:
             mappings[key] = find_mapping(session, *key)
         mapping = mappings[key]
         if mapping is None:
-            results[index] = {**base, "status": "unmapped"}
+            results[index] = {**base, "status": models.EventStatus.UNMAPPED}
             continue
         to_credit.append((index, KnownCompletion(completion_id, learner_id, event.identity_id, item.course_id,
                                                item.completed_at, item.measured_minutes), mapping))
@@ -99,10 +96,10 @@ def _outcomes(events: list[StoredEvent], results: dict[int, dict[str, Any]]) -> 
         items: list[dict[str, Any]] = []
         for item in event.parsed:
             if isinstance(item, Ignored):
-                items.append({"status": "ignored", "reason": item.reason})
+                items.append({"status": models.EventStatus.IGNORED, "reason": item.reason})
             else:
                 items.append(results[index])
                 index += 1
-        statuses = {item["status"] for item in items} or {"ignored"}
+        statuses = {item["status"] for item in items} or {models.EventStatus.IGNORED}
         outcomes.append(Outcome(next(s for s in STATUS_ORDER if s in statuses), event.id, items))
     return outcomes

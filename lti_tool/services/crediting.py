@@ -30,12 +30,12 @@ class CreditOutcome:
     already: int = 0
 
     @property
-    def status(self) -> str:
+    def status(self) -> models.EventStatus:
         if self.awarded:
-            return "credited"
+            return models.EventStatus.CREDITED
         if self.already:
-            return "duplicate"
-        return "refused"
+            return models.EventStatus.DUPLICATE
+        return models.EventStatus.REFUSED
 
     def detail(self) -> dict[str, object]:
         return {
@@ -49,13 +49,14 @@ class CreditOutcome:
 
 
 _MAPPING = select(models.CourseMapping).where(
-    models.CourseMapping.source_id == bindparam("source_id"),
+    models.CourseMapping.source_id == bindparam("identity_id"),
     models.CourseMapping.course_id == bindparam("course_id"),
 )
 
 
-def find_mapping(session: Session, source_id: int, course_id: str) -> models.CourseMapping | None:
-    return session.scalar(_MAPPING, {"source_id": source_id, "course_id": course_id})
+def find_mapping(session: Session, identity_id: int, course_id: str) -> models.CourseMapping | None:
+    """The course's mapping; mappings live under the identity source (``identity_id``)."""
+    return session.scalar(_MAPPING, {"identity_id": identity_id, "course_id": course_id})
 
 
 def activity_for(mapping: models.CourseMapping, measured_minutes: int | None) -> api.Activity | None:

@@ -1,6 +1,6 @@
 """Gathering claims into batches, and choosing which batches are due.
 
-In one transaction, claims not yet in a batch whose learner has what the body requires (number,
+In the caller's transaction, claims not yet in a batch whose learner has what the body requires (number,
 consent: :mod:`lti_tool.services.claim_readiness`) are put into batches of one credential, oldest
 completion first, at most ``[delivery] max_claims_per_batch`` claims each, bound to the credential's
 exporter and destination, with the earliest reporting deadline of their claims. A batch's key is
@@ -15,15 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from lti_tool import models
-from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import Exports
 from lti_tool.services.claim_readiness import ready_learners
 from lti_tool.services.verification import ensure_codes
 
-OPEN = ("pending", "failed", "delivering")
+OPEN = models.OPEN_BATCH_STATUSES
 """Batch states a tick may (re)deliver once their lease is free."""
 
 
@@ -41,61 +40,58 @@ def batch_key(claim_keys: list[str]) -> str:
 
 
 def form_batches(
-    sessions: sessionmaker[Session], now: datetime, exports: Exports, *,
+    session: Session, now: datetime, exports: Exports, *,
     credentials: Collection[str] | None = None, exclude: Collection[str] = (),
 ) -> list[int]:
-    """Put ready claims into new batches; returns their ids."""
-    with write_session(sessions) as session:
-        query = (select(models.OutboxClaim.id, models.OutboxClaim.credential, models.OutboxClaim.idempotency_key,
-                        models.Award.id.label("award_id"), models.Award.learner_id, models.Award.completed_at)
-                 .join(models.LedgerEntry, models.LedgerEntry.id == models.OutboxClaim.ledger_entry_id)
-                 .join(models.Award, models.Award.id == models.LedgerEntry.award_id)
-                 .where(models.OutboxClaim.batch_id.is_(None),
-                        *in_scope(models.OutboxClaim.credential, credentials, exclude)))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=models.OutboxClaim, skip_locked=True)
-        by_credential: dict[str, list[Any]] = {}
-        for claim in session.execute(query.order_by(models.Award.completed_at, models.OutboxClaim.id)):
-            by_credential.setdefault(claim.credential, []).append(claim)
-        size = exports.config.delivery.max_claims_per_batch
-        batch_ids = []
-        for credential, group in sorted(by_credential.items()):
-            binding = exports.binding(credential)
-            learners = ready_learners(session, {c.learner_id for c in group}, credential, binding.requires or [])
-            ready = [c for c in group if c.learner_id in learners]
-            deadline = exports.deadline(credential)
-            for start in range(0, len(ready), size):
-                chunk = ready[start:start + size]
-                batch = models.ExportBatch(
-                    credential=credential, destination=binding.destination or "directory",
-                    exporter=binding.exporter or "claims-csv",
-                    key=batch_key([c.idempotency_key for c in chunk]), status="pending",
-                    attempts=0, next_attempt_at=now, created_at=now,
-                    deadline_at=min(c.completed_at for c in chunk) + deadline if deadline else None,
-                )
-                session.add(batch)
-                session.flush()
-                session.execute(update(models.OutboxClaim)
-                                .where(models.OutboxClaim.id.in_([c.id for c in chunk]))
-                                .values(batch_id=batch.id)
-                                .execution_options(synchronize_session=False))
-                ensure_codes(session, [c.award_id for c in chunk])  # before the first render
-                batch_ids.append(batch.id)
-        return batch_ids
+    """Put ready claims into new batches, in the caller's (write) transaction; returns their ids."""
+    query = (select(models.OutboxClaim.id, models.OutboxClaim.credential, models.OutboxClaim.idempotency_key,
+                    models.Award.id.label("award_id"), models.Award.learner_id, models.Award.completed_at)
+             .join(models.LedgerEntry, models.LedgerEntry.id == models.OutboxClaim.ledger_entry_id)
+             .join(models.Award, models.Award.id == models.LedgerEntry.award_id)
+             .where(models.OutboxClaim.batch_id.is_(None),
+                    *in_scope(models.OutboxClaim.credential, credentials, exclude)))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=models.OutboxClaim, skip_locked=True)
+    by_credential: dict[str, list[Any]] = {}
+    for claim in session.execute(query.order_by(models.Award.completed_at, models.OutboxClaim.id)):
+        by_credential.setdefault(claim.credential, []).append(claim)
+    size = exports.config.delivery.max_claims_per_batch
+    batch_ids = []
+    for credential, group in sorted(by_credential.items()):
+        binding = exports.binding(credential)
+        learners = ready_learners(session, {c.learner_id for c in group}, credential, binding.requires or [])
+        ready = [c for c in group if c.learner_id in learners]
+        deadline = exports.deadline(credential)
+        for start in range(0, len(ready), size):
+            chunk = ready[start:start + size]
+            batch = models.ExportBatch(
+                credential=credential, destination=binding.destination, exporter=binding.exporter,
+                key=batch_key([c.idempotency_key for c in chunk]), status=models.BatchStatus.PENDING,
+                attempts=0, next_attempt_at=now, created_at=now,
+                deadline_at=min(c.completed_at for c in chunk) + deadline if deadline else None,
+            )
+            session.add(batch)
+            session.flush()
+            session.execute(update(models.OutboxClaim)
+                            .where(models.OutboxClaim.id.in_([c.id for c in chunk]))
+                            .values(batch_id=batch.id)
+                            .execution_options(synchronize_session=False))
+            ensure_codes(session, [c.award_id for c in chunk])  # before the first render
+            batch_ids.append(batch.id)
+    return batch_ids
 
 
 def due_batches(
-    sessions: sessionmaker[Session], now: datetime, *, credentials: Collection[str] | None = None,
+    session: Session, now: datetime, *, credentials: Collection[str] | None = None,
     exclude: Collection[str] = (),
 ) -> list[int]:
     """Batches to deliver now, nearest reporting deadline first (those without one last)."""
-    with read_session(sessions) as session:
-        return list(session.scalars(
-            select(models.ExportBatch.id).where(
-                models.ExportBatch.status.in_(OPEN),
-                models.ExportBatch.next_attempt_at <= now,
-                or_(models.ExportBatch.lease_until.is_(None), models.ExportBatch.lease_until < now),
-                *in_scope(models.ExportBatch.credential, credentials, exclude),
-            ).order_by(case((models.ExportBatch.deadline_at.is_(None), 1), else_=0),
-                       models.ExportBatch.deadline_at, models.ExportBatch.id)
-        ))
+    return list(session.scalars(
+        select(models.ExportBatch.id).where(
+            models.ExportBatch.status.in_(OPEN),
+            models.ExportBatch.next_attempt_at <= now,
+            or_(models.ExportBatch.lease_until.is_(None), models.ExportBatch.lease_until < now),
+            *in_scope(models.ExportBatch.credential, credentials, exclude),
+        ).order_by(case((models.ExportBatch.deadline_at.is_(None), 1), else_=0),
+                   models.ExportBatch.deadline_at, models.ExportBatch.id)
+    ))

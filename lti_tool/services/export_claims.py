@@ -16,6 +16,11 @@ def batch_claims(session: Session, batch_id: int) -> list[Claim]:
     return claims_where(session, models.OutboxClaim.batch_id == batch_id)
 
 
+def credit_claims(session: Session, award_id: int) -> list[Claim]:
+    """The claim of an award's credit entry (what a signed credential states), if it has one."""
+    return claims_where(session, models.Award.id == award_id, models.LedgerEntry.kind == models.EntryKind.CREDIT)
+
+
 def claims_where(session: Session, *where: Any) -> list[Claim]:
     """Columns, not ORM objects: a batch holds hundreds of claims and an audit packet thousands, and
     loading seven objects per row was most of an export tick's time."""
@@ -42,7 +47,7 @@ def claims_where(session: Session, *where: Any) -> list[Claim]:
     )
     return [
         Claim(
-            idempotency_key=key, entry_kind=kind, award_id=award_id, credential=credential,
+            idempotency_key=key, entry_kind=models.EntryKind(kind), award_id=award_id, credential=credential,
             learner_lms_id=lms_id, learner_name=name, learner_email=email, member_number=number,
             source=source, course_id=course_id, course_title=title, completed_at=completed_at,
             minutes=minutes, amount=amount, unit=unit, category=category, index_number=index_number,

@@ -11,6 +11,11 @@
    exponential backoff and jitter, never sooner than ``Retry-After``; a permanent refusal or too many
    attempts moves the batch to the dead letter (``dead``) with its last error, until
    ``lti-tool export retry ID``.
+
+Transactions: these steps are the one runner of delivery (called by
+:func:`lti_tool.services.exporting.run_export_tick`): each opens its own short transaction, because
+rendering and sending happen between them and must hold no lock. :func:`retry_batch` takes the
+caller's ``Session`` like every other service.
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
-from lti_tool.db import read_session, write_session
+from lti_tool.db import read_session, rows_changed, write_session
 from lti_tool.exports.base import DeliveryError, Export
 from lti_tool.exports.claim import Claim
 from lti_tool.exports.config import Exports
@@ -42,21 +47,21 @@ class BatchNotFound(LookupError):
 def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds: float) -> int | None:
     """Take the batch for one attempt; returns the attempt number, ``None`` if another tick holds it."""
     with write_session(sessions) as session:
-        result = session.execute(
+        changed = rows_changed(session.execute(
             update(models.ExportBatch)
             .where(models.ExportBatch.id == batch_id, models.ExportBatch.status.in_(OPEN),
                    (models.ExportBatch.lease_until.is_(None)) | (models.ExportBatch.lease_until < now))
-            .values(status="delivering", lease_until=now + timedelta(seconds=seconds),
+            .values(status=models.BatchStatus.DELIVERING, lease_until=now + timedelta(seconds=seconds),
                     attempts=models.ExportBatch.attempts + 1)
-        )
-        if result.rowcount != 1:
+        ))
+        if changed != 1:
             return None
         batch = session.get(models.ExportBatch, batch_id)
         assert batch is not None
         session.execute(
             update(models.ExportAttempt)
             .where(models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.outcome.is_(None))
-            .values(outcome="interrupted", finished_at=now,
+            .values(outcome=models.AttemptOutcome.INTERRUPTED, finished_at=now,
                     error="the process ended during this attempt; its lease expired"))
         session.add(models.ExportAttempt(batch_id=batch_id, attempt=batch.attempts,
                                          destination=batch.destination, started_at=now))
@@ -119,18 +124,18 @@ def record_delivery(sessions: sessionmaker[Session], batch_id: int, attempt: int
     finished = models.utcnow()
     with write_session(sessions) as session:
         session.execute(update(models.ExportBatch).where(
-            models.ExportBatch.id == batch_id, models.ExportBatch.status != "delivered",
-        ).values(status="delivered", receipt=receipt, delivered_at=finished, lease_until=None,
+            models.ExportBatch.id == batch_id, models.ExportBatch.status != models.BatchStatus.DELIVERED,
+        ).values(status=models.BatchStatus.DELIVERED, receipt=receipt, delivered_at=finished, lease_until=None,
                  last_error=None))
         session.execute(update(models.ExportAttempt).where(
             models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.attempt == attempt,
-        ).values(outcome="delivered", finished_at=finished, receipt=receipt, error=None))
+        ).values(outcome=models.AttemptOutcome.DELIVERED, finished_at=finished, receipt=receipt, error=None))
 
 
 def backoff_seconds(attempt: int, settings: ExportSettings, retry_after: float | None) -> float:
     """Exponential backoff with jitter (half to all of base * 2^(attempt-1), capped), and never
     sooner than the receiver's ``Retry-After``."""
-    delay = min(settings.retry_base_seconds * 2 ** (attempt - 1), settings.retry_max_seconds)
+    delay = min(settings.retry_base_seconds * 2.0 ** (attempt - 1), settings.retry_max_seconds)
     delay *= random.uniform(0.5, 1.0)
     return max(delay, retry_after) if retry_after is not None else delay
 
@@ -147,15 +152,15 @@ def record_failure(
     retry_at = max(now, finished) + timedelta(seconds=backoff_seconds(tries, settings, retry_after))
     error = f"{type(exc).__name__}: {exc}"
     with write_session(sessions) as session:
-        held = session.execute(update(models.ExportBatch).where(
-            models.ExportBatch.id == batch_id, models.ExportBatch.status == "delivering",
+        held = rows_changed(session.execute(update(models.ExportBatch).where(
+            models.ExportBatch.id == batch_id, models.ExportBatch.status == models.BatchStatus.DELIVERING,
             models.ExportBatch.attempts == attempt,
-        ).values(status="dead" if dead else "failed", last_error=error, lease_until=None,
-                 next_attempt_at=retry_at)).rowcount == 1
+        ).values(status=models.BatchStatus.DEAD if dead else models.BatchStatus.FAILED, last_error=error,
+                 lease_until=None, next_attempt_at=retry_at))) == 1
         session.execute(update(models.ExportAttempt).where(
             models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.attempt == attempt,
-        ).values(outcome="dead" if dead else "failed", finished_at=finished, error=error,
-                 retry_at=None if dead else retry_at))
+        ).values(outcome=models.AttemptOutcome.DEAD if dead else models.AttemptOutcome.FAILED,
+                 finished_at=finished, error=error, retry_at=None if dead else retry_at))
     if held:
         log.warning("export batch %s attempt %d %s: %s", batch_id, attempt, "dead" if dead else
                     f"failed, retry at {retry_at:%Y-%m-%d %H:%M:%S}Z", error)
@@ -166,28 +171,19 @@ def record_failure(
             "retry_at": None if dead else retry_at.isoformat()}
 
 
-def retry_batch(sessions: sessionmaker[Session], batch_id: int) -> dict[str, Any]:
-    """Put a dead or failed batch back in line now (``lti-tool export retry ID``)."""
-    with write_session(sessions) as session:
-        return retry_in(session, batch_id)
-
-
-def retry_in(session: Session, batch_id: int) -> dict[str, Any]:
-    """:func:`retry_batch` in the caller's transaction (the administrator page audit-logs it there)."""
+def retry_batch(session: Session, batch_id: int) -> dict[str, Any]:
+    """Put a dead or failed batch back in line now, in the caller's transaction (``lti-tool export
+    retry ID``; the administrator page audit-logs it in the same transaction)."""
     batch = session.get(models.ExportBatch, batch_id)
     if batch is None:
         raise BatchNotFound(f"no export batch with id {batch_id}")
-    if batch.status not in ("dead", "failed"):
+    if batch.status not in (models.BatchStatus.DEAD, models.BatchStatus.FAILED):
         raise ValueError(f"batch {batch_id} is {batch.status}; only dead or failed batches are retried")
     log.info("export batch %s (%s) put back in line by hand after: %s", batch.id, batch.credential,
              batch.last_error)
     # The attempt count goes on (it numbers the attempts); max_attempts counts from here.
-    batch.status, batch.lease_until, batch.next_attempt_at = "pending", None, models.utcnow()
+    batch.status, batch.lease_until, batch.next_attempt_at = models.BatchStatus.PENDING, None, models.utcnow()
     batch.attempts_before_retry = batch.attempts
     return {"batch": batch.id, "credential": batch.credential, "status": batch.status,
             "last_error": batch.last_error}
 
-
-def batch_attempts(session: Session, batch_id: int) -> list[models.ExportAttempt]:
-    return list(session.scalars(select(models.ExportAttempt).where(
-        models.ExportAttempt.batch_id == batch_id).order_by(models.ExportAttempt.attempt)))

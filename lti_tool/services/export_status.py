@@ -19,7 +19,7 @@ from lti_tool import models
 from lti_tool.exports.config import Exports
 from lti_tool.services.claim_readiness import missing_for
 
-COUNTS = ("pending", "waiting", "delivered", "failed", "dead", "overdue")
+COUNTS = tuple(models.ClaimState)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -40,14 +40,14 @@ def claim_counts(session: Session, exports: Exports, now: datetime, *where: Any)
     for credential, destination, status, completed_at, learner_id in rows:
         counts = per.setdefault(destination or exports.destination_name(credential), dict.fromkeys(COUNTS, 0))
         if status is None:
-            counts["pending"] += 1
+            counts[models.ClaimState.PENDING] += 1
             if missing_for(session, learner_id, credential, exports.requires(credential)):
-                counts["waiting"] += 1
+                counts[models.ClaimState.WAITING] += 1
         else:
-            counts[{"delivering": "pending"}.get(status, status)] += 1
+            counts[models.ClaimState.PENDING if status == models.BatchStatus.DELIVERING else status] += 1
         deadline = exports.deadline(credential)
-        if status != "delivered" and deadline is not None and completed_at + deadline < now:
-            counts["overdue"] += 1
+        if status != models.BatchStatus.DELIVERED and deadline is not None and completed_at + deadline < now:
+            counts[models.ClaimState.OVERDUE] += 1
     return dict(sorted(per.items()))
 
 
@@ -61,7 +61,8 @@ def export_status(session: Session, exports: Exports, now: datetime | None = Non
     per = claim_counts(session, exports, now)
     dead = [{"batch": b.id, "credential": b.credential, "destination": b.destination,
              "attempts": b.attempts, "last_error": b.last_error, "deadline_at": _iso(b.deadline_at)}
-            for b in session.scalars(select(models.ExportBatch).where(models.ExportBatch.status == "dead")
+            for b in session.scalars(select(models.ExportBatch)
+                                     .where(models.ExportBatch.status == models.BatchStatus.DEAD)
                                      .order_by(models.ExportBatch.id))]
     runs = [{"batch": a.batch_id, "credential": credential, "destination": a.destination,
              "attempt": a.attempt, "started_at": _iso(a.started_at), "finished_at": _iso(a.finished_at),

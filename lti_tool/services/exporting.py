@@ -5,6 +5,12 @@ due: nearest reporting deadline first), :mod:`~lti_tool.services.export_delivery
 send, record, retry, dead letter), :mod:`~lti_tool.services.export_status` (where claims stand).
 A tick is idempotent: it reads what is due from the database, so a missed, doubled or crashed tick
 loses nothing and the next one does the work.
+
+Transactions: :func:`run_export_tick` is the export's one runner of several transactions (services
+elsewhere take the caller's ``Session``): batches are formed in one write transaction and the due
+ones read in another; then each batch is leased, rendered and delivered, and its outcome recorded,
+each step in its own transaction (:mod:`~lti_tool.services.export_delivery`), so a slow receiver
+holds no database lock and a crash mid-delivery leaves a lease that expires.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
+from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import Exports
 from lti_tool.services.export_batching import due_batches, form_batches
 from lti_tool.services.export_delivery import deliver_batch, lease
@@ -39,9 +46,12 @@ def run_export_tick(
 ) -> TickReport:
     """One tick, for ``credentials`` (default: all but ``exclude``, those with their own cron)."""
     now = now or models.utcnow()
-    form_batches(sessions, now, exports, credentials=credentials, exclude=exclude)
+    with write_session(sessions) as session:
+        form_batches(session, now, exports, credentials=credentials, exclude=exclude)
+    with read_session(sessions) as session:
+        due = due_batches(session, now, credentials=credentials, exclude=exclude)
     report = TickReport()
-    for batch_id in due_batches(sessions, now, credentials=credentials, exclude=exclude):
+    for batch_id in due:
         attempt = lease(sessions, batch_id, now, settings.lease_seconds)
         if attempt is None:
             continue

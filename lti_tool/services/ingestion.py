@@ -6,6 +6,11 @@ again alone, so one bad event cannot hold back the others. If an event's own pro
 plugin raises, the database refuses a row), its transaction is rolled back, so no award, ledger entry
 or outbox claim is half-written; the event alone is then stored as ``failed`` and the scheduler's
 ``reprocess`` tick takes it up again. Nothing is lost.
+
+Transactions: :func:`record_events` (the group commit's batch function) and :func:`reprocess_failed`
+are ingestion's one runner of several transactions, for the reasons above; everything they call
+(:mod:`~lti_tool.services.completions`, :mod:`~lti_tool.services.crediting`, the ledger) takes their
+``Session`` and never commits.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import insert_many, write_session
+from lti_tool.db import insert_many, table_of, write_session
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.services.completions import Outcome, StoredEvent, credit_events
 
@@ -28,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Built once; values come as parameters (the hot path of every event).
 _EVENT_UPDATE = (
-    update(models.LmsEvent.__table__)
+    update(table_of(models.LmsEvent))
     .where(models.LmsEvent.__table__.c.id == bindparam("event_id"))
     .values(status=bindparam("status"), detail=bindparam("detail"))
 )
@@ -66,23 +71,6 @@ def deserialize(rows: list[dict[str, Any]]) -> list[ParsedEvent]:
         else:
             items.append(Completion(**{**row, "completed_at": datetime.fromisoformat(row["completed_at"])}))
     return items
-
-
-def record_event(
-    sessions: sessionmaker[Session],
-    rulebook: Rulebook,
-    *,
-    source_id: int,
-    identity_id: int,
-    body: str,
-    content_type: str | None,
-    parsed: list[ParsedEvent],
-) -> Outcome:
-    """Store one request and credit what it reports, atomically."""
-    [outcome] = record_events(sessions, rulebook, [Submission(source_id, identity_id, body, content_type, parsed)])
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
 
 
 def record_events(
@@ -134,19 +122,19 @@ def _store_failed(sessions: sessionmaker[Session], submission: Submission, exc: 
     with write_session(sessions) as session:
         event = models.LmsEvent(
             source_id=submission.source_id, body=submission.body, content_type=submission.content_type,
-            parsed=serialize(submission.parsed), status="failed",
+            parsed=serialize(submission.parsed), status=models.EventStatus.FAILED,
             detail={"error": f"{type(exc).__name__}: {exc}"},
         )
         session.add(event)
         session.flush()
-        return Outcome("queued", event.id)
+        return Outcome(models.EventStatus.QUEUED, event.id)
 
 
 def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit: int = 100) -> list[Outcome]:
     """Retry events whose processing failed; each in its own transaction."""
     with sessions() as session:
         ids = list(session.scalars(
-            select(models.LmsEvent.id).where(models.LmsEvent.status == "failed")
+            select(models.LmsEvent.id).where(models.LmsEvent.status == models.EventStatus.FAILED)
             .order_by(models.LmsEvent.id).limit(limit)
         ))
     outcomes = []
@@ -154,7 +142,7 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
         try:
             with write_session(sessions) as session:
                 event = session.get(models.LmsEvent, event_id)
-                if event is None or event.status != "failed":
+                if event is None or event.status != models.EventStatus.FAILED:
                     continue
                 event.attempts += 1
                 source = session.get(models.Source, event.source_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import insert_or_skip
+from lti_tool.db import upsert_many
 from lti_tool.services.ledger import revoked_award_ids
 
 
@@ -19,28 +21,79 @@ class LearnerError(LookupError):
     pass
 
 
-def find_learner(session: Session, source_id: int, user: str) -> models.Learner | None:
+@dataclass(frozen=True)
+class LearnerKey:
+    """A learner as the LMS names them: the *identity* source (:attr:`models.Source.identity_id`,
+    shared by every source that reports the same LMS's people) and the LMS's user id.
+
+    A learner, their awards and their course mappings are stored under ``identity_id``, never under
+    the source an event or a command happened to name: resolve a source once, with
+    :func:`learner_key` or :func:`identity_of`, and pass the key on."""
+
+    identity_id: int
+    lms_user_id: str
+
+
+@dataclass(frozen=True)
+class SeenLearner:
+    """A learner an event or a launch names, with the name and e-mail it gives (``None``: unknown,
+    keep what is stored)."""
+
+    key: LearnerKey
+    name: str | None = None
+    email: str | None = None
+
+
+def identity_of(session: Session, source_id: int) -> int:
+    """The identity source of ``source_id``: the one resolver from "the source a caller named" to
+    "the source learners, awards and mappings are stored under"."""
     source = session.get(models.Source, source_id)
     if source is None:
         raise LearnerError(f"no source with id {source_id}")
+    return source.identity_id
+
+
+def learner_key(session: Session, source_id: int, user: str) -> LearnerKey:
+    """The key of ``user`` as named through ``source_id`` (any source sharing the identities)."""
+    return LearnerKey(identity_of(session, source_id), user)
+
+
+def find_learner(session: Session, key: LearnerKey) -> models.Learner | None:
     return session.scalar(select(models.Learner).where(
-        models.Learner.source_id == source.identity_id, models.Learner.lms_user_id == user))
+        models.Learner.source_id == key.identity_id, models.Learner.lms_user_id == key.lms_user_id))
+
+
+def record_learners(session: Session, seen: Sequence[SeenLearner]) -> list[int]:
+    """Create the learners not stored yet and refresh the name and e-mail of the others (a ``None``
+    keeps the stored value); return each one's id, in order, from one multi-row upsert.
+
+    The one way learners come to exist: from events (many at once), from a launch, from a command."""
+    now = models.utcnow()
+    return upsert_many(
+        session,
+        models.Learner.__table__,
+        [{"source_id": s.key.identity_id, "lms_user_id": s.key.lms_user_id, "name": s.name,
+          "email": s.email, "created_at": now} for s in seen],
+        ("source_id", "lms_user_id"),
+        ("name", "email"),
+    )
+
+
+def record_learner(session: Session, seen: SeenLearner) -> models.Learner:
+    """:func:`record_learners` for one learner; returns the row."""
+    [learner_id] = record_learners(session, [seen])
+    learner = session.get(models.Learner, learner_id, populate_existing=True)
+    assert learner is not None
+    return learner
 
 
 def add_credential(
-    session: Session, rulebook: Rulebook, *, source_id: int, user: str, credential: str,
+    session: Session, rulebook: Rulebook, *, key: LearnerKey, credential: str,
     number: str | None, certified_on: date | None, cycle_start: date | None,
 ) -> models.LearnerCredential:
     """Record (or update) a credential the learner holds; the learner may have no events yet."""
     rulebook.get(credential)
-    source = session.get(models.Source, source_id)
-    if source is None:
-        raise LearnerError(f"no source with id {source_id}")
-    insert_or_skip(session, models.Learner.__table__,
-                   {"source_id": source.identity_id, "lms_user_id": user, "created_at": models.utcnow()},
-                   ["source_id", "lms_user_id"])
-    learner = find_learner(session, source_id, user)
-    assert learner is not None
+    learner = record_learner(session, SeenLearner(key))
     holding = session.scalar(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id,
         models.LearnerCredential.credential == credential))
@@ -52,6 +105,20 @@ def add_credential(
     holding.cycle_start = cycle_start or holding.cycle_start
     session.flush()
     return holding
+
+
+def credential_number(session: Session, learner_id: int, credential: str) -> str | None:
+    """The member or licence number the learner recorded for the credential."""
+    return session.scalar(select(models.LearnerCredential.number).where(
+        models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
+
+
+def holds_or_earned(session: Session, learner_id: int, credential: str) -> bool:
+    """The learner has the credential on file, or an award toward it."""
+    on_file = session.scalar(select(models.LearnerCredential.id).where(
+        models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
+    return on_file is not None or session.scalar(select(models.Award.id).where(
+        models.Award.learner_id == learner_id, models.Award.credential == credential).limit(1)) is not None
 
 
 def earned_credits(session: Session, learner_id: int, zone: tzinfo = UTC) -> list[api.EarnedCredit]:
@@ -74,12 +141,12 @@ def _local_date(moment: datetime, zone: tzinfo) -> date:
     return moment.astimezone(zone).date()
 
 
-def progress(session: Session, rulebook: Rulebook, *, source_id: int, user: str, on: date,
+def progress(session: Session, rulebook: Rulebook, *, key: LearnerKey, on: date,
              zone: tzinfo = UTC) -> list[Any]:
     """Progress toward renewal for each credential the learner holds (a pure plugin computation)."""
-    learner = find_learner(session, source_id, user)
+    learner = find_learner(session, key)
     if learner is None:
-        raise LearnerError(f"no learner {user!r} for source {source_id}")
+        raise LearnerError(f"no learner {key.lms_user_id!r} in source {key.identity_id}")
     holdings = session.scalars(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id).order_by(models.LearnerCredential.credential))
     earned = earned_credits(session, learner.id, zone)

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits import api
-from lti_tool.db import insert_many_or_skip
+from lti_tool.db import insert_many_or_skip, table_of
 
-_OUTBOX_INSERT = insert(models.OutboxClaim.__table__)
+_OUTBOX_INSERT = insert(table_of(models.OutboxClaim))
 """Built once: the values come as parameters (building a statement per claim cost more than the
 database work)."""
 
@@ -93,7 +93,7 @@ def record_awards(session: Session, awards: list[NewAward]) -> list[int | None]:
     ids = insert_many_or_skip(session, models.Award.__table__, [_award_row(new, now) for new in awards],
                               ("completion_id", "credential", "revision"))
     _append_entries(session, [
-        _Entry(award_id, new.result.credential, "credit", new.result.amount, new.result.reason)
+        _Entry(award_id, new.result.credential, models.EntryKind.CREDIT, new.result.amount, new.result.reason)
         for award_id, new in zip(ids, awards, strict=True) if award_id is not None
     ])
     return ids
@@ -145,7 +145,7 @@ def revoke_award(session: Session, award_id: int, reason: str) -> models.LedgerE
     if not reason.strip():
         raise ValueError("a revocation needs a reason")
     [entry_id] = _append_entries(
-        session, [_Entry(award.id, award.credential, "reversal", -award.amount, reason)])
+        session, [_Entry(award.id, award.credential, models.EntryKind.REVERSAL, -award.amount, reason)])
     return None if entry_id is None else session.get(models.LedgerEntry, entry_id)
 
 
@@ -188,7 +188,7 @@ def revoked_award_ids(session: Session, award_ids: list[int]) -> set[int]:
         return set()
     rows = session.scalars(
         select(models.LedgerEntry.award_id).where(
-            models.LedgerEntry.award_id.in_(award_ids), models.LedgerEntry.kind == "reversal"
+            models.LedgerEntry.award_id.in_(award_ids), models.LedgerEntry.kind == models.EntryKind.REVERSAL
         )
     )
     return set(rows)

@@ -116,7 +116,7 @@ def import_mappings(session: Session, specs: list[MappingSpec], rulebook: Rulebo
 
 
 def apply_mapping(
-    session: Session, rulebook: Rulebook, source_id: int, spec: MappingSpec
+    session: Session, rulebook: Rulebook, identity_id: int, spec: MappingSpec
 ) -> tuple[models.CourseMapping, bool]:
     """Create or replace the course's mapping from ``spec``; ``True`` if it is new.
 
@@ -125,10 +125,10 @@ def apply_mapping(
     """
     for credential in spec.credentials:
         rulebook.get(credential)
-    mapping = find_mapping(session, source_id, spec.course)
+    mapping = find_mapping(session, identity_id, spec.course)
     new = mapping is None
     if mapping is None:
-        mapping = models.CourseMapping(source_id=source_id, course_id=spec.course)
+        mapping = models.CourseMapping(source_id=identity_id, course_id=spec.course)
         session.add(mapping)
     mapping.title = spec.title
     mapping.minutes = spec.minutes
@@ -153,8 +153,8 @@ def credit_waiting(session: Session, mapping: models.CourseMapping, rulebook: Ru
     for completion, outcome in zip(completions, outcomes, strict=True):
         awarded += len(outcome.awarded)
         event = session.get(models.LmsEvent, completion.event_id)
-        if outcome.awarded and event is not None and event.status == "unmapped":
-            event.status = "credited"
+        if outcome.awarded and event is not None and event.status == models.EventStatus.UNMAPPED:
+            event.status = models.EventStatus.CREDITED
     return awarded
 
 

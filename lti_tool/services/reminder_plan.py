@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook, UnknownCredential
-from lti_tool.models.base import canonical
+from lti_tool.credits.rounding import normalized
 from lti_tool.services import learners
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class DueReminder:
         return {"key": self.key, "learner_id": self.learner_id, "email": self.email,
                 "credential": self.credential, "cycle_end": self.cycle_end.isoformat(),
                 "offset_days": self.offset_days, "days_left": self.days_left,
-                "earned": str(canonical(self.progress.earned)), "required": str(canonical(self.progress.required)),
+                "earned": str(normalized(self.progress.earned)), "required": str(normalized(self.progress.required)),
                 "unit": self.progress.unit, "needs": list(self.needs())}
 
 
@@ -92,8 +92,8 @@ def due_reminders(session: Session, rulebook: Rulebook, *, on: date, offsets: Se
     due: list[DueReminder] = []
     for learner in rows:
         try:
-            results = learners.progress(session, rulebook, source_id=learner.source_id,
-                                        user=learner.lms_user_id, on=on, zone=zone)
+            key = learners.LearnerKey(learner.source_id, learner.lms_user_id)
+            results = learners.progress(session, rulebook, key=key, on=on, zone=zone)
         except UnknownCredential as exc:
             log.warning("reminders: learner %s skipped: %s", learner.id, exc)
             continue

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
+from lti_tool.credits.rounding import normalized
 from lti_tool.db import insert_or_skip, read_session, write_session
 from lti_tool.exports.base import DeliveryError
 from lti_tool.exports.config import Exports
 from lti_tool.exports.smtp import SmtpDestination
-from lti_tool.models.base import canonical
 from lti_tool.services import reminder_mail
 from lti_tool.services.export_delivery import backoff_seconds
 from lti_tool.services.reminder_optout import opted_out, unsubscribe_token
@@ -94,7 +94,7 @@ def store(session: Session, due: DueReminder, rulebook: Rulebook, settings: Sett
     rule = rulebook.get(due.credential)
     content = reminder_mail.ReminderContent(
         learner_name=due.learner_name, title=rule.title, body=rule.body, unit=due.progress.unit,
-        earned=str(canonical(due.progress.earned)), required=str(canonical(due.progress.required)),
+        earned=str(normalized(due.progress.earned)), required=str(normalized(due.progress.required)),
         deadline=due.cycle_end.isoformat(), days_left=due.days_left, needs=due.needs(),
         page_url=page_url(session, due.source_id, settings),
         unsubscribe_url=unsubscribe_url(session, due.learner_id, settings))

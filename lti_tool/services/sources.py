@@ -97,6 +97,9 @@ class SourceCache:
     once registered (there is no command that changes them), so a remembered source is the stored
     one; the time limit only bounds how long a process would go on accepting a source removed by
     hand from the database. Unknown tokens are not remembered: a new source works at once.
+
+    A miss reads in its own short read transaction: the cache outlives requests, and the event
+    request that asks holds no transaction yet.
     """
 
     def __init__(self, sessions: sessionmaker[Session], ttl: float = 60.0) -> None:
@@ -119,6 +122,14 @@ class SourceCache:
                                 source.secret_hash)
         self._known[token_hash] = (known, now + self._ttl)
         return known
+
+
+def find_source(session: Session, source_id: int) -> models.Source | None:
+    return session.get(models.Source, source_id)
+
+
+def list_sources(session: Session) -> list[models.Source]:
+    return list(session.scalars(select(models.Source).order_by(models.Source.id)))
 
 
 def find_by_name(session: Session, name: str) -> models.Source | None:

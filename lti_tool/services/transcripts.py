@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
+from lti_tool.credits.rounding import normalized
 from lti_tool.exports.transcript import Transcript, TranscriptLine
-from lti_tool.models.base import canonical
 from lti_tool.services import learners
 from lti_tool.services.awards import list_awards
 from lti_tool.services.crediting import find_mapping
@@ -46,15 +46,16 @@ def _outside(progress: api.Progress) -> tuple[tuple[str, str], ...]:
                   str(getattr(o, "amount", ""))) for o in getattr(progress, "outside", None) or ())
 
 
-def build_transcript(session: Session, rulebook: Rulebook, *, source_id: int, user: str, credential: str,
+def build_transcript(session: Session, rulebook: Rulebook, *, key: learners.LearnerKey, credential: str,
                      cycle_on: date | None, today: date, zone: tzinfo) -> Transcript:
     rule = rulebook.get(credential)
-    learner = learners.find_learner(session, source_id, user)
+    user = key.lms_user_id
+    learner = learners.find_learner(session, key)
     if learner is None:
-        raise TranscriptUnavailable(f"no learner {user!r} in source {source_id}")
+        raise TranscriptUnavailable(f"no learner {user!r} in source {key.identity_id}")
     holding_row = session.scalar(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id, models.LearnerCredential.credential == credential))
-    awards = [a for a in list_awards(session, source_id=source_id, user=user)
+    awards = [a for a in list_awards(session, identity_id=key.identity_id, user=user)
               if a["credential"] == credential and not a["revoked"]]
     if holding_row is None and not awards:
         raise TranscriptUnavailable(f"{user!r} holds no {credential} and has no credit toward it")
@@ -72,8 +73,8 @@ def build_transcript(session: Session, rulebook: Rulebook, *, source_id: int, us
         learner_name=learner.name or f"LMS user {user}", credential=credential, title=rule.title, body=rule.body,
         number=holding.number, unit=rule.unit, cycle_start=cycle.start if cycle else None,
         cycle_end=cycle.end if cycle else None, measured_on=progress.on, lines=lines,
-        requirements=progress.requirements, earned=str(canonical(progress.earned)),
-        required=str(canonical(progress.required)), met=progress.met, missing=progress.missing,
+        requirements=progress.requirements, earned=str(normalized(progress.earned)),
+        required=str(normalized(progress.required)), met=progress.met, missing=progress.missing,
         items=_items(progress), outside=_outside(progress))
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook, UnknownCredential
+from lti_tool.credits.rounding import normalized
 from lti_tool.db import insert_many_or_skip
-from lti_tool.models.base import canonical
 from lti_tool.services.crediting import find_mapping
+from lti_tool.services.learners import LearnerKey
 
 CODE_BYTES = 18
 """144 random bits: far beyond guessing, even at a rate limit's worth of tries for years."""
@@ -50,11 +51,11 @@ def ensure_codes(session: Session, award_ids: list[int]) -> None:
                          for award_id in sorted(set(award_ids))], ("award_id",))
 
 
-def ensure_learner_codes(session: Session, identity_id: int, user: str, credential: str) -> None:
+def ensure_learner_codes(session: Session, key: LearnerKey, credential: str) -> None:
     """Codes for every award of a learner toward a credential (before an audit packet is built)."""
     ensure_codes(session, list(session.scalars(
         select(models.Award.id).join(models.Learner, models.Learner.id == models.Award.learner_id)
-        .where(models.Learner.source_id == identity_id, models.Learner.lms_user_id == user,
+        .where(models.Learner.source_id == key.identity_id, models.Learner.lms_user_id == key.lms_user_id,
                models.Award.credential == credential))))
 
 
@@ -89,7 +90,7 @@ def verify(session: Session, rulebook: Rulebook, code: str, issuer: str) -> Veri
     return Verification(
         learner_name=learner.name or "(name not given by the LMS)",
         course=mapping.title if mapping is not None and mapping.title else f"Course {award.course_id}",
-        completed_on=award.completed_at.date(), amount=str(canonical(award.amount)), unit=award.unit,
+        completed_on=award.completed_at.date(), amount=str(normalized(award.amount)), unit=award.unit,
         credential=credential, body=body, issuer=issuer,
         revoked_on=reversed_at.date() if reversed_at is not None else None,
     )

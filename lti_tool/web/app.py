@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from lti_tool.runtime import EXTENSION, Runtime, build_runtime
+from lti_tool.runtime import Runtime, build_runtime, install_runtime
 from lti_tool.web import events, lti, public
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = runtime.settings.events.max_body_bytes
     app.config.update(test_config or {})
-    app.extensions[EXTENSION] = runtime
+    install_runtime(app, runtime)
 
     app.register_blueprint(events.blueprint)
     lti.init_app(app)

@@ -23,11 +23,12 @@ from lti_tool.runtime import current_runtime
 from lti_tool.services import sources as source_service
 from lti_tool.services.ingestion import Submission
 from lti_tool.services.sources import KnownSource
+from lti_tool.states import EventStatus
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("events", __name__)
 
-STATUS_CODES = {"unmapped": 202, "queued": 202}
+STATUS_CODES = {EventStatus.UNMAPPED: 202, EventStatus.QUEUED: 202}
 MAX_CONTENT_TYPE = 200
 """The longest Content-Type stored with an event (its column's length)."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from lti_tool import models
-from lti_tool.db import read_session
+from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import build_exports, rule_defaults
 from lti_tool.exports.discovery import discover
 from lti_tool.runtime import Runtime
@@ -40,7 +40,8 @@ def test_a_failure_after_the_lease_was_taken_over_does_not_undo_a_delivery(
 ) -> None:
     credit(runtime.sessions, "123", "565", number="CMSS-1")
     now = models.utcnow()
-    [batch_id] = form_batches(runtime.sessions, now, runtime.exports)
+    with write_session(runtime.sessions) as session:
+        [batch_id] = form_batches(session, now, runtime.exports)
     slow = lease(runtime.sessions, batch_id, now, 60)  # a tick that will hang past its lease
     later = now + timedelta(seconds=61)
     fast = lease(runtime.sessions, batch_id, later, 60)
@@ -79,7 +80,8 @@ requires = []
                                 now + timedelta(days=d)).failed[0]["dead"] for d in range(2)]
     assert outcomes == [False, True]
     [dead] = select_batches(runtime)
-    retry_batch(runtime.sessions, dead.id)
+    with write_session(runtime.sessions) as session:
+        retry_batch(session, dead.id)
     again = [run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports,
                              now + timedelta(days=d)).failed[0] for d in range(2, 4)]
     assert [(f["attempt"], f["dead"]) for f in again] == [(3, False), (4, True)]
@@ -110,7 +112,8 @@ def test_a_batch_whose_exporter_is_gone_goes_to_the_dead_letter_without_stopping
     configure(runtime, tmp_path, '[defaults]\nrequires = []\nexporter = "claims-csv"\n')
     credit(runtime.sessions, "123", "1", credential="aama-cma")
     credit(runtime.sessions, "123", "2", credential="amt-rma")
-    form_batches(runtime.sessions, models.utcnow(), runtime.exports)
+    with write_session(runtime.sessions) as session:
+        form_batches(session, models.utcnow(), runtime.exports)
     with runtime.sessions() as session:
         session.execute(models.ExportBatch.__table__.update()
                         .where(models.ExportBatch.credential == "aama-cma").values(exporter="fax"))

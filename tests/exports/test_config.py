@@ -79,3 +79,11 @@ def test_the_readme_example_is_a_valid_configuration(tmp_path: Path) -> None:
         "acmss-remittance", "open-badges", "statement"]
     for identifier in [*discover().exporters, *discover().destinations]:
         assert f"| `{identifier}`" in section and f'"{identifier}"' in section, identifier
+
+
+def test_a_credential_nothing_configures_falls_back_to_the_claims_csv_in_the_directory(tmp_path: Path) -> None:
+    path = tmp_path / "exports.toml"
+    path.write_text("")
+    binding = build_exports(path, discover(), tmp_path).binding("acme-unknown")
+    assert (binding.exporter, binding.destination, binding.requires, binding.cron) == (
+        "claims-csv", "directory", [], None)

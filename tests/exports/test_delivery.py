@@ -163,7 +163,8 @@ def test_a_400_moves_the_batch_to_the_dead_letter_until_retried_by_hand(
             status = export_status(session, runtime.exports)
         assert status["destinations"]["body-api"]["dead"] == 1
         assert status["dead_batches"][0]["batch"] == batch.id
-        retry_batch(runtime.sessions, batch.id)
+        with write_session(runtime.sessions) as session:
+            retry_batch(session, batch.id)
         [delivered] = tick(runtime).delivered
     assert delivered["batch"] == batch.id and len(receiver.accepted) == 1
 

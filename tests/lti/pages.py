@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 from flask.testing import FlaskClient
 
 from lti_tool.events.completion import Completion
 from lti_tool.runtime import Runtime
-from lti_tool.services.ingestion import record_event
+from lti_tool.services.ingestion import Outcome, Submission, record_events
 
 CREDENTIAL = "iacet-ceu"
 """A built-in credential (IACET CEU: contact hours / 10); see config/mappings.example.toml."""
 
 
-def complete(runtime: Runtime, source_id: int, user: str, course: str, name: str | None = None) -> Any:
+def complete(runtime: Runtime, source_id: int, user: str, course: str, name: str | None = None) -> Outcome:
     completion = Completion(lms_user_id=user, course_id=course, learner_name=name,
                             completed_at=datetime(2026, 11, 2, 15, 0, tzinfo=UTC))
-    return record_event(runtime.sessions, runtime.rulebook, source_id=source_id, identity_id=source_id,
-                        body="{}", content_type="application/json", parsed=[completion])
+    [outcome] = record_events(runtime.sessions, runtime.rulebook,
+                              [Submission(source_id, source_id, "{}", "application/json", [completion])])
+    assert isinstance(outcome, Outcome), outcome
+    return outcome
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:

@@ -73,3 +73,12 @@ def test_approving_a_dynamic_registration_can_add_its_deployment(
     approved = cli_json("platforms", "approve", str(row["id"]), "--deployment-id", "17:abc")
     assert approved["deployment_ids"] == ["deployment-1", "17:abc"] and approved["status"] == "active"
     assert "no platform" in cli("platforms", "add-deployment", "999", "--deployment-id", "x", expect=2).output
+
+
+def test_a_platform_linked_through_a_sharing_source_uses_the_identity_source(
+    cli_json: Callable[..., Any], platform: TestPlatform
+) -> None:
+    cli_json("sources", "add", "--kind", "canvas", "--name", "canvas-1")
+    cli_json("sources", "add", "--kind", "xapi", "--name", "lrs", "--same-identities-as", "canvas-1")
+    added = cli_json(*platform.cli_args(source="lrs"))
+    assert added["platform"]["source"] == "canvas-1"

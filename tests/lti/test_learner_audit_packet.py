@@ -15,7 +15,7 @@ from sqlalchemy import select
 from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
-from lti_tool.services.learners import add_credential
+from lti_tool.services.learners import add_credential, learner_key
 from tests.lti.conftest import Launcher
 from tests.lti.pages import CREDENTIAL, complete, csrf_token, mapping_form
 from tests.lti.platform import ADMINISTRATOR, TestPlatform
@@ -73,7 +73,7 @@ def test_the_packet_of_one_renewal_cycle_holds_only_that_cycles_awards(
 ) -> None:
     award_id = award_ada(launch, runtime, source, credentials=CMA)  # completed 2026-11-02
     with write_session(runtime.sessions) as session:
-        add_credential(session, runtime.rulebook, source_id=source["id"], user="42", credential=CMA,
+        add_credential(session, runtime.rulebook, key=learner_key(session, source["id"], "42"), credential=CMA,
                        number="CMA-1", certified_on=date(2026, 1, 1), cycle_start=None)
     open_as(launch, "42")
     page = launch.client.get("/lti/learner").get_data(as_text=True)
@@ -92,7 +92,7 @@ def test_a_credential_on_file_without_credit_gives_an_empty_packet(
     launch: Launcher, runtime: Runtime, source: dict[str, Any]
 ) -> None:
     with write_session(runtime.sessions) as session:
-        add_credential(session, runtime.rulebook, source_id=source["id"], user="42", credential=CMA,
+        add_credential(session, runtime.rulebook, key=learner_key(session, source["id"], "42"), credential=CMA,
                        number=None, certified_on=None, cycle_start=None)
     open_as(launch, "42")
     with packet(launch.client.get(f"/lti/learner/audit-packet/{CMA}")) as archive:

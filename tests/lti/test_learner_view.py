@@ -14,7 +14,7 @@ from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
-from lti_tool.services.learners import add_credential
+from lti_tool.services.learners import add_credential, learner_key
 from lti_tool.web.views.learner_view import describe_progress
 from tests.lti.conftest import Launcher, stored_counts
 from tests.lti.pages import CREDENTIAL, csrf_token
@@ -59,7 +59,7 @@ def test_the_learner_page_shows_bars_caps_and_what_is_missing(
     launch: Launcher, runtime: Runtime, source: dict[str, Any]
 ) -> None:
     with write_session(runtime.sessions) as session:
-        add_credential(session, runtime.rulebook, source_id=source["id"], user="42", credential=CMA,
+        add_credential(session, runtime.rulebook, key=learner_key(session, source["id"], "42"), credential=CMA,
                        number="CMA-1", certified_on=date.today().replace(day=1), cycle_start=None)
     assert launch(launch.platform.claims(sub="42")).status_code == 303
     page = launch.client.get("/lti/learner").get_data(as_text=True)
@@ -78,7 +78,7 @@ def test_the_learner_records_a_number_and_consent_per_body(
     launch: Launcher, runtime: Runtime, source: dict[str, Any]
 ) -> None:
     with write_session(runtime.sessions) as session:
-        add_credential(session, runtime.rulebook, source_id=source["id"], user="42", credential=CREDENTIAL,
+        add_credential(session, runtime.rulebook, key=learner_key(session, source["id"], "42"), credential=CREDENTIAL,
                        number="CEU-778", certified_on=None, cycle_start=None)
     assert launch(launch.platform.claims(sub="42")).status_code == 303
     page = launch.client.get("/lti/learner").get_data(as_text=True)

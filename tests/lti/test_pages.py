@@ -12,7 +12,7 @@ from sqlalchemy import select
 from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
-from lti_tool.services.learners import add_credential
+from lti_tool.services.learners import add_credential, learner_key
 from tests.conftest import require
 from tests.lti.conftest import Launcher
 from tests.lti.pages import CREDENTIAL, complete, csrf_token, mapping_form
@@ -73,7 +73,7 @@ def test_the_certificate_names_course_date_time_credit_index_number_and_the_body
     save_mapping(launch, credentials="aama-cma", approved_by="AAMA", index_number="AAMA-IDX-77",
                  category="clinical")
     with write_session(runtime.sessions) as session:
-        add_credential(session, runtime.rulebook, source_id=source["id"], user="42", credential="aama-cma",
+        add_credential(session, runtime.rulebook, key=learner_key(session, source["id"], "42"), credential="aama-cma",
                        number="CMA-12345", certified_on=None, cycle_start=None)
     open_as(launch, sub="42")
     with read_session(runtime.sessions) as session:

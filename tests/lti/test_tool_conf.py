@@ -1,29 +1,21 @@
-"""pylti1p3's ToolConfAbstract, answered from the database."""
+"""A platform's registration in pylti1p3's terms (what the deep-linking response signs with)."""
 
 from __future__ import annotations
 
 from lti_tool.db import write_session
-from lti_tool.lti.tool_conf import DatabaseToolConf
+from lti_tool.lti.platforms import find_platform
+from lti_tool.lti.tool_conf import registration_for
 from lti_tool.runtime import Runtime
 from tests.lti.platform import TestPlatform
 
 
-def test_registrations_are_found_by_issuer_and_client_id(runtime: Runtime, registered: TestPlatform) -> None:
+def test_the_registration_carries_the_platform_and_the_tools_signing_key(
+    runtime: Runtime, registered: TestPlatform
+) -> None:
     with write_session(runtime.sessions) as session:
-        conf = DatabaseToolConf(session)
-        assert conf.check_iss_has_many_clients(registered.issuer)
-        registration = conf.find_registration_by_params(registered.issuer, registered.client_id)
+        platform = find_platform(session, registered.issuer, registered.client_id)
+        assert platform is not None
+        registration = registration_for(session, platform)
         assert registration.get_client_id() == registered.client_id
         assert registration.get_key_set_url() == f"{registered.base}/jwks"
         assert registration.get_kid() and "PRIVATE KEY" in (registration.get_tool_private_key() or "")
-        assert conf.find_registration_by_params(registered.issuer, "other-client") is None
-        assert conf.find_registration_by_params("https://evil.example", registered.client_id) is None
-
-
-def test_deployments_must_be_registered(runtime: Runtime, registered: TestPlatform) -> None:
-    with write_session(runtime.sessions) as session:
-        conf = DatabaseToolConf(session)
-        found = conf.find_deployment_by_params(registered.issuer, registered.deployment_id, registered.client_id)
-        assert found is not None and found.get_deployment_id() == registered.deployment_id
-        assert conf.find_deployment_by_params(registered.issuer, "nope", registered.client_id) is None
-        assert conf.find_deployment(registered.issuer, registered.deployment_id) is not None

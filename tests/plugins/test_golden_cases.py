@@ -8,7 +8,7 @@ import pytest
 
 from lti_tool.credits.api import Award, Refusal
 from lti_tool.credits.registry import discover_rules, load_rulebook
-from tests.plugins.golden import GoldenCase, cases_file, read_cases
+from lti_tool.credits.testing import GoldenCase, cases_file, read_cases
 
 RULEBOOK = load_rulebook()
 

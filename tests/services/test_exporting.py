@@ -79,11 +79,13 @@ def test_failed_delivery_is_recorded_and_retried_later_once(runtime: Runtime, cr
 
 
 def test_crashed_delivery_is_taken_up_again_after_its_lease(runtime: Runtime, credited: list[dict[str, Any]]) -> None:
+    from lti_tool.db import write_session
     from lti_tool.services.export_batching import form_batches
     from lti_tool.services.export_delivery import lease
 
     now = models.utcnow()
-    [first, *_] = form_batches(runtime.sessions, now, runtime.exports)
+    with write_session(runtime.sessions) as session:
+        [first, *_] = form_batches(session, now, runtime.exports)
     assert lease(runtime.sessions, first, now, 300)  # a tick took it, then died
     assert not lease(runtime.sessions, first, now, 300)
     assert all(d["batch"] != first for d in tick(runtime, now=now).delivered)

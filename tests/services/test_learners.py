@@ -28,7 +28,7 @@ def _evening_completion(client: FlaskClient, cli_json: Callable[..., Any], runti
     body = json.dumps(moodle_completed("5", "7", time=NEW_YEARS_EVE_7PM_CHICAGO))
     assert client.post(moodle["url"], data=body).json["status"] == "credited"
     with write_session(runtime.sessions) as session:
-        learners.add_credential(session, runtime.rulebook, source_id=moodle["id"], user="5",
+        learners.add_credential(session, runtime.rulebook, key=learners.learner_key(session, moodle["id"], "5"),
                                 credential="acmpe-cmpe", number=None, certified_on=date(2015, 1, 1),
                                 cycle_start=None)
     return int(moodle["id"])
@@ -39,9 +39,9 @@ def test_an_evening_completion_counts_in_the_local_year_it_happened(
 ) -> None:
     source = _evening_completion(client, cli_json, runtime, tmp_path)
     with read_session(runtime.sessions) as session:
-        [chicago] = learners.progress(session, runtime.rulebook, source_id=source, user="5",
+        [chicago] = learners.progress(session, runtime.rulebook, key=learners.learner_key(session, source, "5"),
                                       on=date(2024, 12, 31), zone=ZoneInfo("America/Chicago"))
-        [utc] = learners.progress(session, runtime.rulebook, source_id=source, user="5",
+        [utc] = learners.progress(session, runtime.rulebook, key=learners.learner_key(session, source, "5"),
                                   on=date(2024, 12, 31))
     assert (chicago.cycle_end, chicago.earned) == (date(2024, 12, 31), Decimal(2))
     assert utc.earned == Decimal(0), "in UTC the same completion is on 1 January 2025"

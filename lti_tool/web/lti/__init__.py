@@ -9,17 +9,17 @@ naming the registered platforms, and, when configured, trust in a TLS proxy's fo
 from __future__ import annotations
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lti_tool.runtime import EXTENSION, Runtime
+from lti_tool.runtime import runtime_of
 from lti_tool.web.lti import keys, launch, learner, pages, registration
 from lti_tool.web.lti.cookies import LaunchSessionInterface
+from lti_tool.web.lti.csrf import csrf
 from lti_tool.web.lti.headers import add_frame_ancestors
 
 
 def init_app(app: Flask) -> None:
-    rt: Runtime = app.extensions[EXTENSION]
+    rt = runtime_of(app)
     hops = rt.settings.lti.proxy_hops
     if hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
     # Checked for the pages' forms only: the launch is a cross-site post verified by its signed JWT,
     # and the event endpoints are machine-to-machine, authenticated by token or signature.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
-    CSRFProtect(app)  # pages.check_csrf runs it for every form the pages serve
+    csrf.init_app(app)  # context.check_csrf runs it for every form the pages serve
     for blueprint in (launch.blueprint, keys.blueprint, registration.blueprint, pages.blueprint,
                       learner.blueprint):
         app.register_blueprint(blueprint)

@@ -7,16 +7,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import abort, current_app, render_template, request, session
+from flask import abort, render_template, request, session
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from lti_tool import models
 from lti_tool.db import read_session
-from lti_tool.lti import identity
+from lti_tool.lti import identity, platforms
 from lti_tool.lti import launch as launch_service
 from lti_tool.lti.platforms import ToolUrls
 from lti_tool.runtime import current_runtime
+from lti_tool.web.lti.csrf import csrf
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def current_launch(*allowed_roles: str) -> models.LaunchSession:
 
 def check_csrf() -> None:
     """Every state-changing request to the pages carries the form's (or header's) CSRF token."""
-    current_app.extensions["csrf"].protect()
+    csrf.protect()
 
 
 def page_error(exc: HTTPException) -> Any:
@@ -67,9 +68,7 @@ def page_error(exc: HTTPException) -> Any:
 
 
 def platform_of(db: Session, launch: models.LaunchSession) -> models.Platform:
-    platform = db.get(models.Platform, launch.platform_id)
-    assert platform is not None
-    return platform
+    return platforms.get_platform(db, launch.platform_id)
 
 
 def course_of(db: Session, launch: models.LaunchSession) -> str:

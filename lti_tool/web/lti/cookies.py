@@ -9,16 +9,13 @@ worker on every host shares it.
 
 from __future__ import annotations
 
-import secrets
-
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import select
 
-from lti_tool import models
-from lti_tool.db import insert_or_skip, write_session
-from lti_tool.runtime import EXTENSION, Runtime
+from lti_tool.db import write_session
+from lti_tool.runtime import runtime_of
+from lti_tool.services import app_secrets
 
 
 class LaunchSessionInterface(SecureCookieSessionInterface):
@@ -44,8 +41,5 @@ class LaunchSessionInterface(SecureCookieSessionInterface):
 
 
 def shared_secret(app: Flask, name: str = "session") -> str:
-    rt: Runtime = app.extensions[EXTENSION]
-    with write_session(rt.sessions) as session:
-        insert_or_skip(session, models.AppSecret.__table__,
-                       {"name": name, "value": secrets.token_urlsafe(48)}, ["name"])
-        return session.scalar(select(models.AppSecret.value).where(models.AppSecret.name == name))
+    with write_session(runtime_of(app).sessions) as session:
+        return app_secrets.shared_secret(session, name)

@@ -8,11 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from lti_tool import models
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
 from lti_tool.exports import vc_jwt
@@ -24,9 +21,9 @@ from lti_tool.services import learners
 from lti_tool.services.audit_packet import build_audit_packet
 from lti_tool.services.awards import list_awards
 from lti_tool.services.badge_signer import BadgeSigner
-from lti_tool.services.claim_readiness import set_consent
+from lti_tool.services.claim_readiness import consent_recorded, set_consent
 from lti_tool.services.crediting import find_mapping
-from lti_tool.services.export_claims import claims_where
+from lti_tool.services.export_claims import credit_claims
 from lti_tool.services.reminder_optout import opt_in, opt_out, opted_out
 from lti_tool.services.transcripts import TranscriptUnavailable, build_transcript
 from lti_tool.services.verification import code_for, ensure_learner_codes
@@ -56,11 +53,11 @@ def learner() -> Any:
     rt = current_runtime()
     with reading() as db:
         platform = platform_of(db, launch)
-        page = learner_view.learner_page(db, rt.rulebook, source_id=platform.source_id,
+        page = learner_view.learner_page(db, rt.rulebook, identity_id=platform.source_id,
                                          user=launch.lms_user_id,
                                          on=datetime.now(rt.settings.zone).date(),
                                          requires=rt.exports.requires, zone=rt.settings.zone)
-        learner = learners.find_learner(db, platform.source_id, launch.lms_user_id) \
+        learner = learners.find_learner(db, learners.LearnerKey(platform.source_id, launch.lms_user_id)) \
             if platform.source_id is not None else None
         reminders_off = learner is not None and opted_out(db, learner.id)
     return render_template("lti_learner.html", launch=launch, page=page, name=launch.claims.get("name"),
@@ -78,7 +75,7 @@ def save_reminders() -> Any:
         return refuse("reminders must be on or off", 400)
     with write_session(rt.sessions) as db:
         platform = platform_of(db, launch)
-        learner = learners.find_learner(db, platform.source_id, launch.lms_user_id) \
+        learner = learners.find_learner(db, learners.LearnerKey(platform.source_id, launch.lms_user_id)) \
             if platform.source_id is not None else None
         if learner is None:
             abort(404, "the tool has no record of you yet: it has had no completion of yours")
@@ -112,20 +109,15 @@ def save_credential() -> Any:
         if platform.source_id is None:
             abort(403, "this platform is not linked to an event source; ask the tool's operator")
         holding = learners.add_credential(
-            db, rt.rulebook, source_id=platform.source_id, user=launch.lms_user_id, credential=credential,
+            db, rt.rulebook, key=learners.LearnerKey(platform.source_id, launch.lms_user_id), credential=credential,
             number=number or None, certified_on=certified_on, cycle_start=None)
         holding.number = number or None
         given = request.form.get("consent") in ("on", "1", "true", "yes")
-        if given or _has_consent_row(db, holding.learner_id, credential):
+        if given or consent_recorded(db, holding.learner_id, credential):
             set_consent(db, holding.learner_id, credential, given)
     log.info("learner %s of platform %s updated %s (consent %s)", launch.lms_user_id, launch.platform_id,
              credential, "given" if given else "not given")
     return redirect(url_for("lti_learner.learner", saved=credential), code=303)
-
-
-def _has_consent_row(db: Any, learner_id: int, credential: str) -> bool:
-    return db.scalar(select(models.ReportConsent.id).where(
-        models.ReportConsent.learner_id == learner_id, models.ReportConsent.credential == credential)) is not None
 
 
 @blueprint.get("/lti/certificates/<int:award_id>.pdf")
@@ -134,16 +126,18 @@ def certificate(award_id: int) -> Any:
     rt = current_runtime()
     with reading() as db:
         platform = platform_of(db, launch)
-        awards = list_awards(db, source_id=platform.source_id, user=launch.lms_user_id) \
-            if platform.source_id is not None else []
+        if platform.source_id is None:
+            abort(404, "no such certificate for you")
+        key = learners.LearnerKey(platform.source_id, launch.lms_user_id)
+        awards = list_awards(db, identity_id=key.identity_id, user=key.lms_user_id)
         award = next((a for a in awards if a["id"] == award_id and not a["revoked"]), None)
         if award is None:
             abort(404, "no such certificate for you")
         mapping = find_mapping(db, award["source_id"], award["course"])
-        learner = learners.find_learner(db, platform.source_id, launch.lms_user_id)  # type: ignore[arg-type]
+        learner = learners.find_learner(db, key)
         number = None
         if learner is not None:
-            number = db.scalar(_number_query(learner.id, award["credential"]))
+            number = learners.credential_number(db, learner.id, award["credential"])
     with write_session(rt.sessions) as db:
         code = code_for(db, award_id)
     try:
@@ -164,11 +158,11 @@ def badge(award_id: int) -> Any:
     rt = current_runtime()
     with reading() as db:
         platform = platform_of(db, launch)
-        awards = list_awards(db, source_id=platform.source_id, user=launch.lms_user_id) \
+        awards = list_awards(db, identity_id=platform.source_id, user=launch.lms_user_id) \
             if platform.source_id is not None else []
         if not any(a["id"] == award_id and not a["revoked"] for a in awards):
             abort(404, "no such credential for you")
-        claims = claims_where(db, models.Award.id == award_id, models.LedgerEntry.kind == "credit")
+        claims = credit_claims(db, award_id)
     if not claims:
         abort(404, "this award has no ledger entry to sign")
     try:
@@ -195,7 +189,7 @@ def transcript(credential: str, kind: str) -> Any:
         if platform.source_id is None:
             abort(404, "no transcript: this platform is not linked to an event source")
         try:
-            made = build_transcript(db, rt.rulebook, source_id=platform.source_id, user=launch.lms_user_id,
+            made = build_transcript(db, rt.rulebook, key=learners.LearnerKey(platform.source_id, launch.lms_user_id),
                                     credential=credential, cycle_on=cycle_on,
                                     today=datetime.now(rt.settings.zone).date(), zone=rt.settings.zone)
         except (UnknownCredential, TranscriptUnavailable) as exc:
@@ -206,11 +200,6 @@ def transcript(credential: str, kind: str) -> Any:
         body, mimetype = transcript_csv(made), "text/csv"
     name = f"transcript-{credential}" + (f"-{made.cycle_start}" if made.cycle_start else "") + f".{kind}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _number_query(learner_id: int, credential: str) -> Any:
-    return select(models.LearnerCredential.number).where(
-        models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential)
 
 
 @blueprint.get("/lti/learner/audit-packet/<credential>")
@@ -233,27 +222,18 @@ def audit_packet(credential: str) -> Any:
     months = getattr(rule.settings, "cycle_months", None)
     with write_session(rt.sessions) as db:
         platform = platform_of(db, launch)
-        source = db.get(models.Source, platform.source_id) if platform.source_id else None
-        if source is not None:
-            ensure_learner_codes(db, source.identity_id, launch.lms_user_id, credential)
+        if platform.source_id is not None:
+            ensure_learner_codes(db, learners.LearnerKey(platform.source_id, launch.lms_user_id), credential)
     with reading() as db:
         platform = platform_of(db, launch)
-        source = db.get(models.Source, platform.source_id) if platform.source_id else None
-        learner = learners.find_learner(db, source.id, launch.lms_user_id) if source else None
-        if source is None or learner is None or not _holds(db, learner.id, credential):
+        key = learners.LearnerKey(platform.source_id, launch.lms_user_id) if platform.source_id else None
+        learner = learners.find_learner(db, key) if key else None
+        if key is None or learner is None or not learners.holds_or_earned(db, learner.id, credential):
             abort(404, f"no audit packet for {credential}: you hold no such credential and have no credit toward it")
-        packet = build_audit_packet(db, source.identity_id, launch.lms_user_id, credential, cycle_start,
+        packet = build_audit_packet(db, key, credential, cycle_start,
                                     int(months) if months else None, base_url())
     log.info("learner %s of platform %s downloaded the %s audit packet (%d files)", launch.lms_user_id,
              launch.platform_id, credential, len(packet.files))
     name = f"audit-packet-{credential}" + (f"-cycle-{cycle_start}" if cycle_start else "") + ".zip"
     return Response(packet.content, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _holds(db: Session, learner_id: int, credential: str) -> bool:
-    """The learner has the credential on file, or an award toward it (the page lists both)."""
-    on_file = db.scalar(select(models.LearnerCredential.id).where(
-        models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
-    return on_file is not None or db.scalar(select(models.Award.id).where(
-        models.Award.learner_id == learner_id, models.Award.credential == credential).limit(1)) is not None

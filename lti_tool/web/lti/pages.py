@@ -18,13 +18,13 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
-from lti_tool import models
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
 from lti_tool.lti import deep_linking
 from lti_tool.lti.claims import DEEP_LINKING_REQUEST, MESSAGE_TYPE
 from lti_tool.runtime import current_runtime
 from lti_tool.services.crediting import find_mapping
+from lti_tool.services.sources import find_source
 from lti_tool.web.lti.context import (
     check_csrf,
     course_of,
@@ -64,7 +64,7 @@ def roster() -> Any:
     launch = current_launch(*STAFF)
     query = request.args.get("q", "")
     with reading() as db:
-        rows = course_view.course_rows(db, source_id=platform_of(db, launch).source_id,
+        rows = course_view.course_rows(db, identity_id=platform_of(db, launch).source_id,
                                        course_id=course_of(db, launch), query=query,
                                        names=credential_names())
     return render_template("lti_instructor.html", launch=launch, rows=rows, q=query)
@@ -74,7 +74,7 @@ def roster() -> Any:
 def roster_csv() -> Any:
     launch = current_launch(*STAFF)
     with reading() as db:
-        rows = course_view.course_rows(db, source_id=platform_of(db, launch).source_id,
+        rows = course_view.course_rows(db, identity_id=platform_of(db, launch).source_id,
                                        course_id=course_of(db, launch), query=request.args.get("q", ""),
                                        names=credential_names())
     return Response(course_view.render_csv(rows), mimetype="text/csv", headers={
@@ -88,7 +88,7 @@ def mapping() -> Any:
     with reading() as db:
         course = course_of(db, launch)
         platform = platform_of(db, launch)
-        source = db.get(models.Source, platform.source_id) if platform.source_id else None
+        source = find_source(db, platform.source_id) if platform.source_id else None
         form: dict[str, Any] = course_mapping.as_form(
             find_mapping(db, source.identity_id, course) if source else None)
         exports = export_view.platform_exports(db, rt.exports, source.identity_id) if source else None
@@ -107,7 +107,7 @@ def mapping() -> Any:
             if request.form.get("action") == "save":
                 with write_session(rt.sessions) as db:
                     credited = course_mapping.save(
-                        db, rt.rulebook, launch=launch, source_id=source.identity_id, spec=spec,
+                        db, rt.rulebook, launch=launch, identity_id=source.identity_id, spec=spec,
                         credit_existing=bool(request.form.get("credit_existing")))
                 message = f"Mapping saved. Completions already received: {credited} award(s) made."
         except (course_mapping.MappingFormError, UnknownCredential) as exc:
@@ -128,7 +128,7 @@ def retry_export(batch_id: int) -> Any:
     launch = current_launch("administrator")
     with write_session(current_runtime().sessions) as db:
         platform = platform_of(db, launch)
-        source = db.get(models.Source, platform.source_id) if platform.source_id else None
+        source = find_source(db, platform.source_id) if platform.source_id else None
         if source is None:
             abort(404, "this platform is not linked to an event source; ask the tool's operator")
         try:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook, UnknownCredential
-from lti_tool.models.base import canonical
+from lti_tool.credits.rounding import normalized
 from lti_tool.services.crediting import activity_for, find_mapping
 from lti_tool.services.mappings import MappingSpec, apply_mapping, credit_waiting
 
@@ -81,7 +81,7 @@ def preview(spec: MappingSpec, rulebook: Rulebook) -> list[PreviewLine]:
         if isinstance(result, api.Refusal):
             lines.append(PreviewLine(credential, None, None, result.reason))
         else:
-            lines.append(PreviewLine(credential, str(canonical(result.amount)), result.unit, result.reason))
+            lines.append(PreviewLine(credential, str(normalized(result.amount)), result.unit, result.reason))
     return lines
 
 
@@ -96,13 +96,13 @@ def as_form(mapping: models.CourseMapping | None) -> dict[str, Any]:
 
 
 def save(
-    session: Session, rulebook: Rulebook, *, launch: models.LaunchSession, source_id: int,
+    session: Session, rulebook: Rulebook, *, launch: models.LaunchSession, identity_id: int,
     spec: MappingSpec, credit_existing: bool,
 ) -> int:
     """Create or replace the course's mapping; return how many awards crediting waiting made."""
-    existing = find_mapping(session, source_id, spec.course)
+    existing = find_mapping(session, identity_id, spec.course)
     before = as_form(existing) if existing else None
-    mapping, _ = apply_mapping(session, rulebook, source_id, spec)
+    mapping, _ = apply_mapping(session, rulebook, identity_id, spec)
     session.add(models.AuditEntry(
         platform_id=launch.platform_id, lms_user_id=launch.lms_user_id, action="mapping.save",
         subject=f"course {spec.course}", before=before, after=as_form(mapping)))

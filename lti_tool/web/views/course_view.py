@@ -16,17 +16,17 @@ CSV_COLUMNS = ("learner", "learner_name", "credential", "credential_name", "amou
                "completed_at")
 
 
-def course_rows(session: Session, *, source_id: int | None, course_id: str | None,
+def course_rows(session: Session, *, identity_id: int | None, course_id: str | None,
                 query: str = "", names: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """One row per learner and credential: total standing credit earned in this course.
 
     ``names``: credential id -> its name (CMA, CMPE …), shown and searched beside the id."""
     names = names or {}
-    if source_id is None or course_id is None:
+    if identity_id is None or course_id is None:
         return []
     totals: dict[tuple[str, str, str], dict[str, Any]] = {}
     needle = query.strip().lower()
-    for award in list_awards(session, source_id=source_id, course=course_id):
+    for award in list_awards(session, identity_id=identity_id, course=course_id):
         if award["revoked"]:
             continue
         name = names.get(award["credential"], award["credential"])

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.exports.config import Exports
-from lti_tool.services.export_delivery import retry_in
+from lti_tool.services.export_delivery import retry_batch
 from lti_tool.services.export_status import claim_counts, totals
 
 
@@ -107,7 +107,7 @@ def platform_exports(session: Session, exports: Exports, identity_id: int, now: 
     if not shares:
         return view
     for batch in session.scalars(select(models.ExportBatch).where(
-            models.ExportBatch.status == "dead", models.ExportBatch.id.in_(list(shares)))
+            models.ExportBatch.status == models.BatchStatus.DEAD, models.ExportBatch.id.in_(list(shares)))
             .order_by(models.ExportBatch.id)):
         mine, every = shares[batch.id]
         view.dead_batches.append(DeadBatch(
@@ -138,7 +138,7 @@ def retry(session: Session, *, launch: models.LaunchSession, identity_id: int, b
     batch = session.get(models.ExportBatch, batch_id)
     assert batch is not None
     before = {"status": batch.status, "attempts": batch.attempts, "last_error": batch.last_error}
-    result = retry_in(session, batch_id)
+    result = retry_batch(session, batch_id)
     session.add(models.AuditEntry(
         platform_id=launch.platform_id, lms_user_id=launch.lms_user_id, action="export.retry",
         subject=f"export batch {batch_id} ({batch.credential} to {batch.destination})", before=before,

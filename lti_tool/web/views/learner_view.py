@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook, UnknownCredential
-from lti_tool.models.base import canonical
+from lti_tool.credits.rounding import normalized
 from lti_tool.services import learners
 from lti_tool.services.awards import list_awards
 from lti_tool.services.claim_readiness import has_consent, missing_for
@@ -41,11 +41,11 @@ class Bar:
         return int(min(Decimal(100), self.earned * 100 / self.required))
 
     def text(self, unit: str) -> str:
-        earned, required = canonical(self.earned), canonical(self.required)
+        earned, required = normalized(self.earned), normalized(self.required)
         if self.kind == "cap":
             line = f"{earned} of at most {required} {unit} count"
             if self.not_counted > 0:
-                line += f"; {canonical(self.not_counted)} {unit} beyond the cap do not count"
+                line += f"; {normalized(self.not_counted)} {unit} beyond the cap do not count"
             return line
         return f"{earned} of {required} {unit}" + (" (met)" if self.met else "")
 
@@ -96,25 +96,25 @@ class LearnerPage:
 
 
 def learner_page(
-    session: Session, rulebook: Rulebook, *, source_id: int | None, user: str, on: date,
+    session: Session, rulebook: Rulebook, *, identity_id: int | None, user: str, on: date,
     requires: Callable[[str], Iterable[str]] | None = None, zone: tzinfo = UTC,
 ) -> LearnerPage:
     """``requires(credential)`` says what claims for a credential need (``number``, ``consent``)."""
     page = LearnerPage(credential_titles={r.credential: r.title for r in rulebook})
-    if source_id is None:
+    if identity_id is None:
         return page
-    page.awards = [a for a in list_awards(session, source_id=source_id, user=user) if not a["revoked"]]
+    page.awards = [a for a in list_awards(session, identity_id=identity_id, user=user) if not a["revoked"]]
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for award in page.awards:
         totals[(award["credential"], award["unit"])] += Decimal(award["amount"])
-    page.totals = {key: canonical(value) for key, value in sorted(totals.items())}
-    source = session.get(models.Source, source_id)
+    page.totals = {key: normalized(value) for key, value in sorted(totals.items())}
     courses = {a["course"] for a in page.awards}
-    if source is not None and courses:
+    if courses:
         page.titles = {m.course_id: m.title for m in session.scalars(select(models.CourseMapping).where(
-            models.CourseMapping.source_id == source.identity_id,
+            models.CourseMapping.source_id == identity_id,
             models.CourseMapping.course_id.in_(courses))) if m.title}
-    learner = learners.find_learner(session, source_id, user)
+    key = learners.LearnerKey(identity_id, user)
+    learner = learners.find_learner(session, key)
     if learner is None:
         return page
     holdings = {h.credential: h for h in session.scalars(select(models.LearnerCredential).where(
@@ -131,7 +131,7 @@ def learner_page(
         ))
     page.addable = [(r.credential, r.title) for r in rulebook if r.credential not in holdings]
     if holdings:
-        for result in learners.progress(session, rulebook, source_id=source_id, user=user, on=on, zone=zone):
+        for result in learners.progress(session, rulebook, key=key, on=on, zone=zone):
             page.progress.append(describe_progress(result, _rule(rulebook, result.credential)))
     return page
 
@@ -157,5 +157,5 @@ def describe_progress(result: api.Progress, rule: api.CreditRule | None = None) 
         credential=result.credential, title=rule.title if rule else result.credential, unit=result.unit,
         met=result.met, cycle=cycle, minimums=[b for b in bars if b.kind != "cap"],
         caps=[b for b in bars if b.kind == "cap"], missing=list(result.missing), notes=notes,
-        earned=canonical(result.earned), cycle_start=result.cycle_start if cycle else None,
+        earned=normalized(result.earned), cycle_start=result.cycle_start if cycle else None,
     )

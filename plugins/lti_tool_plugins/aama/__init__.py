@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import Activity, Conversion, HourlyRule, HourlySettings, Requirement, normalized
+from lti_tool.credits.api import Activity, Award, Conversion, HourlyRule, HourlySettings, Requirement, normalized
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,6 @@ class CmaRule(HourlyRule):
         "A CPR card is 4 clinical points whatever its length; at most 3 cards (12 points) count in a "
         "cycle, the earliest first; a card never counts toward the 30 AAMA-approved points.",
         "The 60 months run from the learner's certification date.",
-        *HourlyRule.HOURLY_INTERPRETATIONS,
     )
 
     def convert(self, activity: Activity) -> Conversion:
@@ -72,7 +71,7 @@ class CmaRule(HourlyRule):
                 f"minutes); this is {minutes}"
             )
         result = super().convert(activity)
-        if self.category_of(activity) is None and hasattr(result, "amount"):
+        if self.category_of(activity) is None and isinstance(result, Award):
             return self.award(result.amount, f"{result.reason}; no category: counts toward the total only",
                               index_number=result.index_number, tags=result.tags)
         return result

@@ -42,7 +42,6 @@ class CppmRule(HourlyRule):
         "course, it carries its AAPC index number and it is in category 'practice-management'.",
         "A course counts once in a cycle, however often it is completed.",
         "The two years run from the certification date; nothing carries over.",
-        *HourlyRule.HOURLY_INTERPRETATIONS,
     )
 
     def tags_for(self, activity: Activity) -> set[str]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import ClassVar
 
 from lti_tool.credits.api import (
     Activity,
     Conversion,
+    FixedCycleHourlySettings,
     HourlyRule,
-    HourlySettings,
     Requirement,
     hours,
     normalized,
@@ -26,7 +27,7 @@ MGMA_NAMES = ("MGMA", "MEDICAL GROUP MANAGEMENT ASSOCIATION", "ACMPE")
 
 
 @dataclass(frozen=True)
-class AcmpeSettings(HourlySettings):
+class AcmpeSettings(FixedCycleHourlySettings):
     cycle_months: int = 36
     cycle_first_start: date = date(2022, 1, 1)
     required_total: Decimal = Decimal(50)
@@ -60,7 +61,8 @@ class CmpeRule(HourlyRule):
     prorates = True
     approval_code = "ACMPE"
     learner_fields = ("number",)
-    interpretations = (
+    replaces_interpretations = True  # ACMPE's own presentation and poster rules, not the hourly ones
+    interpretations: ClassVar[tuple[str, ...]] = (
         "Education is hour-for-hour in steps of 0.25 hours, rounded down (45 minutes = 0.75).",
         "A presentation needs at least 30 minutes of one's own portion; it earns exactly that "
         "portion, twice over the first time, hour-for-hour on repeats; the doubled credit is rounded "
@@ -179,7 +181,6 @@ class FacmpeRule(CmpeRule):
 
     credential = "acmpe-facmpe"
     interpretations = (
-        *CmpeRule.interpretations,
         "FACMPE keeps CMPE's 30 hours from MGMA sources and 12 MGMA live within its 50 (the digest "
         "says only 'same 50 in three years'; MGMA applies one continuing-education policy to both).",
     )

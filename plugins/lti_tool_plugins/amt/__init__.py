@@ -37,5 +37,4 @@ class RmaRule(HourlyRule):
         "One point per 60 minutes, in steps of 0.25, rounded down.",
         "The three years run from the certification date; nothing earned before the cycle's start counts and "
         "nothing carries over.",
-        *HourlyRule.HOURLY_INTERPRETATIONS,
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from lti_tool.credits.api import (
+    ROUNDING_MODES,
     TIMED_TYPES,
     Activity,
     Conversion,
@@ -20,7 +21,6 @@ from lti_tool.credits.api import (
     normalized,
     to_step,
 )
-from lti_tool.credits.rounding import ROUNDING_MODES
 
 
 @dataclass(frozen=True)

@@ -32,5 +32,4 @@ class RmmRule(HourlyRule):
     interpretations = (
         "One CEU per 60 minutes, in steps of 0.25, rounded down.",
         "The year runs from the certification date.",
-        *HourlyRule.HOURLY_INTERPRETATIONS,
     )

@@ -33,5 +33,4 @@ class NcmaRule(HourlyRule):
     interpretations = (
         "Clock hours rounded down to the nearest half hour (89 minutes = 1).",
         "The year runs from the certification date.",
-        *HourlyRule.HOURLY_INTERPRETATIONS,
     )

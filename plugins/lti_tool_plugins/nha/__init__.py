@@ -32,5 +32,4 @@ class CcmaRule(HourlyRule):
     interpretations = (
         "One credit per 60 minutes, in steps of 0.25, rounded down.",
         "The two years run from the certification date.",
-        *HourlyRule.HOURLY_INTERPRETATIONS,
     )

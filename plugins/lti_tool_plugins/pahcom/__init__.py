@@ -38,7 +38,6 @@ class CmmRule(HourlyRule):
         "A PAHCOM-approved activity counts toward the 12 approved CEUs only with its PAHCOM index "
         "number (approved CEUs are logged by index number); without one it counts as recognized.",
         "The two years run from the certification date; nothing carries forward.",
-        *HourlyRule.HOURLY_INTERPRETATIONS,
     )
 
     def tags_for(self, activity: Activity) -> set[str]:

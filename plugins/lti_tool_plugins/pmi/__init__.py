@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from lti_tool.credits.api import HourlyRule, HourlySettings, Requirement
+from lti_tool.credits.api import FixedCycleHourlySettings, HourlyRule, Requirement
 
 
 @dataclass(frozen=True)
-class PmiSettings(HourlySettings):
+class PmiSettings(FixedCycleHourlySettings):
     cycle_months: int = 12
     cycle_first_start: date = date(2000, 1, 1)
     required_total: Decimal = Decimal(12)
@@ -43,7 +43,6 @@ class CmomRule(HourlyRule):
         "The year is the calendar year (1 January to 31 December). In the year of certification the "
         "12 (and the 9 core) are prorated by the whole months left after the certification month, "
         "rounded up, and only credit from the certification day counts.",
-        *HourlyRule.HOURLY_INTERPRETATIONS,
     )
 
     def requirements(self) -> tuple[Requirement, ...]:

@@ -1,0 +1,68 @@
+"""The states a stored row can be in, one ``StrEnum`` each: the values are the text stored in the
+database and shown in JSON (``EventStatus.CREDITED == "credited"``), so a state is never a bare
+string literal in code. A leaf module (no imports of the tool), so exporters read claims' states
+without importing the models; ``lti_tool.models`` re-exports every name."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventStatus(StrEnum):
+    """What became of an LMS event (:attr:`LmsEvent.status`, and the answer to its request)."""
+
+    CREDITED = "credited"
+    UNMAPPED = "unmapped"
+    REFUSED = "refused"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    FAILED = "failed"
+    """Stored, not processed (an error); the scheduler retries it."""
+    QUEUED = "queued"
+    """Only an answer, never stored: the event was stored as ``FAILED`` and will be retried."""
+
+
+class EntryKind(StrEnum):
+    """A ledger entry: the award's credit, or its reversal (:attr:`LedgerEntry.kind`)."""
+
+    CREDIT = "credit"
+    REVERSAL = "reversal"
+
+
+class BatchStatus(StrEnum):
+    """An export batch's delivery (:attr:`ExportBatch.status`)."""
+
+    PENDING = "pending"
+    DELIVERING = "delivering"
+    FAILED = "failed"
+    """Will be retried."""
+    DELIVERED = "delivered"
+    DEAD = "dead"
+    """Needs ``lti-tool export retry``."""
+
+
+OPEN_BATCH_STATUSES = (BatchStatus.PENDING, BatchStatus.FAILED, BatchStatus.DELIVERING)
+"""A batch in one of these may still be delivered by a tick."""
+
+
+class AttemptOutcome(StrEnum):
+    """How one delivery attempt ended (:attr:`ExportAttempt.outcome`; ``None`` while it runs)."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    DEAD = "dead"
+    INTERRUPTED = "interrupted"
+    """The process died during it; a later tick took the batch up again."""
+
+
+class ClaimState(StrEnum):
+    """Where an outbox claim stands, as ``export status`` counts it."""
+
+    PENDING = "pending"
+    WAITING = "waiting"
+    """Pending, and the learner lacks what the body requires (number, consent)."""
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    DEAD = "dead"
+    OVERDUE = "overdue"
+    """Not delivered, past the body's reporting deadline."""
