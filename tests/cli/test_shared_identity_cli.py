@@ -20,7 +20,7 @@ from tests.exports.ledger_rows import credit
 
 # Commands whose --source is a source id; `platforms add|approve --source` take a name (tests/lti/test_cli.py).
 SOURCE_ID_COMMANDS = {"audit packet", "awards list", "export consent", "learners credential add",
-                      "learners progress"}
+                      "learners progress", "learners transcript"}
 
 
 def commands_with_source_id(group: click.Group, prefix: str = "") -> Iterator[str]:
@@ -97,11 +97,24 @@ def test_progress_through_a_sharing_source_is_the_identity_sources(
                                     "--on", "2026-06-01")
 
 
+def test_transcript_through_a_sharing_source_is_the_identity_sources(
+    runtime: Runtime, cli: Callable[..., Result], feed: str, tmp_path: Path
+) -> None:
+    through_feed, through_primary = tmp_path / "feed.csv", tmp_path / "primary.csv"
+    cli("learners", "transcript", "--source", feed, "--user", "123", "--credential", "acmss-cmss",
+        "-o", str(through_feed))
+    cli("learners", "transcript", "--source", primary_id(runtime), "--user", "123", "--credential", "acmss-cmss",
+        "-o", str(through_primary))
+    assert "565" in through_feed.read_text()
+    assert through_feed.read_bytes() == through_primary.read_bytes()
+
+
 @pytest.mark.parametrize("command", [
     ("awards", "list", "--user", "123"),
     ("export", "consent", "--user", "123", "--credential", "acmss-cmss"),
     ("learners", "credential", "add", "--user", "123", "--credential", "acmss-cmss"),
     ("learners", "progress", "--user", "123"),
+    ("learners", "transcript", "--user", "123", "--credential", "acmss-cmss", "-o", "t.csv"),
 ])
 def test_an_unknown_source_id_is_a_usage_error_naming_it(cli: Callable[..., Result], command: tuple[str, ...]) -> None:
     result = cli(*command, "--source", "999", expect=2)
