@@ -25,7 +25,7 @@ def test_a_course_s_awards_are_read_through_the_course_index(runtime: Runtime, i
     event.listen(runtime.engine, "before_cursor_execute",
                  lambda conn, cursor, sql, params, context, many: statements.append((sql, params)))
     with read_session(runtime.sessions) as session:
-        list_awards(session, source_id=source_id, course="565")
+        list_awards(session, identity_id=source_id, course="565")
     [(sql, params)] = [s for s in statements if "FROM awards" in s[0]]
     with runtime.engine.connect() as conn:
         plan = " ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
