@@ -62,12 +62,12 @@ def credential_names() -> dict[str, str]:
 @blueprint.get("/lti/course")
 def roster() -> Any:
     launch = current_launch(*STAFF)
-    query = request.args.get("q", "")
+    query = course_view.RosterQuery.from_args(request.args)
     with reading() as db:
-        rows = course_view.course_rows(db, source_id=platform_of(db, launch).source_id,
-                                       course_id=course_of(db, launch), query=query,
-                                       names=credential_names())
-    return render_template("lti_instructor.html", launch=launch, rows=rows, q=query)
+        roster = course_view.course_roster(db, source_id=platform_of(db, launch).source_id,
+                                           course_id=course_of(db, launch), query=query,
+                                           names=credential_names())
+    return render_template("lti_instructor.html", launch=launch, roster=roster, rows=roster.rows, q=query.q)
 
 
 @blueprint.get("/lti/course.csv")
