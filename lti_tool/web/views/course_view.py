@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Select, and_, cast, exists, func, or_, select, tuple_
+from sqlalchemy import Numeric, and_, cast, exists, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from lti_tool import models
@@ -107,19 +107,20 @@ def course_roster(session: Session, *, source_id: int | None, course_id: str | N
     needle = query.q.strip().lower()
     credit = func.sum(cast(models.Award.amount, Numeric(14, 4)))
     completed = func.max(models.Award.completed_at)
-    grouped: Select[Any] = (
+    grouped = (
         select(models.Award.learner_id, models.Award.credential, models.Award.unit,
                models.Learner.lms_user_id, models.Learner.name, completed.label("completed"),
                func.min(models.Award.category).label("category"))
         .join(models.Learner, models.Learner.id == models.Award.learner_id)
-        .where(standing, _matching(needle, names) if needle else True)
+        .where(standing, _matching(needle, names) if needle else true())
         .group_by(models.Award.learner_id, models.Award.credential, models.Award.unit,
                   models.Learner.lms_user_id, models.Learner.name)
     )
     roster.matching = session.scalar(select(func.count()).select_from(grouped.subquery())) or 0
-    learner_order = [func.coalesce(models.Learner.name, ""), models.Learner.lms_user_id]
-    keys = {"learner": learner_order, "credential": [models.Award.credential],
-            "credit": [credit], "completed": [completed]}[query.sort]
+    learner_order: list[Any] = [func.coalesce(models.Learner.name, ""), models.Learner.lms_user_id]
+    sort_keys: dict[str, list[Any]] = {"learner": learner_order, "credential": [models.Award.credential],
+                                       "credit": [credit], "completed": [completed]}
+    keys = sort_keys[query.sort]
     order = [k.desc() if query.descending else k.asc() for k in keys]
     page = grouped.order_by(*order, *learner_order, models.Award.credential)
     if query.per_page:
