@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -37,6 +38,7 @@ def problems(page: Any) -> list[str]:
 
 def post_completions(server: str, event_url: str, learners: dict[str, str]) -> None:
     event = json.loads((FIXTURES / "lms" / "canvas_course_completed.json").read_text())
+    event["body"]["progress"]["completed_at"] = f"{date.today() - timedelta(days=30)}T15:00:00.000Z"
     url = event_url if event_url.startswith("http") else f"{server}{event_url}"
     for user, name in learners.items():
         event["body"]["user"].update(id=user, name=name)
@@ -60,14 +62,15 @@ def map_course(browser: Any, platform: TestPlatform) -> None:
 
 @pytest.fixture
 def course(browser: Any, lms: tuple[TestPlatform, str], server: str, cli_json: Callable[..., Any]) -> TestPlatform:
-    """Course 565 mapped to three credentials, completed by the learner and two others; the learner
-    holds AAMA's CMA."""
+    """Course 565 mapped to three credentials, completed a month ago by the learner and two others;
+    the learner holds AAMA's CMA since two years, so the page shows a cycle in progress."""
     platform, event_url = lms
     map_course(browser, platform)
     post_completions(server, event_url, {"123": "Isaac Newton", "124": "Ada Lovelace", "125": "Grace Hopper"})
     [source] = [s for s in cli_json("sources", "list", "--json") if s["name"] == "canvas"]
     cli_json("learners", "credential", "add", "--source", str(source["id"]), "--user", "123",
-             "--credential", "aama-cma", "--number", "CMA-1", "--json")
+             "--credential", "aama-cma", "--number", "CMA-1", "--json",
+             "--certified-on", str(date.today().replace(year=date.today().year - 2, day=1)))
     return platform
 
 

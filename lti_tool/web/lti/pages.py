@@ -101,6 +101,12 @@ def mapping() -> Any:
     preview: list[course_mapping.PreviewLine] = []
     if source is None:
         error = "This platform is not linked to an event source; ask the tool's operator."
+    elif request.method == "GET" and course_mapping.chosen(form):
+        try:  # the saved mapping's award per credential, as the preview shows it
+            preview = course_mapping.preview(course_mapping.spec_from_form(
+                form, source_name=source.name, course_id=course), rt.rulebook)
+        except course_mapping.MappingFormError:
+            preview = []
     elif request.method == "POST":
         form = course_mapping.form_from_request(request.form)
         try:
