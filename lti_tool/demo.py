@@ -33,6 +33,8 @@ from lti_tool.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "fixtures" / "lms" / "canvas_course_completed.json"
+ISSUER = "Demo Medical Office Academy"
+"""The issuing organisation the demo's certificates name."""
 CLASSMATES = ("Ada Lovelace", "Mary Seacole", "Clara Barton", "Elizabeth Blackwell", "Virginia Apgar",
               "Rebecca Lee", "Dorothea Dix", "Linda Richards", "Mary Breckinridge", "Susie Taylor",
               "Lillian Wald", "Margaret Sanger", "Jonas Salk", "Daniel Williams", "Charles Drew",
@@ -108,6 +110,7 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes], seconds: float = 3
 def main() -> None:
     instance_dir = Path(os.environ.get("LTI_TOOL_INSTANCE_DIR", "instance/demo"))
     os.environ.setdefault("LTI_TOOL_EXPORTS_PATH", str(ROOT / "config" / "exports.demo.toml"))
+    os.environ.setdefault("LTI_TOOL_CERTIFICATES__ISSUING_ORGANISATION", ISSUER)
     settings = load_settings(instance_dir=instance_dir, database_url="")
     base = f"http://{settings.server.host}:{settings.server.port}"
     lms_port = int(os.environ.get("LTI_TOOL_DEMO_LMS_PORT", settings.server.port + 1))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -69,6 +69,15 @@ class LtiSettings(BaseModel):
     proxy_hops: int = Field(0, ge=0, le=5)
 
 
+class CertificateSettings(BaseModel):
+    """What the learners' PDF certificates say of who issues them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuing_organisation: Annotated[str, Field(max_length=200)] = ""
+    """Named on every certificate; empty: no issuer line."""
+
+
 class Settings(BaseSettings):
     """Every setting of the tool, with its default."""
 
@@ -92,6 +101,7 @@ class Settings(BaseSettings):
     events: EventSettings = EventSettings()
     exports: ExportSettings = ExportSettings()
     lti: LtiSettings = LtiSettings()
+    certificates: CertificateSettings = CertificateSettings()
 
     @classmethod
     def settings_customise_sources(

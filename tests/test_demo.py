@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, require
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("LTI_TOOL_TEST_DATABASE_URL")),
                                 reason="the demo always runs on SQLite: covered by the SQLite pass")
@@ -65,9 +66,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         yield running
 
 
-def launch(lms: str, user: str) -> requests.Response:
+def launch(lms: str, user: str, browser: requests.Session | None = None) -> requests.Response:
     """What a browser does on 'Open as …': login initiation, the OIDC request, the id_token form post."""
-    browser = requests.Session()
+    browser = browser or requests.Session()
     authorize = browser.get(f"{lms}/open?user={user}", timeout=10)
     assert authorize.status_code == 200, authorize.text
     form = dict(re.findall(r'name="(id_token|state)" value="([^"]*)"', authorize.text))
@@ -96,14 +97,27 @@ def test_opening_as_administrator_is_a_real_launch_into_the_course_mapping(demo:
 def test_opening_as_instructor_shows_the_course_learners(demo: Demo) -> None:
     page = launch(demo.lms, "teacher")
     assert page.status_code == 200, page.text
-    assert "Ada Lovelace" in page.text and "Mary Seacole" in page.text
+    assert "Ada Lovelace" in page.text and "Charles Drew" in page.text and "Next page" in page.text
 
 
 def test_the_demo_learner_is_mid_cycle_on_two_credentials_and_short_in_a_category(demo: Demo) -> None:
     page = launch(demo.lms, "learner").text
     assert "Certified Medical Assistant" in page and "Certified Medical Practice Executive" in page
-    assert re.search(r"general: 0 of 10 recertification points", page), page
+    assert re.search(r">General</span><span>0 of 10 recertification points<", page), page
     assert "10 more recertification points (general)" in page
+
+
+def test_the_demo_certificates_name_the_issuing_organisation(demo: Demo, tmp_path: Path) -> None:
+    browser = requests.Session()
+    page = launch(demo.lms, "learner", browser)
+    link = re.search(r'href="(/lti/certificates/\d+\.pdf)"', page.text)
+    assert link, page.text
+    pdf = browser.get(page.url.split("/lti/")[0] + link.group(1), timeout=10)
+    assert pdf.content.startswith(b"%PDF-")
+    require("pdf", shutil.which("pdftotext") is not None, "poppler-utils (pdftotext) is not installed")
+    (tmp_path / "c.pdf").write_bytes(pdf.content)
+    text = subprocess.run(["pdftotext", str(tmp_path / "c.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Demo Medical Office Academy" in text
 
 
 def test_the_sample_completion_button_credits_the_learner(demo: Demo) -> None:

@@ -107,7 +107,8 @@ def certificate(award_id: int) -> Any:
         rule = rt.rulebook.get(award["credential"])
     except UnknownCredential:
         rule = None
-    pdf = certificates.render_certificate(certificates.for_award(award, mapping, rule, number))
+    pdf = certificates.render_certificate(certificates.for_award(
+        award, mapping, rule, number, issuer=rt.settings.certificates.issuing_organisation))
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="certificate-{award_id}.pdf"'})
 
