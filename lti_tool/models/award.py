@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.models.base import Base, Credit, Id, UtcDateTime, utcnow
@@ -43,6 +43,10 @@ class Award(Base):
     settings: Mapped[dict[str, str]] = mapped_column(JSON)
     completed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+Index("ix_awards_course_roster", Award.source_id, Award.course_id, Award.learner_id, Award.credential, Award.unit)
+"""The instructor's roster of a course groups its awards by learner and credential along this index."""
 
 
 class LedgerEntry(Base):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 
 from lti_tool import models
 from lti_tool.db import read_session, write_session
@@ -16,7 +16,7 @@ from lti_tool.runtime import Runtime
 from lti_tool.services.ingestion import record_event
 from lti_tool.services.ledger import revoke_award
 from lti_tool.services.mappings import MappingSpec, apply_mapping
-from lti_tool.web.views.course_view import RosterQuery, course_roster, course_rows
+from lti_tool.web.views.course_view import RosterQuery, _ten_thousandths, course_roster, course_rows
 
 NAMES = {"iacet-ceu": "Continuing Education Units (IACET convention)", "acmpe-cmpe": "CMPE"}
 
@@ -119,3 +119,13 @@ def test_the_csv_rows_are_every_row_not_one_page(runtime: Runtime, source: dict[
 def test_a_bad_sort_or_page_in_the_address_falls_back_to_the_default() -> None:
     query = RosterQuery.from_args({"sort": "amount; drop table", "page": "-4", "dir": "sideways"})
     assert (query.sort, query.page, query.descending) == ("learner", 1, False)
+
+
+def test_sqlites_exact_sum_reads_text_amounts_digit_by_digit(runtime: Runtime) -> None:
+    amounts = ["0.35", "1.2345", "12", "-0.5", "0.1", "99999999.9999"]
+    values = union_all(*[select(literal(a).label("amount")) for a in amounts]).subquery()
+    with read_session(runtime.sessions) as session:
+        if session.get_bind().dialect.name != "sqlite":
+            return  # PostgreSQL sums its NUMERIC column itself
+        got = list(session.scalars(select(_ten_thousandths(values.c.amount))))
+    assert got == [3500, 12345, 120000, -5000, 1000, 999999999999]

@@ -2,23 +2,23 @@
 learner and credential, searched, sorted and paged in SQL (a course may have 10,000 learners), with
 the course's totals per credential.
 
-Amounts are summed as ``Decimal`` in Python, never by the database: SQLite keeps them as exact text,
-and its ``SUM`` would be a float. Only the sort by credit orders on the database's numeric cast,
-which is close enough to order by; every amount shown is exact.
+Amounts are summed exactly by the database: PostgreSQL sums its NUMERIC column; SQLite keeps them as
+exact text (``Credit``), whose ``SUM`` would be a float, so there they are summed as whole
+ten-thousandths (NUMERIC(14, 4)'s scale), read from the text by integer arithmetic alone.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, and_, cast, exists, func, or_, select, true, tuple_
+from sqlalchemy import Integer, and_, case, cast, exists, func, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from lti_tool import models
 from lti_tool.models.base import canonical
@@ -76,6 +76,29 @@ class Roster:
         return max(1, -(-self.matching // per_page)) if per_page else 1
 
 
+SCALE = Decimal("0.0001")
+"""Credit's scale (NUMERIC(14, 4) on PostgreSQL): the unit SQLite's exact sums count in."""
+
+
+def _ten_thousandths(amount: Any) -> ColumnElement[int]:
+    """An exact text amount (``-12.3456``, ``0.2``, ``3``) as a whole number of ten-thousandths,
+    by string and integer operations only (SQLite)."""
+    digits = func.ltrim(amount, "-")
+    dot = func.instr(digits, ".")
+    whole = case((dot > 0, func.substr(digits, 1, dot - 1)), else_=digits)
+    fraction = case((dot > 0, func.substr(func.substr(digits, dot + 1).op("||")("0000"), 1, 4)), else_="0")
+    sign = case((func.substr(amount, 1, 1) == "-", -1), else_=1)
+    return sign * (cast(whole, Integer) * 10000 + cast(fraction, Integer))
+
+
+def _exact_sum(session: Session) -> tuple[ColumnElement[Any], Any]:
+    """SUM of the awards' amounts, exact on either database, and how to read it back as Decimal."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.sum(models.Award.amount), lambda value: canonical(Decimal(value or 0))
+    return (func.sum(_ten_thousandths(models.Award.__table__.c.amount)),
+            lambda value: canonical(Decimal(value or 0) * SCALE))
+
+
 def _standing(source_id: int, course_id: str) -> Any:
     """Awards of the course that stand: not reversed in the ledger."""
     reversed_ = exists().where(models.LedgerEntry.award_id == models.Award.id,
@@ -83,19 +106,22 @@ def _standing(source_id: int, course_id: str) -> Any:
     return and_(models.Award.source_id == source_id, models.Award.course_id == course_id, ~reversed_)
 
 
-def _matching(needle: str, names: Mapping[str, str]) -> Any:
+def _matching(needle: str, names: Mapping[str, str], credential: Any) -> Any:
     """Learner name or LMS id, credential id or name (names live in the rulebook, not the database)."""
     credentials = [c for c, name in names.items() if needle in c.lower() or needle in name.lower()]
     return or_(func.lower(models.Learner.name).contains(needle, autoescape=True),
                func.lower(models.Learner.lms_user_id).contains(needle, autoescape=True),
-               func.lower(models.Award.credential).contains(needle, autoescape=True),
-               models.Award.credential.in_(credentials))
+               func.lower(credential).contains(needle, autoescape=True),
+               credential.in_(credentials))
 
 
 def course_roster(session: Session, *, source_id: int | None, course_id: str | None,
                   query: RosterQuery = RosterQuery(), names: Mapping[str, str] | None = None) -> Roster:
     """One row per learner and credential (standing credit earned in this course), the page the
     query asks for, and the course's totals. ``source_id`` is the launch platform's event source.
+
+    The awards are grouped first (along the index on source, course, learner, credential, unit), the
+    learners joined to the groups after; the count of matching rows comes with the page (a window).
 
     ``names``: credential id -> its name (CMA, CMPE …), shown and searched beside the id."""
     names = names or {}
@@ -105,60 +131,50 @@ def course_roster(session: Session, *, source_id: int | None, course_id: str | N
     source = session.get(models.Source, source_id)
     standing = _standing(source.identity_id if source else source_id, course_id)
     needle = query.q.strip().lower()
-    credit = func.sum(cast(models.Award.amount, Numeric(14, 4)))
-    completed = func.max(models.Award.completed_at)
-    grouped = (
+    credit, read = _exact_sum(session)
+    groups = (
         select(models.Award.learner_id, models.Award.credential, models.Award.unit,
-               models.Learner.lms_user_id, models.Learner.name, completed.label("completed"),
-               func.min(models.Award.category).label("category"))
-        .join(models.Learner, models.Learner.id == models.Award.learner_id)
-        .where(standing, _matching(needle, names) if needle else true())
-        .group_by(models.Award.learner_id, models.Award.credential, models.Award.unit,
-                  models.Learner.lms_user_id, models.Learner.name)
+               func.max(models.Award.completed_at).label("completed"),
+               func.min(models.Award.category).label("category"), credit.label("credit"))
+        .where(standing)
+        .group_by(models.Award.learner_id, models.Award.credential, models.Award.unit)
+        .subquery()
     )
-    roster.matching = session.scalar(select(func.count()).select_from(grouped.subquery())) or 0
     learner_order: list[Any] = [func.coalesce(models.Learner.name, ""), models.Learner.lms_user_id]
-    sort_keys: dict[str, list[Any]] = {"learner": learner_order, "credential": [models.Award.credential],
-                                       "credit": [credit], "completed": [completed]}
-    keys = sort_keys[query.sort]
-    order = [k.desc() if query.descending else k.asc() for k in keys]
-    page = grouped.order_by(*order, *learner_order, models.Award.credential)
+    sort_keys: dict[str, list[Any]] = {"learner": learner_order, "credential": [groups.c.credential],
+                                       "credit": [groups.c.credit], "completed": [groups.c.completed]}
+    order = [k.desc() if query.descending else k.asc() for k in sort_keys[query.sort]]
+    page = (
+        select(groups, models.Learner.lms_user_id, models.Learner.name, func.count().over().label("matching"))
+        .join(models.Learner, models.Learner.id == groups.c.learner_id)
+        .where(_matching(needle, names, groups.c.credential) if needle else true())
+        .order_by(*order, *learner_order, groups.c.credential)
+    )
     if query.per_page:
         page = page.limit(query.per_page).offset((query.page - 1) * query.per_page)
-    groups = list(session.execute(page))
-    amounts = _amounts(session, standing, [(g.learner_id, g.credential) for g in groups])
+    rows = list(session.execute(page))
+    roster.matching = rows[0].matching if rows else _count_beyond_the_last_page(session, page, query)
     roster.rows = [{
         "learner": g.lms_user_id, "learner_name": g.name or "", "credential": g.credential,
         "credential_name": names.get(g.credential, g.credential),
-        "amount": canonical(amounts[(g.learner_id, g.credential, g.unit)]), "unit": g.unit,
+        "amount": read(g.credit), "unit": g.unit,
         "category": g.category or "", "completed_at": g.completed.date().isoformat(),
-    } for g in groups]
-    roster.totals = _totals(session, standing, names)
+    } for g in rows]
+    roster.totals = [
+        CredentialTotal(credential, names.get(credential, credential), unit, learners, read(amount))
+        for credential, unit, learners, amount in session.execute(
+            select(models.Award.credential, models.Award.unit, func.count(models.Award.learner_id.distinct()),
+                   credit).where(standing).group_by(models.Award.credential, models.Award.unit)
+            .order_by(models.Award.credential, models.Award.unit))]
     return roster
 
 
-def _amounts(session: Session, standing: Any, pairs: list[tuple[int, str]]) -> dict[tuple[int, str, str], Decimal]:
-    sums: dict[tuple[int, str, str], Decimal] = defaultdict(Decimal)
-    for start in range(0, len(pairs), 500):
-        chunk = pairs[start:start + 500]
-        rows = session.execute(
-            select(models.Award.learner_id, models.Award.credential, models.Award.unit, models.Award.amount)
-            .where(standing, tuple_(models.Award.learner_id, models.Award.credential).in_(chunk)))
-        for learner_id, credential, unit, amount in rows:
-            sums[(learner_id, credential, unit)] += amount
-    return sums
-
-
-def _totals(session: Session, standing: Any, names: Mapping[str, str]) -> list[CredentialTotal]:
-    learners = {credential: count for credential, count in session.execute(
-        select(models.Award.credential, func.count(models.Award.learner_id.distinct()))
-        .where(standing).group_by(models.Award.credential))}
-    sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for credential, unit, amount in session.execute(
-            select(models.Award.credential, models.Award.unit, models.Award.amount).where(standing)):
-        sums[(credential, unit)] += amount
-    return [CredentialTotal(credential, names.get(credential, credential), unit, learners.get(credential, 0),
-                            canonical(amount)) for (credential, unit), amount in sorted(sums.items())]
+def _count_beyond_the_last_page(session: Session, page: Any, query: RosterQuery) -> int:
+    """A page past the end has no row to carry the count: count without the limit."""
+    if query.page <= 1 or not query.per_page:
+        return 0
+    every = page.limit(None).offset(None).order_by(None).subquery()
+    return session.scalar(select(func.count()).select_from(every)) or 0
 
 
 def course_rows(session: Session, *, source_id: int | None, course_id: str | None,
