@@ -185,3 +185,13 @@ def test_the_deep_link_picker_works_with_the_keyboard_alone(browser: Any, lms: t
     page.keyboard.press("Enter")
     page.wait_for_selector("text=content item received")
     assert len(received) == 1
+
+
+def test_the_learners_page_prints_as_a_record_without_forms(browser: Any, course: TestPlatform) -> None:
+    page = browser.new_page()
+    page.goto(f"{course.base}/start?user=learner")
+    page.wait_for_selector("h1:has-text('Your continuing-education credit')")
+    page.emulate_media(media="print")
+    assert page.is_visible("article[data-credential='aama-cma'] .requirement")
+    assert page.is_hidden("#add-credential-form") and page.is_hidden("article[data-credential='aama-cma'] form")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
