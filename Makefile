@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean screenshots
 
 $(STAMP): pyproject.toml plugins/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(STAMP)
 	else \
 		echo "== LTI_TOOL_TEST_POSTGRES_URL not set: PostgreSQL pass not run (CI sets it)"; \
 	fi
+
+# The README's page screenshots (docs/screenshots/, 360 and 1280 px), taken by the browser suite.
+screenshots: $(STAMP)
+	rm -f docs/screenshots/*.png
+	LTI_TOOL_SCREENSHOTS=docs/screenshots LTI_TOOL_REQUIRE_SUITES=chromium $(BIN)/python -m pytest -q \
+		tests/browser/test_accessibility.py -k fits_the_width
 
 demo: $(STAMP)
 	$(BIN)/python -m lti_tool.demo

@@ -45,6 +45,10 @@ class Award(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+Index("ix_awards_course_roster", Award.source_id, Award.course_id, Award.learner_id, Award.credential, Award.unit)
+"""The instructor's roster of a course groups its awards by learner and credential along this index."""
+
+
 class LedgerEntry(Base):
     """A movement of credit: ``credit`` when an award is made, ``reversal`` when it is revoked.
 
@@ -61,6 +65,3 @@ class LedgerEntry(Base):
     reason: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-
-Index("ix_awards_source_id_course_id", Award.source_id, Award.course_id)
-"""A course's awards, for the instructor page (migration 0014)."""

@@ -29,7 +29,7 @@ def test_a_course_s_awards_are_read_through_the_course_index(runtime: Runtime, i
     [(sql, params)] = [s for s in statements if "FROM awards" in s[0]]
     with runtime.engine.connect() as conn:
         plan = " ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
-    assert "ix_awards_source_id_course_id" in plan, plan
+    assert "ix_awards_course_roster" in plan, plan
 
 
 def test_revoked_awards_are_listed_as_revoked(runtime: Runtime) -> None:

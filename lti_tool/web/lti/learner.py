@@ -145,7 +145,8 @@ def certificate(award_id: int) -> Any:
     except UnknownCredential:
         rule = None
     verify_url = f"{base_url()}/verify/{code}"
-    pdf = certificates.render_certificate(certificates.for_award(award, mapping, rule, number, verify_url))
+    pdf = certificates.render_certificate(certificates.for_award(
+        award, mapping, rule, number, verify_url, issuer=rt.settings.certificates.issuer_name))
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="certificate-{award_id}.pdf"'})
 

@@ -62,12 +62,12 @@ def credential_names() -> dict[str, str]:
 @blueprint.get("/lti/course")
 def roster() -> Any:
     launch = current_launch(*STAFF)
-    query = request.args.get("q", "")
+    query = course_view.RosterQuery.from_args(request.args)
     with reading() as db:
-        rows = course_view.course_rows(db, identity_id=platform_of(db, launch).source_id,
-                                       course_id=course_of(db, launch), query=query,
-                                       names=credential_names())
-    return render_template("lti_instructor.html", launch=launch, rows=rows, q=query)
+        roster = course_view.course_roster(db, identity_id=platform_of(db, launch).source_id,
+                                           course_id=course_of(db, launch), query=query,
+                                           names=credential_names())
+    return render_template("lti_instructor.html", launch=launch, roster=roster, rows=roster.rows, q=query.q)
 
 
 @blueprint.get("/lti/course.csv")
@@ -92,15 +92,23 @@ def mapping() -> Any:
         form: dict[str, Any] = course_mapping.as_form(
             find_mapping(db, source.identity_id, course) if source else None)
         exports = export_view.platform_exports(db, rt.exports, source.identity_id) if source else None
+        courses = course_mapping.mapped_courses(db, source.identity_id) if source else []
     message = error = None
+    field_errors: dict[str, str] = {}
     retried = request.args.get("retried", type=int)
     if retried is not None and request.method == "GET":
         message = f"Export batch {retried} is back in line: the next export run delivers it."
     preview: list[course_mapping.PreviewLine] = []
     if source is None:
         error = "This platform is not linked to an event source; ask the tool's operator."
+    elif request.method == "GET" and course_mapping.chosen(form):
+        try:  # the saved mapping's award per credential, as the preview shows it
+            preview = course_mapping.preview(course_mapping.spec_from_form(
+                form, source_name=source.name, course_id=course), rt.rulebook)
+        except course_mapping.MappingFormError:
+            preview = []
     elif request.method == "POST":
-        form = request.form.to_dict()
+        form = course_mapping.form_from_request(request.form)
         try:
             spec = course_mapping.spec_from_form(form, source_name=source.name, course_id=course)
             preview = course_mapping.preview(spec, rt.rulebook)
@@ -109,16 +117,33 @@ def mapping() -> Any:
                     credited = course_mapping.save(
                         db, rt.rulebook, launch=launch, identity_id=source.identity_id, spec=spec,
                         credit_existing=bool(request.form.get("credit_existing")))
+                    courses = course_mapping.mapped_courses(db, source.identity_id)
                 message = f"Mapping saved. Completions already received: {credited} award(s) made."
-        except (course_mapping.MappingFormError, UnknownCredential) as exc:
-            error = str(exc)
+        except course_mapping.MappingFormError as exc:
+            error, field_errors = f"The mapping was not saved: {exc}", exc.fields
+        except UnknownCredential as exc:
+            error, field_errors = f"The mapping was not saved: {exc}", {"credentials": str(exc)}
     status = 200
     if error:  # the form comes back with the error; nothing was saved
         status = 400 if source is not None else 403
         log.warning("LTI %s %s refused (%s): %s", request.method, request.path, status, error)
+    choices = course_mapping.credential_choices(rt.rulebook)
     return render_template("lti_admin.html", launch=launch, form=form, course=course, preview=preview,
-                           message=message, error=error, activity_types=_activity_types(),
-                           exports=exports), status
+                           message=message, error=error, field_errors=field_errors,
+                           activity_types=_activity_types(), exports=exports, courses=courses,
+                           choices=choices, chosen=set(course_mapping.chosen(form)),
+                           facts=course_mapping.relevant_facts(form, choices),
+                           fact_rules=_fact_rules(choices), names=credential_names()), status
+
+
+def _fact_rules(choices: list[course_mapping.CredentialChoice]) -> dict[str, Any]:
+    """What the page's script needs to show and hide facts as the administrator picks."""
+    return {
+        "activity": course_mapping.ACTIVITY_FACTS, "general": course_mapping.GENERAL_FACTS,
+        "credentials": {c.credential: sorted(course_mapping.relevant_facts(
+            {"credentials": c.credential, "activity": "-"}, choices) - set(course_mapping.GENERAL_FACTS))
+            for c in choices},
+    }
 
 
 @blueprint.post("/lti/exports/<int:batch_id>/retry")
@@ -149,7 +174,8 @@ def mapping_preview() -> Any:
     with reading() as db:
         course = course_of(db, launch)
     try:
-        spec = course_mapping.spec_from_form(request.form.to_dict(), source_name="-", course_id=course)
+        spec = course_mapping.spec_from_form(course_mapping.form_from_request(request.form), source_name="-",
+                                             course_id=course)
     except course_mapping.MappingFormError as exc:
         return jsonify(error=str(exc), lines=[])
     return jsonify(error=None, lines=[line.__dict__ for line in course_mapping.preview(spec, rt.rulebook)])

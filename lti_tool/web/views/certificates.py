@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fpdf import FPDF
-
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.exports.qr import draw_qr
+from lti_tool.web.views.tagged_pdf import TaggedPDF
 
 GENERAL_PROOF = (
     "Keep this certificate with your recertification records. The certifying body may audit your "
@@ -43,6 +42,8 @@ class Certificate:
     approved_by: str | None = None
     verify_url: str | None = None
     """Where anyone can check the certificate (``/verify/<code>``); printed and as a QR code."""
+    issuer: str | None = None
+    """The issuing organisation (``[certificates] issuer_name``)."""
 
 
 def required_proof(rule: api.CreditRule | None, index_number: str | None) -> str:
@@ -62,7 +63,7 @@ def required_proof(rule: api.CreditRule | None, index_number: str | None) -> str
 
 
 def for_award(award: dict[str, Any], mapping: models.CourseMapping | None, rule: api.CreditRule | None,
-              number: str | None, verify_url: str | None = None) -> Certificate:
+              number: str | None, verify_url: str | None = None, issuer: str | None = None) -> Certificate:
     """The certificate of one award as :func:`lti_tool.services.awards.list_awards` describes it."""
     facts = mapping.facts if mapping is not None else {}
     approved = ", ".join(facts.get("approved_by") or []) or None
@@ -77,6 +78,7 @@ def for_award(award: dict[str, Any], mapping: models.CourseMapping | None, rule:
         number=number or None,
         approved_by=approved,
         verify_url=verify_url,
+        issuer=issuer or None,
     )
 
 
@@ -86,21 +88,27 @@ def _text(value: str) -> str:
 
 
 def render_certificate(cert: Certificate) -> bytes:
-    pdf = FPDF(orientation="landscape", format="letter")
+    """The certificate as a tagged PDF: a screen reader reads the title, the statement and each
+    field ("Date completed: 2026-11-02") in order, as a sighted reader does."""
+    pdf = TaggedPDF(orientation="landscape", format="letter")
     pdf.set_title(_text(f"Certificate of completion: {cert.course}"))
+    pdf.set_subject(_text(f"{cert.amount} {cert.unit}, {cert.credential}"))
+    pdf.set_author(_text(cert.issuer or "lti-tool"))
     pdf.set_creator("lti-tool")
     pdf.add_page()
+    if cert.issuer:
+        pdf.set_font("Helvetica", "B", 14)
+        with pdf.tagged("P"):
+            pdf.cell(0, 9, _text(cert.issuer), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "B", 26)
-    pdf.cell(0, 18, "Certificate of Completion", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 14)
-    pdf.cell(0, 10, "This certifies that", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "B", 20)
-    pdf.cell(0, 14, _text(cert.learner_name or f"LMS user {cert.learner_id}"), align="C",
-             new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 14)
-    pdf.cell(0, 10, "completed", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(0, 10, _text(cert.course), align="C", new_x="LMARGIN", new_y="NEXT")
+    with pdf.tagged("H1"):
+        pdf.cell(0, 18, "Certificate of Completion", align="C", new_x="LMARGIN", new_y="NEXT")
+    for style, size, height, line in (("", 14, 10, "This certifies that"),
+                                      ("B", 20, 14, cert.learner_name or f"LMS user {cert.learner_id}"),
+                                      ("", 14, 10, "completed"), ("B", 16, 10, cert.course)):
+        pdf.set_font("Helvetica", style, size)
+        with pdf.tagged("P"):
+            pdf.multi_cell(0, height, _text(line), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("Helvetica", "", 12)
     rows = [
@@ -112,16 +120,19 @@ def render_certificate(cert: Certificate) -> bytes:
         ("Member/licence no.", cert.number or "none on file"),
         ("Approved by", cert.approved_by or "-"),
         ("Index number", cert.index_number or "none given by the approving body"),
+        ("Issued by", cert.issuer or "-"),
         ("Award reference", f"#{cert.award_id}"),
     ]
     if cert.verify_url:
         rows.append(("Verify at", cert.verify_url))
         draw_qr(pdf, cert.verify_url)
     for label, value in rows:
-        pdf.set_x(60)
-        pdf.cell(55, 8, _text(label + ":"))
-        pdf.cell(0, 8, _text(value), new_x="LMARGIN", new_y="NEXT")
+        with pdf.tagged("P"):
+            pdf.set_x(60)
+            pdf.cell(55, 8, _text(label + ": "))
+            pdf.cell(0, 8, _text(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("Helvetica", "I", 10)
-    pdf.multi_cell(0, 6, _text(cert.proof or GENERAL_PROOF), new_x="LMARGIN", new_y="NEXT")
+    with pdf.tagged("P"):
+        pdf.multi_cell(0, 6, _text(cert.proof or GENERAL_PROOF), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
@@ -24,8 +25,67 @@ TEXT_FIELDS = ("title", "category", "sponsor", "index_number")
 NUMBER_FIELDS = ("minutes", "pilot_minutes", "hours")
 
 
+ACTIVITY_FACTS: dict[str, tuple[str, ...]] = {
+    "presentation": ("first_time",), "poster": ("first_time",),
+    "distance": ("pilot_minutes", "offers_interaction", "structured"),
+    "college": ("hours",), "authorship": ("hours",),
+}
+"""Facts only an activity type uses (the credit rules digest: distance learning's pilot study,
+presentations given for the first time, hours entered for college and authorship)."""
+BODY_FACTS: dict[str, tuple[str, ...]] = {"ACMPE": ("sponsor",), "AAMA": ("cpr_card",)}
+"""Facts only one body's rule reads; the plugin API declares categories and approval codes, not these."""
+GENERAL_FACTS = ("live",)
+
+
 class MappingFormError(ValueError):
-    pass
+    """The form's problems, by field (``credentials``, ``minutes`` …, or ``mapping`` for the whole)."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {message}" for name, message in fields.items()))
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class CredentialChoice:
+    """A checkbox of the administrator's page: a credential by its name, body and unit."""
+
+    credential: str
+    title: str
+    body: str
+    unit: str
+    approval_code: str | None
+    categories: tuple[str, ...]
+
+
+def credential_choices(rulebook: Rulebook) -> list[CredentialChoice]:
+    return sorted((CredentialChoice(r.credential, r.title, r.body, r.unit, r.approval_code, tuple(r.categories))
+                   for r in rulebook), key=lambda c: (c.body, c.title))
+
+
+def chosen(form: dict[str, Any]) -> list[str]:
+    """The credential ids of a form (a comma-separated string, as ``as_form`` gives and the form posts)."""
+    return [c.strip() for c in str(form.get("credentials") or "").replace(";", ",").split(",") if c.strip()]
+
+
+def relevant_facts(form: dict[str, Any], choices: list[CredentialChoice]) -> set[str]:
+    """The facts that matter for the form's activity type and credentials: the page shows only these."""
+    picked = [c for c in choices if c.credential in set(chosen(form))]
+    facts = set(GENERAL_FACTS) | set(ACTIVITY_FACTS.get(str(form.get("activity") or "education"), ()))
+    if any(c.categories for c in picked):
+        facts.add("category")
+    if any(c.approval_code for c in picked):
+        facts |= {"approved_by", "index_number"}
+    for choice in picked:
+        facts |= set(BODY_FACTS.get(choice.body, ()))
+    return facts
+
+
+def form_from_request(form: Any) -> dict[str, Any]:
+    """The posted form as the page's flat dict: repeated checkboxes (credentials, approved_by) joined."""
+    data: dict[str, Any] = form.to_dict()
+    data["credentials"] = ", ".join(v.strip() for v in form.getlist("credentials") if v.strip())
+    data["approved_by"] = ", ".join(v.strip() for v in form.getlist("approved_by") if v.strip())
+    return data
 
 
 @dataclass(frozen=True)
@@ -54,8 +114,13 @@ def spec_from_form(form: dict[str, Any], *, source_name: str, course_id: str) ->
     try:
         return MappingSpec.model_validate(data)
     except ValidationError as exc:
-        raise MappingFormError("; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'mapping'}: {e['msg']}" for e in exc.errors())) from None
+        fields: dict[str, str] = {}
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "mapping"
+            if name == "mapping" and "minutes" in error["msg"]:
+                name = "minutes"
+            fields.setdefault(name, error["msg"].removeprefix("Value error, "))
+        raise MappingFormError(fields) from None
 
 
 def _transient(spec: MappingSpec) -> models.CourseMapping:
@@ -83,6 +148,35 @@ def preview(spec: MappingSpec, rulebook: Rulebook) -> list[PreviewLine]:
         else:
             lines.append(PreviewLine(credential, str(normalized(result.amount)), result.unit, result.reason))
     return lines
+
+
+@dataclass(frozen=True)
+class MappedCourse:
+    """A row of the administrator's list of the platform's mapped courses."""
+
+    course: str
+    title: str | None
+    minutes: int | None
+    use_measured_time: bool
+    credentials: list[str]
+    completions: int
+    awards: int
+
+
+def mapped_courses(session: Session, identity_id: int) -> list[MappedCourse]:
+    """Every course mapped for the platform's event source, with its completions and standing awards."""
+    completions = {course: count for course, count in session.execute(
+        select(models.CourseCompletion.course_id, func.count())
+        .where(models.CourseCompletion.source_id == identity_id)
+        .group_by(models.CourseCompletion.course_id))}
+    reversed_ = exists().where(models.LedgerEntry.award_id == models.Award.id, models.LedgerEntry.kind == "reversal")
+    awards = {course: count for course, count in session.execute(
+        select(models.Award.course_id, func.count())
+        .where(models.Award.source_id == identity_id, ~reversed_).group_by(models.Award.course_id))}
+    mappings = session.scalars(select(models.CourseMapping).where(models.CourseMapping.source_id == identity_id)
+                               .order_by(models.CourseMapping.title, models.CourseMapping.course_id))
+    return [MappedCourse(m.course_id, m.title, m.minutes, m.use_measured_time, list(m.credentials),
+                         completions.get(m.course_id, 0), awards.get(m.course_id, 0)) for m in mappings]
 
 
 def as_form(mapping: models.CourseMapping | None) -> dict[str, Any]:

@@ -1,48 +1,187 @@
-"""What the instructor page shows: the course's learners and the credit each earned."""
+"""What the instructor page shows: the course's learners and the credit each earned, a row per
+learner and credential, searched, sorted and paged in SQL (a course may have 10,000 learners), with
+the course's totals per credential.
+
+Amounts are summed exactly by the database: PostgreSQL sums its NUMERIC column; SQLite keeps them as
+exact text (``Credit``), whose ``SUM`` would be a float, so there they are summed as whole
+ten-thousandths (NUMERIC(14, 4)'s scale), read from the text by integer arithmetic alone.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Integer, and_, case, cast, exists, func, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
-from lti_tool.services.awards import list_awards
+from lti_tool import models
+from lti_tool.credits.rounding import normalized
 
 CSV_COLUMNS = ("learner", "learner_name", "credential", "credential_name", "amount", "unit", "category",
                "completed_at")
+SORTS = ("learner", "credential", "credit", "completed")
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class RosterQuery:
+    """What the instructor asked for: a search, a sort column and direction, a page."""
+
+    q: str = ""
+    sort: str = "learner"
+    descending: bool = False
+    page: int = 1
+    per_page: int | None = PER_PAGE
+    """``None``: every row (the CSV)."""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> RosterQuery:
+        """From the page's query string; an unknown sort or a bad page number falls back to the default."""
+        sort = args.get("sort", "learner")
+        try:
+            page = max(1, int(args.get("page", "1")))
+        except ValueError:
+            page = 1
+        return cls(q=args.get("q", "")[:200], sort=sort if sort in SORTS else "learner",
+                   descending=args.get("dir") == "desc", page=page)
+
+
+@dataclass(frozen=True)
+class CredentialTotal:
+    credential: str
+    credential_name: str
+    unit: str
+    learners: int
+    amount: Decimal
+
+
+@dataclass
+class Roster:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    matching: int = 0
+    """Rows matching the search, on every page."""
+    totals: list[CredentialTotal] = field(default_factory=list)
+    """The whole course's credit per credential, whatever the search."""
+    query: RosterQuery = RosterQuery()
+
+    @property
+    def pages(self) -> int:
+        per_page = self.query.per_page
+        return max(1, -(-self.matching // per_page)) if per_page else 1
+
+
+SCALE = Decimal("0.0001")
+"""Credit's scale (NUMERIC(14, 4) on PostgreSQL): the unit SQLite's exact sums count in."""
+
+
+def _ten_thousandths(amount: Any) -> ColumnElement[int]:
+    """An exact text amount (``-12.3456``, ``0.2``, ``3``) as a whole number of ten-thousandths,
+    by string and integer operations only (SQLite)."""
+    digits = func.ltrim(amount, "-")
+    dot = func.instr(digits, ".")
+    whole = case((dot > 0, func.substr(digits, 1, dot - 1)), else_=digits)
+    fraction = case((dot > 0, func.substr(func.substr(digits, dot + 1).op("||")("0000"), 1, 4)), else_="0")
+    sign = case((func.substr(amount, 1, 1) == "-", -1), else_=1)
+    return sign * (cast(whole, Integer) * 10000 + cast(fraction, Integer))
+
+
+def _exact_sum(session: Session) -> tuple[ColumnElement[Any], Any]:
+    """SUM of the awards' amounts, exact on either database, and how to read it back as Decimal."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.sum(models.Award.amount), lambda value: normalized(Decimal(value or 0))
+    return (func.sum(_ten_thousandths(models.Award.__table__.c.amount)),
+            lambda value: normalized(Decimal(value or 0) * SCALE))
+
+
+def _standing(source_id: int, course_id: str) -> Any:
+    """Awards of the course that stand: not reversed in the ledger."""
+    reversed_ = exists().where(models.LedgerEntry.award_id == models.Award.id,
+                               models.LedgerEntry.kind == "reversal")
+    return and_(models.Award.source_id == source_id, models.Award.course_id == course_id, ~reversed_)
+
+
+def _matching(needle: str, names: Mapping[str, str], credential: Any) -> Any:
+    """Learner name or LMS id, credential id or name (names live in the rulebook, not the database)."""
+    credentials = [c for c, name in names.items() if needle in c.lower() or needle in name.lower()]
+    return or_(func.lower(models.Learner.name).contains(needle, autoescape=True),
+               func.lower(models.Learner.lms_user_id).contains(needle, autoescape=True),
+               func.lower(credential).contains(needle, autoescape=True),
+               credential.in_(credentials))
+
+
+def course_roster(session: Session, *, identity_id: int | None, course_id: str | None,
+                  query: RosterQuery = RosterQuery(), names: Mapping[str, str] | None = None) -> Roster:
+    """One row per learner and credential (standing credit earned in this course), the page the
+    query asks for, and the course's totals. ``identity_id`` is the resolved identity source
+    (:func:`lti_tool.services.learners.identity_of`).
+
+    The awards are grouped first (along the index on source, course, learner, credential, unit), the
+    learners joined to the groups after; the count of matching rows comes with the page (a window).
+
+    ``names``: credential id -> its name (CMA, CMPE …), shown and searched beside the id."""
+    names = names or {}
+    roster = Roster(query=query)
+    if identity_id is None or course_id is None:
+        return roster
+    standing = _standing(identity_id, course_id)
+    needle = query.q.strip().lower()
+    credit, read = _exact_sum(session)
+    groups = (
+        select(models.Award.learner_id, models.Award.credential, models.Award.unit,
+               func.max(models.Award.completed_at).label("completed"),
+               func.min(models.Award.category).label("category"), credit.label("credit"))
+        .where(standing)
+        .group_by(models.Award.learner_id, models.Award.credential, models.Award.unit)
+        .subquery()
+    )
+    learner_order: list[Any] = [func.coalesce(models.Learner.name, ""), models.Learner.lms_user_id]
+    sort_keys: dict[str, list[Any]] = {"learner": learner_order, "credential": [groups.c.credential],
+                                       "credit": [groups.c.credit], "completed": [groups.c.completed]}
+    order = [k.desc() if query.descending else k.asc() for k in sort_keys[query.sort]]
+    page = (
+        select(groups, models.Learner.lms_user_id, models.Learner.name, func.count().over().label("matching"))
+        .join(models.Learner, models.Learner.id == groups.c.learner_id)
+        .where(_matching(needle, names, groups.c.credential) if needle else true())
+        .order_by(*order, *learner_order, groups.c.credential)
+    )
+    if query.per_page:
+        page = page.limit(query.per_page).offset((query.page - 1) * query.per_page)
+    rows = list(session.execute(page))
+    roster.matching = rows[0].matching if rows else _count_beyond_the_last_page(session, page, query)
+    roster.rows = [{
+        "learner": g.lms_user_id, "learner_name": g.name or "", "credential": g.credential,
+        "credential_name": names.get(g.credential, g.credential),
+        "amount": read(g.credit), "unit": g.unit,
+        "category": g.category or "", "completed_at": g.completed.date().isoformat(),
+    } for g in rows]
+    roster.totals = [
+        CredentialTotal(credential, names.get(credential, credential), unit, learners, read(amount))
+        for credential, unit, learners, amount in session.execute(
+            select(models.Award.credential, models.Award.unit, func.count(models.Award.learner_id.distinct()),
+                   credit).where(standing).group_by(models.Award.credential, models.Award.unit)
+            .order_by(models.Award.credential, models.Award.unit))]
+    return roster
+
+
+def _count_beyond_the_last_page(session: Session, page: Any, query: RosterQuery) -> int:
+    """A page past the end has no row to carry the count: count without the limit."""
+    if query.page <= 1 or not query.per_page:
+        return 0
+    every = page.limit(None).offset(None).order_by(None).subquery()
+    return session.scalar(select(func.count()).select_from(every)) or 0
 
 
 def course_rows(session: Session, *, identity_id: int | None, course_id: str | None,
                 query: str = "", names: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """One row per learner and credential: total standing credit earned in this course.
-
-    ``names``: credential id -> its name (CMA, CMPE …), shown and searched beside the id."""
-    names = names or {}
-    if identity_id is None or course_id is None:
-        return []
-    totals: dict[tuple[str, str, str], dict[str, Any]] = {}
-    needle = query.strip().lower()
-    for award in list_awards(session, identity_id=identity_id, course=course_id):
-        if award["revoked"]:
-            continue
-        name = names.get(award["credential"], award["credential"])
-        haystack = f"{award['learner']} {award['learner_name'] or ''} {award['credential']} {name}".lower()
-        if needle and needle not in haystack:
-            continue
-        key = (award["learner"], award["credential"], award["unit"])
-        row = totals.setdefault(key, {
-            "learner": award["learner"], "learner_name": award["learner_name"] or "",
-            "credential": award["credential"], "credential_name": name, "amount": Decimal(0),
-            "unit": award["unit"],
-            "category": award["category"] or "", "completed_at": award["completed_at"][:10],
-        })
-        row["amount"] += Decimal(award["amount"])
-        row["completed_at"] = max(row["completed_at"], award["completed_at"][:10])
-    return sorted(totals.values(), key=lambda r: (r["learner_name"], r["learner"], r["credential"]))
+    """Every row matching ``query`` (the CSV), in the page's default order."""
+    return course_roster(session, identity_id=identity_id, course_id=course_id,
+                         query=RosterQuery(q=query, per_page=None), names=names).rows
 
 
 def render_csv(rows: list[dict[str, Any]]) -> str:

@@ -65,6 +65,7 @@ class Renewal:
     earned: Decimal = Decimal(0)
     cycle_start: date | None = None
     """The current cycle's first day (its audit packet's ``?cycle=``), ``None`` without a cycle."""
+    cycle_end: date | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,24 @@ class Held:
     missing: list[str]
 
 
+@dataclass(frozen=True)
+class Card:
+    """One credential on the learner's page: what is held, where the cycle stands, what is still
+    needed and the certificates. Its template (``lti_learner_card.html``) is the place for more of a
+    credential's facts."""
+
+    held: Held
+    renewal: Renewal | None
+    awards: list[dict[str, Any]]
+    totals: list[tuple[Decimal, str]]
+    """Standing credit per unit (one unit per credential in practice)."""
+    days_left: int | None
+
+    @property
+    def credential(self) -> str:
+        return self.held.credential
+
+
 @dataclass
 class LearnerPage:
     awards: list[dict[str, Any]] = field(default_factory=list)
@@ -89,8 +108,10 @@ class LearnerPage:
     progress: list[Renewal] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)
     """Course id -> the title its mapping gives."""
-    addable: list[tuple[str, str]] = field(default_factory=list)
-    """(credential id, title) of credentials the learner may add."""
+    addable: list[tuple[str, str, str]] = field(default_factory=list)
+    """(credential id, title, certifying body) of credentials the learner may add."""
+    cards: list[Card] = field(default_factory=list)
+    """A card per credential held or credited, in the order of ``credentials``."""
     credential_titles: dict[str, str] = field(default_factory=dict)
     """Credential id -> its name, as a learner knows it."""
 
@@ -129,11 +150,21 @@ def learner_page(
             consent=has_consent(session, learner.id, credential),
             missing=missing_for(session, learner.id, credential, requires(credential) if requires else ()),
         ))
-    page.addable = [(r.credential, r.title) for r in rulebook if r.credential not in holdings]
+    page.addable = [(r.credential, r.title, r.body) for r in rulebook if r.credential not in holdings]
     if holdings:
         for result in learners.progress(session, rulebook, key=key, on=on, zone=zone):
             page.progress.append(describe_progress(result, _rule(rulebook, result.credential)))
+    page.cards = [_card(page, held, on) for held in page.credentials]
     return page
+
+
+def _card(page: LearnerPage, held: Held, on: date) -> Card:
+    renewal = next((r for r in page.progress if r.credential == held.credential), None)
+    return Card(
+        held=held, renewal=renewal, awards=[a for a in page.awards if a["credential"] == held.credential],
+        totals=[(amount, unit) for (credential, unit), amount in page.totals.items() if credential == held.credential],
+        days_left=(renewal.cycle_end - on).days if renewal and renewal.cycle_end else None,
+    )
 
 
 def _rule(rulebook: Rulebook, credential: str) -> api.CreditRule | None:
@@ -158,4 +189,5 @@ def describe_progress(result: api.Progress, rule: api.CreditRule | None = None) 
         met=result.met, cycle=cycle, minimums=[b for b in bars if b.kind != "cap"],
         caps=[b for b in bars if b.kind == "cap"], missing=list(result.missing), notes=notes,
         earned=normalized(result.earned), cycle_start=result.cycle_start if cycle else None,
+        cycle_end=result.cycle_end if cycle else None,
     )

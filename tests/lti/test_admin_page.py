@@ -1,0 +1,81 @@
+"""The administrator's course mapping page: credentials picked by name, only the facts that matter,
+errors beside their field, and the platform's mapped courses."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from lti_tool.runtime import Runtime
+from tests.lti.conftest import Launcher
+from tests.lti.pages import complete, csrf_token, mapping_form
+from tests.lti.platform import ADMINISTRATOR
+
+
+def admin(launch: Launcher) -> str:
+    assert launch(launch.platform.claims(sub="99", roles=ADMINISTRATOR)).status_code == 303
+    return launch.client.get("/lti/mapping").get_data(as_text=True)
+
+
+def hidden_facts(page: str) -> set[str]:
+    return set(re.findall(r'data-fact="(\w+)" hidden', page))
+
+
+def test_credentials_are_checkboxes_named_by_title_body_and_unit(launch: Launcher) -> None:
+    page = admin(launch)
+    assert re.search(r'<input type="checkbox" name="credentials" value="aama-cma">\s*'
+                     r'<span>Certified Medical Assistant[^<]*<span class="unit">AAMA · recertification points</span>', page)
+
+
+def test_facts_no_credential_or_activity_needs_are_hidden(launch: Launcher) -> None:
+    page = admin(launch)
+    assert {"category", "approved_by", "index_number", "sponsor", "pilot_minutes", "hours", "cpr_card",
+            "first_time"} <= hidden_facts(page)
+
+
+def test_choosing_aama_and_distance_learning_shows_their_facts(launch: Launcher) -> None:
+    admin(launch)
+    token = csrf_token(launch.client, "/lti/mapping")
+    page = launch.client.post("/lti/mapping", data=mapping_form(
+        token, credentials="aama-cma", activity="distance", action="preview")).get_data(as_text=True)
+    shown = {"category", "approved_by", "index_number", "cpr_card", "pilot_minutes", "offers_interaction",
+             "structured"}
+    assert not shown & hidden_facts(page)
+    assert {"sponsor", "hours", "first_time"} <= hidden_facts(page)
+
+
+def test_a_field_error_is_shown_beside_its_field(launch: Launcher) -> None:
+    admin(launch)
+    token = csrf_token(launch.client, "/lti/mapping")
+    response = launch.client.post("/lti/mapping", data=mapping_form(token, minutes="-5"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(r'id="minutes"[^>]*aria-invalid="true" aria-describedby="minutes-error">'
+                     r'<span class="field-error" id="minutes-error">[^<]*greater than or equal to 0', page), page
+
+
+def test_several_checked_credentials_are_saved_together(launch: Launcher) -> None:
+    admin(launch)
+    token = csrf_token(launch.client, "/lti/mapping")
+    form = [(k, v) for k, v in mapping_form(token).items() if k != "credentials"]
+    form += [("credentials", "iacet-ceu"), ("credentials", "acmss-cmss")]
+    page = launch.client.post("/lti/mapping", data=MultiDict(form)).get_data(as_text=True)
+    assert "Mapping saved" in page
+    assert 'value="iacet-ceu" checked' in page and 'value="acmss-cmss" checked' in page
+
+
+def test_the_platforms_mapped_courses_are_listed_with_completions_and_awards(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any]
+) -> None:
+    complete(runtime, source["id"], "42", "565")
+    complete(runtime, source["id"], "43", "565")
+    admin(launch)
+    token = csrf_token(launch.client, "/lti/mapping")
+    page = launch.client.post("/lti/mapping", data=mapping_form(token)).get_data(as_text=True)
+    row = re.search(r'<tr data-course="565">(.*?)</tr>', page, flags=re.S)
+    assert row, page
+    cells = re.findall(r'<td[^>]*>(.*?)</td>', row.group(1), flags=re.S)
+    assert "HIPAA basics" in cells[0] and cells[1].strip() == "120"
+    assert "Continuing Education Units" in cells[2] and [cells[3], cells[4]] == ["2", "2"]
