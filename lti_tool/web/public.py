@@ -9,6 +9,7 @@ times the limit, which is still far too few tries to guess a 144-bit code.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, render_template, request
@@ -31,13 +32,16 @@ blueprint = Blueprint("public", __name__)
 
 MAX_CODE = 64
 MAX_TOKEN = 200
+CODE = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CODE}}}")
+"""What a code can be (``secrets.token_urlsafe``): anything else is answered without a query, so a
+NUL byte or a long string never reaches the database (PostgreSQL refuses NUL in text: a 500)."""
 
 
 @blueprint.get("/verify/<code>")
 def verify_certificate(code: str) -> Any:
     rt = current_runtime()
     found = None
-    if len(code) <= MAX_CODE:
+    if CODE.fullmatch(code):
         with read_session(rt.sessions) as db:
             found = verify(db, rt.rulebook, code, rt.settings.certificates.issuer_name)
     if found is None:
