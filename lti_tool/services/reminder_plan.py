@@ -24,6 +24,7 @@ from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook, UnknownCredential
 from lti_tool.models.base import canonical
 from lti_tool.services import learners
+from lti_tool.services.reminder_mail import mailbox
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,10 @@ def due_reminders(session: Session, rulebook: Rulebook, *, on: date, offsets: Se
         .order_by(models.Learner.id))
     due: list[DueReminder] = []
     for learner in rows:
+        if learner.email is None or mailbox(learner.email) is None:
+            log.warning("reminders: learner %s skipped: their e-mail address is not one plain address",
+                        learner.id)
+            continue
         try:
             results = learners.progress(session, rulebook, source_id=learner.source_id,
                                         user=learner.lms_user_id, on=on, zone=zone)

@@ -135,11 +135,17 @@ def deliver(sessions: sessionmaker[Session], reminder_id: int, destination: Smtp
             reminder.status = "cancelled"
             log.info("reminder %s cancelled: learner %s unsubscribed", reminder.id, reminder.learner_id)
             return {"id": reminder.id, "status": "cancelled", "key": reminder.idempotency_key}
-        msg = reminder_mail.compose(
-            key=reminder.idempotency_key, sender=sender, to=reminder.email, subject=reminder.subject,
-            text=reminder.text_body, html=reminder.html_body,
-            unsubscribe_url=unsubscribe_url(session, reminder.learner_id, settings),
-            domain=str(destination.options.get("domain", "lti-tool")))
+        try:
+            msg = reminder_mail.compose(
+                key=reminder.idempotency_key, sender=sender, to=reminder.email, subject=reminder.subject,
+                text=reminder.text_body, html=reminder.html_body,
+                unsubscribe_url=unsubscribe_url(session, reminder.learner_id, settings),
+                domain=str(destination.options.get("domain", "lti-tool")))
+        except ValueError as exc:  # a header the e-mail library refuses: no retry can mend it
+            reminder.status, reminder.last_error = "dead", f"cannot compose: {exc}"[:1000]
+            log.error("reminder %s dead: cannot compose the message: %s", reminder.id, exc)
+            return {"id": reminder.id, "status": "dead", "key": reminder.idempotency_key, "attempt": reminder.attempts,
+                    "error": reminder.last_error, "retry_at": None}
         attempt, key = reminder.attempts, reminder.idempotency_key
     try:
         refused = destination.send(msg, [msg["To"]])

@@ -254,3 +254,40 @@ def test_two_runs_at_the_same_time_send_one_email(runtime: Runtime, mail_port: i
         for thread in threads:
             thread.join(timeout=60)
     assert errors == [] and len(receiver.messages) == 1 and sent_count(runtime) == 1
+
+
+def test_an_address_with_a_line_break_adds_no_header_and_stops_no_other_reminder(
+    runtime: Runtime, mail_port: int
+) -> None:
+    holder(runtime, email="dana@example.org\r\nBcc: eve@evil.example")
+    holder(runtime, "u-2", email="sam@example.org")
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        report = run(runtime)
+    assert [m["To"] for m in receiver.messages] == ["sam@example.org"]
+    assert all(m["Bcc"] is None for m in receiver.messages) and len(report.sent) == 1
+
+
+def test_an_address_that_is_a_list_sends_the_reminder_to_nobody(runtime: Runtime, mail_port: int) -> None:
+    holder(runtime, email="dana@example.org, eve@evil.example")
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        report = run(runtime)
+    assert receiver.messages == [] and report.due == [] and report.sent == []
+
+
+def test_a_stored_reminder_whose_message_cannot_be_composed_goes_dead_and_the_rest_are_sent(
+    runtime: Runtime, mail_port: int
+) -> None:
+    holder(runtime)
+    holder(runtime, "u-2", email="sam@example.org")
+    run(runtime)  # the server is down: both stored
+    with write_session(runtime.sessions) as session:
+        first = session.scalars(select(models.Reminder).order_by(models.Reminder.id)).first()
+        assert first is not None
+        first.email = "dana@example.org\r\nBcc: eve@evil.example"
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        later = run(runtime, now=datetime.now(UTC) + timedelta(hours=7))
+    assert [m["To"] for m in receiver.messages] == ["sam@example.org"]
+    assert [f["status"] for f in later.failed] == ["dead"]
