@@ -13,7 +13,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -123,3 +123,31 @@ def _due(learner: models.Learner, result: api.Progress, on: date, offsets: Seque
         learner_name=learner.name, email=learner.email, source_id=learner.source_id,
         credential=result.credential, cycle_end=result.cycle_end, offset_days=offset,
         days_left=(result.cycle_end - on).days, progress=result)
+
+
+def no_longer_due(session: Session, rulebook: Rulebook, *, on: date, now: datetime, zone: tzinfo) -> list[int]:
+    """Pending reminders (not held by a delivery) whose learner no longer needs them on ``on``: the
+    requirement was met since the reminder was made (say, while the mail server was down), or its
+    cycle is over or no longer the learner's. Sending it would tell them to earn what they have."""
+    pending = list(session.scalars(select(models.Reminder).where(
+        models.Reminder.status == "pending", models.Reminder.next_attempt_at <= now).order_by(models.Reminder.id)))
+    progress: dict[int, dict[tuple[str, date | None], api.Progress] | None] = {}
+    stale = []
+    for reminder in pending:
+        if reminder.learner_id not in progress:
+            learner = session.get(models.Learner, reminder.learner_id)
+            try:
+                progress[reminder.learner_id] = {
+                    (r.credential, r.cycle_end): r for r in learners.progress(
+                        session, rulebook, source_id=learner.source_id, user=learner.lms_user_id, on=on, zone=zone)
+                } if learner is not None else {}
+            except UnknownCredential as exc:
+                log.warning("reminders: learner %s not re-checked: %s", reminder.learner_id, exc)
+                progress[reminder.learner_id] = None
+        results = progress[reminder.learner_id]
+        if results is None:
+            continue
+        result = results.get((reminder.credential, reminder.cycle_end))
+        if result is None or on > reminder.cycle_end or (result.met and not unmet_items(result)):
+            stale.append(reminder.id)
+    return stale

@@ -30,7 +30,7 @@ from lti_tool.models.base import canonical
 from lti_tool.services import reminder_mail
 from lti_tool.services.export_delivery import backoff_seconds
 from lti_tool.services.reminder_optout import opted_out, unsubscribe_token
-from lti_tool.services.reminder_plan import DueReminder, due_reminders
+from lti_tool.services.reminder_plan import DueReminder, due_reminders, no_longer_due
 from lti_tool.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,14 @@ def run_reminders(sessions: sessionmaker[Session], rulebook: Rulebook, settings:
             if store(session, due, rulebook, settings) is not None:
                 report.due.append(due.as_json())
     now = now or models.utcnow()
+    with write_session(sessions) as session:
+        for reminder_id in no_longer_due(session, rulebook, on=on, now=now, zone=settings.zone):
+            cancelled = cast(CursorResult[Any], session.execute(update(models.Reminder).where(
+                models.Reminder.id == reminder_id, models.Reminder.status == "pending",
+                models.Reminder.next_attempt_at <= now).values(status="cancelled")))
+            if cancelled.rowcount == 1:
+                log.info("reminder %s cancelled: its learner no longer needs it", reminder_id)
+                report.failed.append({"id": reminder_id, "status": "cancelled", "reason": "no longer needed"})
     with read_session(sessions) as session:
         pending = list(session.scalars(select(models.Reminder.id).where(
             models.Reminder.status == "pending", models.Reminder.next_attempt_at <= now).order_by(models.Reminder.id)))

@@ -291,3 +291,26 @@ def test_a_stored_reminder_whose_message_cannot_be_composed_goes_dead_and_the_re
         later = run(runtime, now=datetime.now(UTC) + timedelta(hours=7))
     assert [m["To"] for m in receiver.messages] == ["sam@example.org"]
     assert [f["status"] for f in later.failed] == ["dead"]
+
+
+def test_a_reminder_stored_while_the_server_was_down_is_not_sent_once_the_learner_has_met_the_minimum(
+    runtime: Runtime, mail_port: int
+) -> None:
+    holder(runtime)
+    down = run(runtime)
+    assert down.failed[0]["status"] == "failed"
+    credit(runtime.sessions, "u-1", "566", amount="2", completed_at=datetime(2026, 3, 5, 12, tzinfo=UTC))
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        up = run(runtime, now=datetime.now(UTC) + timedelta(hours=7))
+    assert receiver.messages == [] and up.sent == [] and [f["status"] for f in up.failed] == ["cancelled"]
+
+
+def test_a_reminder_still_needed_after_the_server_came_back_is_sent(runtime: Runtime, mail_port: int) -> None:
+    holder(runtime)
+    run(runtime)
+    credit(runtime.sessions, "u-1", "566", amount="1", completed_at=datetime(2026, 3, 5, 12, tzinfo=UTC))
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        up = run(runtime, now=datetime.now(UTC) + timedelta(hours=7))
+    assert len(receiver.messages) == 1 and len(up.sent) == 1
