@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,7 @@ from lti_tool.db import insert_or_skip, read_session, write_session
 from lti_tool.exports.base import DeliveryError
 from lti_tool.exports.config import Exports
 from lti_tool.exports.smtp import SmtpDestination
+from lti_tool.lti.registration import CANVAS_CLOUD_ISSUERS
 from lti_tool.models.base import canonical
 from lti_tool.services import reminder_mail
 from lti_tool.services.export_delivery import backoff_seconds
@@ -115,10 +117,16 @@ def store(session: Session, due: DueReminder, rulebook: Rulebook, settings: Sett
 
 
 def page_url(session: Session, source_id: int, settings: Settings) -> str:
-    """Where the learner opens their page: the LMS that launches the tool, else the tool itself."""
-    issuer = session.scalar(select(models.Platform.issuer).where(
+    """Where the learner opens their page: the LMS that launches the tool, else the tool itself.
+
+    Canvas Cloud's issuer (https://canvas.instructure.com) is shared by every school and is not the
+    learner's Canvas, so it is never the link."""
+    issuers = session.scalars(select(models.Platform.issuer).where(
         models.Platform.source_id == source_id, models.Platform.status == "active").order_by(models.Platform.id))
-    return issuer or settings.lti.public_url.rstrip("/") + "/lti/home"
+    for issuer in issuers:
+        if urlsplit(issuer).netloc not in CANVAS_CLOUD_ISSUERS:
+            return issuer
+    return settings.lti.public_url.rstrip("/") + "/lti/home"
 
 
 def unsubscribe_url(session: Session, learner_id: int, settings: Settings) -> str:

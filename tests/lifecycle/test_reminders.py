@@ -314,3 +314,30 @@ def test_a_reminder_still_needed_after_the_server_came_back_is_sent(runtime: Run
     with smtp_server(receiver, mail_port):
         up = run(runtime, now=datetime.now(UTC) + timedelta(hours=7))
     assert len(receiver.messages) == 1 and len(up.sent) == 1
+
+
+def platform_for(runtime: Runtime, learner_id: int, issuer: str) -> None:
+    with write_session(runtime.sessions) as session:
+        person = session.get(models.Learner, learner_id)
+        assert person is not None
+        session.add(models.Platform(issuer=issuer, client_id=f"c-{issuer}", auth_login_url=f"{issuer}/auth",
+                                    auth_token_url=f"{issuer}/token", key_set_url=f"{issuer}/jwks",
+                                    source_id=person.source_id, status="active"))
+
+
+def test_the_link_is_the_learners_lms_that_launches_the_tool(runtime: Runtime, mail_port: int) -> None:
+    platform_for(runtime, holder(runtime), "https://moodle.clinic.example")
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        run(runtime)
+    text, html = parts(receiver.messages[0])  # type: ignore[arg-type]
+    assert "progress: https://moodle.clinic.example\r\n" in text
+
+
+def test_canvas_clouds_shared_issuer_is_never_the_link(runtime: Runtime, mail_port: int) -> None:
+    platform_for(runtime, holder(runtime), "https://canvas.instructure.com")
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        run(runtime)
+    text, html = parts(receiver.messages[0])  # type: ignore[arg-type]
+    assert "canvas.instructure.com" not in text + html and f"{PUBLIC_URL}/lti/home" in text
