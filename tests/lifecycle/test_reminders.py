@@ -341,3 +341,20 @@ def test_canvas_clouds_shared_issuer_is_never_the_link(runtime: Runtime, mail_po
         run(runtime)
     text, html = parts(receiver.messages[0])  # type: ignore[arg-type]
     assert "canvas.instructure.com" not in text + html and f"{PUBLIC_URL}/lti/home" in text
+
+
+def test_the_learners_name_is_escaped_in_the_html_and_kept_out_of_the_headers(
+    runtime: Runtime, mail_port: int
+) -> None:
+    learner_id = holder(runtime)
+    with write_session(runtime.sessions) as session:
+        person = session.get(models.Learner, learner_id)
+        assert person is not None
+        person.name = '<img src=x onerror="alert(1)">\r\nBcc: eve@evil.example'
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        run(runtime)
+    [message] = receiver.messages
+    text, html = parts(message)  # type: ignore[arg-type]
+    assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert message["Bcc"] is None and "img" not in str(message["Subject"]) + str(message["To"])
