@@ -237,3 +237,23 @@ def test_an_hs256_credential_keyed_with_the_tools_public_key_is_refused(
                        lambda data: hmac.new(public_pem, data, hashlib.sha256).digest())
     verdict = verify(verify_cli, tmp_path, forged, expect=1)
     assert verdict["verified"] is False and "RS256" in verdict["checks"]["signature"]
+
+
+def test_a_credential_whose_valid_from_has_no_time_zone_is_refused_not_a_crash(
+    runtime: Runtime, verify_cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    signer = BadgeSigner(runtime.sessions, runtime.settings)
+    document = achievement_credential(claim(7, award_id=7), signer.issuer(), signer.status(7))
+    document["validFrom"] = "2026-01-01T00:00:00"
+    verdict = verify(verify_cli, tmp_path, signer.sign(document), expect=1)
+    assert verdict["checks"]["signature"] == "ok" and "time zone" in verdict["checks"]["dates"]
+
+
+def test_a_credential_naming_its_issuer_by_url_only_gets_a_verdict_not_a_crash(
+    runtime: Runtime, verify_cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    signer = BadgeSigner(runtime.sessions, runtime.settings)
+    document = achievement_credential(claim(7, award_id=7), signer.issuer(), signer.status(7))
+    document["issuer"] = document["issuer"]["id"]
+    verdict = verify(verify_cli, tmp_path, signer.sign(document), expect=0)
+    assert verdict["issuer"] == signer.issuer()["id"] and verdict["checks"]["issuer"] == "ok"
