@@ -136,12 +136,15 @@ def unsubscribe_url(session: Session, learner_id: int, settings: Settings) -> st
 def deliver(sessions: sessionmaker[Session], reminder_id: int, destination: SmtpDestination,
             settings: Settings, sender: str, now: datetime) -> dict[str, Any] | None:
     """One delivery attempt of a pending reminder; ``None`` if another run holds it."""
-    lease = timedelta(seconds=settings.exports.lease_seconds)
+    # The lease runs from the clock, not from the run's ``now``: a run that has been sending for
+    # longer than a lease would otherwise take a reminder with a lease already over, and another run
+    # could take it at the same time and send it twice.
+    held_until = max(now, models.utcnow()) + timedelta(seconds=settings.exports.lease_seconds)
     with write_session(sessions) as session:
         claim = cast(CursorResult[Any], session.execute(update(models.Reminder).where(
             models.Reminder.id == reminder_id, models.Reminder.status == "pending",
             models.Reminder.next_attempt_at <= now,
-        ).values(attempts=models.Reminder.attempts + 1, next_attempt_at=now + lease)))
+        ).values(attempts=models.Reminder.attempts + 1, next_attempt_at=held_until)))
         claimed = claim.rowcount == 1
         if not claimed:
             return None

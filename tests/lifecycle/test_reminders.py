@@ -7,8 +7,9 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
+import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lti_tool import models
 from lti_tool.db import read_session, write_session
@@ -358,3 +359,37 @@ def test_the_learners_name_is_escaped_in_the_html_and_kept_out_of_the_headers(
     text, html = parts(message)  # type: ignore[arg-type]
     assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
     assert message["Bcc"] is None and "img" not in str(message["Subject"]) + str(message["To"])
+
+
+def test_a_run_that_started_long_ago_still_holds_the_reminder_it_is_sending(
+    runtime: Runtime, mail_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long run's ``now`` is far behind the clock; its lease must not be over when it takes one."""
+    from lti_tool.services import reminders
+
+    holder(runtime)
+    run(runtime)  # the server is down: stored
+    with write_session(runtime.sessions) as session:
+        session.execute(update(models.Reminder).values(next_attempt_at=datetime.now(UTC) - timedelta(days=1)))
+    destination = reminders.mail_destination(runtime.settings, runtime.exports)
+    sender = "ce@example.org"
+    [reminder_id] = reminders_ids(runtime)
+    second: list[object] = []
+    send = type(destination).send
+
+    def send_while_another_run_tries(self: object, msg: EmailMessage, to: list[str]) -> dict[str, list[object]]:
+        second.append(reminders.deliver(runtime.sessions, reminder_id, destination, runtime.settings, sender,
+                                        datetime.now(UTC)))
+        return send(self, msg, to)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(destination), "send", send_while_another_run_tries)
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        first = reminders.deliver(runtime.sessions, reminder_id, destination, runtime.settings, sender,
+                                  datetime.now(UTC) - timedelta(hours=1))
+    assert first is not None and first["status"] == "sent" and second == [None] and len(receiver.messages) == 1
+
+
+def reminders_ids(runtime: Runtime) -> list[int]:
+    with read_session(runtime.sessions) as session:
+        return list(session.scalars(select(models.Reminder.id)))
