@@ -184,8 +184,12 @@ def _failed(sessions: sessionmaker[Session], reminder_id: int, attempt: int, key
     dead = exc.permanent or attempt >= settings.reminders.max_attempts
     retry_at = now + timedelta(seconds=backoff_seconds(attempt, settings.exports, exc.retry_after))
     with write_session(sessions) as session:
-        session.execute(update(models.Reminder).where(models.Reminder.id == reminder_id).values(
-            status="dead" if dead else "pending", last_error=str(exc)[:1000], next_attempt_at=retry_at))
+        # Only the attempt's own lease records its failure: a reminder another run has sent since
+        # (after this lease ran out) stays sent and is never queued again.
+        session.execute(update(models.Reminder).where(
+            models.Reminder.id == reminder_id, models.Reminder.status == "pending",
+            models.Reminder.attempts == attempt,
+        ).values(status="dead" if dead else "pending", last_error=str(exc)[:1000], next_attempt_at=retry_at))
     log.warning("reminder %s attempt %d %s: %s", reminder_id, attempt,
                 "dead" if dead else f"failed, retry at {retry_at:%Y-%m-%d %H:%M:%S}Z", exc)
     return {"id": reminder_id, "status": "dead" if dead else "failed", "key": key, "attempt": attempt,

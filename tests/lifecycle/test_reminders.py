@@ -393,3 +393,17 @@ def test_a_run_that_started_long_ago_still_holds_the_reminder_it_is_sending(
 def reminders_ids(runtime: Runtime) -> list[int]:
     with read_session(runtime.sessions) as session:
         return list(session.scalars(select(models.Reminder.id)))
+
+
+def test_a_failure_recorded_after_another_run_sent_the_reminder_leaves_it_sent(runtime: Runtime) -> None:
+    from lti_tool.exports.base import DeliveryError
+    from lti_tool.services import reminders
+
+    holder(runtime)
+    run(runtime)  # the server is down: attempt 1 failed
+    [reminder_id] = reminders_ids(runtime)
+    with write_session(runtime.sessions) as session:  # meanwhile attempt 2, by another run, was accepted
+        session.execute(update(models.Reminder).values(status="sent", attempts=2))
+    reminders._failed(runtime.sessions, reminder_id, 1, "k", DeliveryError("timed out"), runtime.settings,
+                      datetime.now(UTC))
+    assert sent_count(runtime) == 1
