@@ -257,3 +257,20 @@ def test_a_credential_naming_its_issuer_by_url_only_gets_a_verdict_not_a_crash(
     document["issuer"] = document["issuer"]["id"]
     verdict = verify(verify_cli, tmp_path, signer.sign(document), expect=0)
     assert verdict["issuer"] == signer.issuer()["id"] and verdict["checks"]["issuer"] == "ok"
+
+
+def test_the_issuer_profile_and_status_list_name_the_signers_urls_whatever_host_is_asked(
+    runtime: Runtime, client: Any
+) -> None:
+    """Without ``lti.public_url`` (allowed: the LMS pages then take the request's address)."""
+    runtime.settings = runtime.settings.model_copy(update={
+        "lti": runtime.settings.lti.model_copy(update={"public_url": ""})})
+    with write_session(runtime.sessions) as session:
+        ensure_key(session)
+    signer = BadgeSigner(runtime.sessions, runtime.settings)
+    headers = {"Host": "evil.example"}
+    profile = client.get("/ob/issuer", headers=headers).get_json()
+    listed = jwt.decode(client.get("/ob/status/revocation", headers=headers).get_data(as_text=True),
+                        options={"verify_signature": False})
+    assert profile["id"] == signer.issuer()["id"] and "evil.example" not in json.dumps(profile)
+    assert listed["id"] == signer.status(1)["statusListCredential"] and listed["issuer"]["id"] == profile["id"]
