@@ -73,7 +73,7 @@ def transcript_csv(t: Transcript) -> bytes:
     for line in t.lines:
         writer.writerow({"section": "award", "award_id": line.award_id, "completed_on": line.completed_on.isoformat(),
                          "course": _safe(line.course), "contact_minutes": line.minutes, "credit": line.amount,
-                         "unit": line.unit, "category": line.category or "",
+                         "unit": _safe(line.unit), "category": _safe(line.category or ""),
                          "index_number": _safe(line.index_number or "")})
     for label, amount in t.outside:
         writer.writerow({"section": "outside credit", "course": _safe(label), "credit": amount, "unit": t.unit})

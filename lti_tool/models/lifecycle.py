@@ -32,7 +32,8 @@ class Reminder(Base):
 
     ``idempotency_key`` (unique) is derived from those four, so a doubled or crashed tick cannot
     queue a second one. The message is rendered when the row is made and sent as it is on every
-    retry; ``receipt`` is the SMTP server's acceptance, ``status`` is pending, sent or dead.
+    retry; ``receipt`` is the SMTP server's acceptance, ``status`` is pending, sent, dead or
+    cancelled (the learner unsubscribed or no longer needs it).
     """
 
     __tablename__ = "reminders"

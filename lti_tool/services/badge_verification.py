@@ -37,12 +37,14 @@ class Verdict:
     credential: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        subject = (self.credential or {}).get("credentialSubject", {})
+        credential = self.credential or {}
+        subject = credential.get("credentialSubject")
+        issuer = credential.get("issuer")
         return {"verified": self.verified, "checks": self.checks,
-                "id": (self.credential or {}).get("id"), "name": (self.credential or {}).get("name"),
-                "issuer": ((self.credential or {}).get("issuer") or {}).get("id"),
-                "creditsEarned": subject.get("creditsEarned"),
-                "validFrom": (self.credential or {}).get("validFrom")}
+                "id": credential.get("id"), "name": credential.get("name"),
+                "issuer": issuer.get("id") if isinstance(issuer, dict) else issuer,
+                "creditsEarned": subject.get("creditsEarned") if isinstance(subject, dict) else None,
+                "validFrom": credential.get("validFrom")}
 
 
 def http_text(timeout: float = 10.0) -> Fetch:
@@ -91,6 +93,8 @@ def _dates(payload: dict[str, Any], now: datetime) -> None:
         until = datetime.fromisoformat(str(valid_until).replace("Z", "+00:00")) if valid_until else None
     except (KeyError, ValueError):
         raise Refused("dates", "validFrom is missing or not a date-time") from None
+    if valid_from.tzinfo is None or (until is not None and until.tzinfo is None):
+        raise Refused("dates", "validFrom and validUntil must name their time zone (a VC dateTimeStamp)")
     if valid_from > now:
         raise Refused("dates", f"not valid before {valid_from.isoformat()}")
     if until is not None and until <= now:

@@ -9,6 +9,8 @@ unsubscribe anyone); mail clients that support RFC 8058 unsubscribe in one click
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 from html import escape
@@ -27,6 +29,22 @@ class ReminderContent:
     needs: tuple[str, ...]
     page_url: str
     unsubscribe_url: str
+
+
+def mailbox(value: str) -> str | None:
+    """``value`` if it is one plain address (``local@domain``), else ``None``.
+
+    The address comes from the LMS, so it is the learner's own text: a CR/LF would be refused by
+    the e-mail library at send time (and must never become a header), and a list such as
+    ``a@x.org, b@y.org`` would send one learner's reminder to someone else.
+    """
+    try:
+        address = Address(addr_spec=value)
+    except (ValueError, HeaderParseError):
+        return None
+    if not address.username or not address.domain or address.addr_spec != value:
+        return None
+    return value
 
 
 def subject(c: ReminderContent) -> str:

@@ -13,7 +13,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook, UnknownCredential
 from lti_tool.credits.rounding import normalized
 from lti_tool.services import learners
+from lti_tool.services.reminder_mail import mailbox
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,10 @@ def due_reminders(session: Session, rulebook: Rulebook, *, on: date, offsets: Se
         .order_by(models.Learner.id))
     due: list[DueReminder] = []
     for learner in rows:
+        if learner.email is None or mailbox(learner.email) is None:
+            log.warning("reminders: learner %s skipped: their e-mail address is not one plain address",
+                        learner.id)
+            continue
         try:
             key = learners.LearnerKey(learner.source_id, learner.lms_user_id)
             results = learners.progress(session, rulebook, key=key, on=on, zone=zone)
@@ -118,3 +123,32 @@ def _due(learner: models.Learner, result: api.Progress, on: date, offsets: Seque
         learner_name=learner.name, email=learner.email, source_id=learner.source_id,
         credential=result.credential, cycle_end=result.cycle_end, offset_days=offset,
         days_left=(result.cycle_end - on).days, progress=result)
+
+
+def no_longer_due(session: Session, rulebook: Rulebook, *, on: date, now: datetime, zone: tzinfo) -> list[int]:
+    """Pending reminders (not held by a delivery) whose learner no longer needs them on ``on``: the
+    requirement was met since the reminder was made (say, while the mail server was down), or its
+    cycle is over or no longer the learner's. Sending it would tell them to earn what they have."""
+    pending = list(session.scalars(select(models.Reminder).where(
+        models.Reminder.status == "pending", models.Reminder.next_attempt_at <= now).order_by(models.Reminder.id)))
+    progress: dict[int, dict[tuple[str, date | None], api.Progress] | None] = {}
+    stale = []
+    for reminder in pending:
+        if reminder.learner_id not in progress:
+            learner = session.get(models.Learner, reminder.learner_id)
+            try:
+                progress[reminder.learner_id] = {
+                    (r.credential, r.cycle_end): r for r in learners.progress(
+                        session, rulebook, key=learners.LearnerKey(learner.source_id, learner.lms_user_id),
+                        on=on, zone=zone)
+                } if learner is not None else {}
+            except UnknownCredential as exc:
+                log.warning("reminders: learner %s not re-checked: %s", reminder.learner_id, exc)
+                progress[reminder.learner_id] = None
+        results = progress[reminder.learner_id]
+        if results is None:
+            continue
+        result = results.get((reminder.credential, reminder.cycle_end))
+        if result is None or on > reminder.cycle_end or (result.met and not unmet_items(result)):
+            stale.append(reminder.id)
+    return stale

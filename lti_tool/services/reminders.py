@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,10 +28,11 @@ from lti_tool.db import insert_or_skip, read_session, write_session
 from lti_tool.exports.base import DeliveryError
 from lti_tool.exports.config import Exports
 from lti_tool.exports.smtp import SmtpDestination
+from lti_tool.lti.registration import CANVAS_CLOUD_ISSUERS
 from lti_tool.services import reminder_mail
 from lti_tool.services.export_delivery import backoff_seconds
 from lti_tool.services.reminder_optout import opted_out, unsubscribe_token
-from lti_tool.services.reminder_plan import DueReminder, due_reminders
+from lti_tool.services.reminder_plan import DueReminder, due_reminders, no_longer_due
 from lti_tool.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,14 @@ def run_reminders(sessions: sessionmaker[Session], rulebook: Rulebook, settings:
             if store(session, due, rulebook, settings) is not None:
                 report.due.append(due.as_json())
     now = now or models.utcnow()
+    with write_session(sessions) as session:
+        for reminder_id in no_longer_due(session, rulebook, on=on, now=now, zone=settings.zone):
+            cancelled = cast(CursorResult[Any], session.execute(update(models.Reminder).where(
+                models.Reminder.id == reminder_id, models.Reminder.status == "pending",
+                models.Reminder.next_attempt_at <= now).values(status="cancelled")))
+            if cancelled.rowcount == 1:
+                log.info("reminder %s cancelled: its learner no longer needs it", reminder_id)
+                report.failed.append({"id": reminder_id, "status": "cancelled", "reason": "no longer needed"})
     with read_session(sessions) as session:
         pending = list(session.scalars(select(models.Reminder.id).where(
             models.Reminder.status == "pending", models.Reminder.next_attempt_at <= now).order_by(models.Reminder.id)))
@@ -107,10 +117,16 @@ def store(session: Session, due: DueReminder, rulebook: Rulebook, settings: Sett
 
 
 def page_url(session: Session, source_id: int, settings: Settings) -> str:
-    """Where the learner opens their page: the LMS that launches the tool, else the tool itself."""
-    issuer = session.scalar(select(models.Platform.issuer).where(
+    """Where the learner opens their page: the LMS that launches the tool, else the tool itself.
+
+    Canvas Cloud's issuer (https://canvas.instructure.com) is shared by every school and is not the
+    learner's Canvas, so it is never the link."""
+    issuers = session.scalars(select(models.Platform.issuer).where(
         models.Platform.source_id == source_id, models.Platform.status == "active").order_by(models.Platform.id))
-    return issuer or settings.lti.public_url.rstrip("/") + "/lti/home"
+    for issuer in issuers:
+        if urlsplit(issuer).netloc not in CANVAS_CLOUD_ISSUERS:
+            return issuer
+    return settings.lti.public_url.rstrip("/") + "/lti/home"
 
 
 def unsubscribe_url(session: Session, learner_id: int, settings: Settings) -> str:
@@ -120,12 +136,15 @@ def unsubscribe_url(session: Session, learner_id: int, settings: Settings) -> st
 def deliver(sessions: sessionmaker[Session], reminder_id: int, destination: SmtpDestination,
             settings: Settings, sender: str, now: datetime) -> dict[str, Any] | None:
     """One delivery attempt of a pending reminder; ``None`` if another run holds it."""
-    lease = timedelta(seconds=settings.exports.lease_seconds)
+    # The lease runs from the clock, not from the run's ``now``: a run that has been sending for
+    # longer than a lease would otherwise take a reminder with a lease already over, and another run
+    # could take it at the same time and send it twice.
+    held_until = max(now, models.utcnow()) + timedelta(seconds=settings.exports.lease_seconds)
     with write_session(sessions) as session:
         claim = cast(CursorResult[Any], session.execute(update(models.Reminder).where(
             models.Reminder.id == reminder_id, models.Reminder.status == "pending",
             models.Reminder.next_attempt_at <= now,
-        ).values(attempts=models.Reminder.attempts + 1, next_attempt_at=now + lease)))
+        ).values(attempts=models.Reminder.attempts + 1, next_attempt_at=held_until)))
         claimed = claim.rowcount == 1
         if not claimed:
             return None
@@ -135,11 +154,17 @@ def deliver(sessions: sessionmaker[Session], reminder_id: int, destination: Smtp
             reminder.status = "cancelled"
             log.info("reminder %s cancelled: learner %s unsubscribed", reminder.id, reminder.learner_id)
             return {"id": reminder.id, "status": "cancelled", "key": reminder.idempotency_key}
-        msg = reminder_mail.compose(
-            key=reminder.idempotency_key, sender=sender, to=reminder.email, subject=reminder.subject,
-            text=reminder.text_body, html=reminder.html_body,
-            unsubscribe_url=unsubscribe_url(session, reminder.learner_id, settings),
-            domain=str(destination.options.get("domain", "lti-tool")))
+        try:
+            msg = reminder_mail.compose(
+                key=reminder.idempotency_key, sender=sender, to=reminder.email, subject=reminder.subject,
+                text=reminder.text_body, html=reminder.html_body,
+                unsubscribe_url=unsubscribe_url(session, reminder.learner_id, settings),
+                domain=str(destination.options.get("domain", "lti-tool")))
+        except ValueError as exc:  # a header the e-mail library refuses: no retry can mend it
+            reminder.status, reminder.last_error = "dead", f"cannot compose: {exc}"[:1000]
+            log.error("reminder %s dead: cannot compose the message: %s", reminder.id, exc)
+            return {"id": reminder.id, "status": "dead", "key": reminder.idempotency_key, "attempt": reminder.attempts,
+                    "error": reminder.last_error, "retry_at": None}
         attempt, key = reminder.attempts, reminder.idempotency_key
     try:
         refused = destination.send(msg, [msg["To"]])
@@ -159,8 +184,12 @@ def _failed(sessions: sessionmaker[Session], reminder_id: int, attempt: int, key
     dead = exc.permanent or attempt >= settings.reminders.max_attempts
     retry_at = now + timedelta(seconds=backoff_seconds(attempt, settings.exports, exc.retry_after))
     with write_session(sessions) as session:
-        session.execute(update(models.Reminder).where(models.Reminder.id == reminder_id).values(
-            status="dead" if dead else "pending", last_error=str(exc)[:1000], next_attempt_at=retry_at))
+        # Only the attempt's own lease records its failure: a reminder another run has sent since
+        # (after this lease ran out) stays sent and is never queued again.
+        session.execute(update(models.Reminder).where(
+            models.Reminder.id == reminder_id, models.Reminder.status == "pending",
+            models.Reminder.attempts == attempt,
+        ).values(status="dead" if dead else "pending", last_error=str(exc)[:1000], next_attempt_at=retry_at))
     log.warning("reminder %s attempt %d %s: %s", reminder_id, attempt,
                 "dead" if dead else f"failed, retry at {retry_at:%Y-%m-%d %H:%M:%S}Z", exc)
     return {"id": reminder_id, "status": "dead" if dead else "failed", "key": key, "attempt": attempt,

@@ -9,6 +9,7 @@ times the limit, which is still far too few tries to guess a 144-bit code.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, render_template, request
@@ -23,7 +24,6 @@ from lti_tool.runtime import EXTENSION, Runtime, current_runtime
 from lti_tool.services.badge_signer import ISSUER_PATH, STATUS_PATH, issuer_profile, revocation_list
 from lti_tool.services.reminder_optout import learner_of, opt_out
 from lti_tool.services.verification import verify
-from lti_tool.web.lti.context import base_url
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,16 @@ blueprint = Blueprint("public", __name__)
 
 MAX_CODE = 64
 MAX_TOKEN = 200
+CODE = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CODE}}}")
+"""What a code can be (``secrets.token_urlsafe``): anything else is answered without a query, so a
+NUL byte or a long string never reaches the database (PostgreSQL refuses NUL in text: a 500)."""
 
 
 @blueprint.get("/verify/<code>")
 def verify_certificate(code: str) -> Any:
     rt = current_runtime()
     found = None
-    if len(code) <= MAX_CODE:
+    if CODE.fullmatch(code):
         with read_session(rt.sessions) as db:
             found = verify(db, rt.rulebook, code, rt.settings.certificates.issuer_name)
     if found is None:
@@ -67,11 +70,13 @@ def unsubscribe(token: str) -> Any:
 
 @blueprint.get(ISSUER_PATH)
 def issuer() -> Any:
-    """The issuer profile every signed credential names (``issuer.id`` is this URL)."""
+    """The issuer profile every signed credential names (``issuer.id`` is this URL). Its id comes
+    from the settings, as the signer's does, never from the request's Host: a cached public
+    document must not name whatever host a client sent."""
     rt = current_runtime()
     document = {"@context": ["https://www.w3.org/ns/credentials/v2",
                              "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
-                **issuer_profile(rt.settings, base_url())}
+                **issuer_profile(rt.settings)}
     response = jsonify(document)
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
@@ -83,7 +88,7 @@ def revocations() -> Any:
     rt = current_runtime()
     with read_session(rt.sessions) as db:
         try:
-            token = revocation_list(db, rt.settings, utcnow(), base_url())
+            token = revocation_list(db, rt.settings, utcnow())
         except NoSigningKey:
             log.error("revocation list: the tool has no signing key (run `lti-tool init`)")
             return jsonify(status="error", error="the issuer has no signing key yet"), 503

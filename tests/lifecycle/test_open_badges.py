@@ -17,6 +17,7 @@ import jwt
 import pytest
 import requests
 from click.testing import Result
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jsonschema import Draft201909Validator
 from werkzeug.serving import make_server
 
@@ -198,3 +199,78 @@ def test_an_unsigned_json_document_is_refused_with_the_reason(
 ) -> None:
     verdict = verify(verify_cli, tmp_path, '{"type": ["VerifiableCredential"]}', expect=1)
     assert "carries no signature" in verdict["checks"]["signature"]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _resigned(token: str, header: dict[str, Any], signature: Callable[[bytes], bytes]) -> str:
+    """The token's payload under another header and signature (an attacker's re-wrapping)."""
+    payload = token.split(".")[1]
+    signing_input = f"{_b64(json.dumps(header).encode())}.{payload}".encode()
+    return f"{signing_input.decode()}.{_b64(signature(signing_input))}"
+
+
+def test_an_unsigned_alg_none_credential_with_the_tools_kid_is_refused(
+    runtime: Runtime, verify_cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    token = signed(runtime)
+    kid = jwt.get_unverified_header(token)["kid"]
+    forged = _resigned(token, {"alg": "none", "typ": "JWT", "kid": kid}, lambda _: b"")
+    verdict = verify(verify_cli, tmp_path, forged, expect=1)
+    assert verdict["verified"] is False and "RS256" in verdict["checks"]["signature"]
+
+
+def test_an_hs256_credential_keyed_with_the_tools_public_key_is_refused(
+    runtime: Runtime, verify_cli: Callable[..., Result], tmp_path: Path, tool: str
+) -> None:
+    import hashlib
+    import hmac
+
+    token = signed(runtime)
+    kid = jwt.get_unverified_header(token)["kid"]
+    [published] = [k for k in requests.get(f"{tool}/.well-known/jwks.json", timeout=5).json()["keys"]
+                   if k["kid"] == kid]
+    public_pem = jwt.PyJWK(published).key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    forged = _resigned(token, {"alg": "HS256", "typ": "JWT", "kid": kid},
+                       lambda data: hmac.new(public_pem, data, hashlib.sha256).digest())
+    verdict = verify(verify_cli, tmp_path, forged, expect=1)
+    assert verdict["verified"] is False and "RS256" in verdict["checks"]["signature"]
+
+
+def test_a_credential_whose_valid_from_has_no_time_zone_is_refused_not_a_crash(
+    runtime: Runtime, verify_cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    signer = BadgeSigner(runtime.sessions, runtime.settings)
+    document = achievement_credential(claim(7, award_id=7), signer.issuer(), signer.status(7))
+    document["validFrom"] = "2026-01-01T00:00:00"
+    verdict = verify(verify_cli, tmp_path, signer.sign(document), expect=1)
+    assert verdict["checks"]["signature"] == "ok" and "time zone" in verdict["checks"]["dates"]
+
+
+def test_a_credential_naming_its_issuer_by_url_only_gets_a_verdict_not_a_crash(
+    runtime: Runtime, verify_cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    signer = BadgeSigner(runtime.sessions, runtime.settings)
+    document = achievement_credential(claim(7, award_id=7), signer.issuer(), signer.status(7))
+    document["issuer"] = document["issuer"]["id"]
+    verdict = verify(verify_cli, tmp_path, signer.sign(document), expect=0)
+    assert verdict["issuer"] == signer.issuer()["id"] and verdict["checks"]["issuer"] == "ok"
+
+
+def test_the_issuer_profile_and_status_list_name_the_signers_urls_whatever_host_is_asked(
+    runtime: Runtime, client: Any
+) -> None:
+    """Without ``lti.public_url`` (allowed: the LMS pages then take the request's address)."""
+    runtime.settings = runtime.settings.model_copy(update={
+        "lti": runtime.settings.lti.model_copy(update={"public_url": ""})})
+    with write_session(runtime.sessions) as session:
+        ensure_key(session)
+    signer = BadgeSigner(runtime.sessions, runtime.settings)
+    headers = {"Host": "evil.example"}
+    profile = client.get("/ob/issuer", headers=headers).get_json()
+    listed = jwt.decode(client.get("/ob/status/revocation", headers=headers).get_data(as_text=True),
+                        options={"verify_signature": False})
+    assert profile["id"] == signer.issuer()["id"] and "evil.example" not in json.dumps(profile)
+    assert listed["id"] == signer.status(1)["statusListCredential"] and listed["issuer"]["id"] == profile["id"]

@@ -7,8 +7,9 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
+import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lti_tool import models
 from lti_tool.db import read_session, write_session
@@ -254,3 +255,155 @@ def test_two_runs_at_the_same_time_send_one_email(runtime: Runtime, mail_port: i
         for thread in threads:
             thread.join(timeout=60)
     assert errors == [] and len(receiver.messages) == 1 and sent_count(runtime) == 1
+
+
+def test_an_address_with_a_line_break_adds_no_header_and_stops_no_other_reminder(
+    runtime: Runtime, mail_port: int
+) -> None:
+    holder(runtime, email="dana@example.org\r\nBcc: eve@evil.example")
+    holder(runtime, "u-2", email="sam@example.org")
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        report = run(runtime)
+    assert [m["To"] for m in receiver.messages] == ["sam@example.org"]
+    assert all(m["Bcc"] is None for m in receiver.messages) and len(report.sent) == 1
+
+
+def test_an_address_that_is_a_list_sends_the_reminder_to_nobody(runtime: Runtime, mail_port: int) -> None:
+    holder(runtime, email="dana@example.org, eve@evil.example")
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        report = run(runtime)
+    assert receiver.messages == [] and report.due == [] and report.sent == []
+
+
+def test_a_stored_reminder_whose_message_cannot_be_composed_goes_dead_and_the_rest_are_sent(
+    runtime: Runtime, mail_port: int
+) -> None:
+    holder(runtime)
+    holder(runtime, "u-2", email="sam@example.org")
+    run(runtime)  # the server is down: both stored
+    with write_session(runtime.sessions) as session:
+        first = session.scalars(select(models.Reminder).order_by(models.Reminder.id)).first()
+        assert first is not None
+        first.email = "dana@example.org\r\nBcc: eve@evil.example"
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        later = run(runtime, now=datetime.now(UTC) + timedelta(hours=7))
+    assert [m["To"] for m in receiver.messages] == ["sam@example.org"]
+    assert [f["status"] for f in later.failed] == ["dead"]
+
+
+def test_a_reminder_stored_while_the_server_was_down_is_not_sent_once_the_learner_has_met_the_minimum(
+    runtime: Runtime, mail_port: int
+) -> None:
+    holder(runtime)
+    down = run(runtime)
+    assert down.failed[0]["status"] == "failed"
+    credit(runtime.sessions, "u-1", "566", amount="2", completed_at=datetime(2026, 3, 5, 12, tzinfo=UTC))
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        up = run(runtime, now=datetime.now(UTC) + timedelta(hours=7))
+    assert receiver.messages == [] and up.sent == [] and [f["status"] for f in up.failed] == ["cancelled"]
+
+
+def test_a_reminder_still_needed_after_the_server_came_back_is_sent(runtime: Runtime, mail_port: int) -> None:
+    holder(runtime)
+    run(runtime)
+    credit(runtime.sessions, "u-1", "566", amount="1", completed_at=datetime(2026, 3, 5, 12, tzinfo=UTC))
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        up = run(runtime, now=datetime.now(UTC) + timedelta(hours=7))
+    assert len(receiver.messages) == 1 and len(up.sent) == 1
+
+
+def platform_for(runtime: Runtime, learner_id: int, issuer: str) -> None:
+    with write_session(runtime.sessions) as session:
+        person = session.get(models.Learner, learner_id)
+        assert person is not None
+        session.add(models.Platform(issuer=issuer, client_id=f"c-{issuer}", auth_login_url=f"{issuer}/auth",
+                                    auth_token_url=f"{issuer}/token", key_set_url=f"{issuer}/jwks",
+                                    source_id=person.source_id, status="active"))
+
+
+def test_the_link_is_the_learners_lms_that_launches_the_tool(runtime: Runtime, mail_port: int) -> None:
+    platform_for(runtime, holder(runtime), "https://moodle.clinic.example")
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        run(runtime)
+    text, html = parts(receiver.messages[0])  # type: ignore[arg-type]
+    assert "progress: https://moodle.clinic.example\r\n" in text
+
+
+def test_canvas_clouds_shared_issuer_is_never_the_link(runtime: Runtime, mail_port: int) -> None:
+    platform_for(runtime, holder(runtime), "https://canvas.instructure.com")
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        run(runtime)
+    text, html = parts(receiver.messages[0])  # type: ignore[arg-type]
+    assert "canvas.instructure.com" not in text + html and f"{PUBLIC_URL}/lti/home" in text
+
+
+def test_the_learners_name_is_escaped_in_the_html_and_kept_out_of_the_headers(
+    runtime: Runtime, mail_port: int
+) -> None:
+    learner_id = holder(runtime)
+    with write_session(runtime.sessions) as session:
+        person = session.get(models.Learner, learner_id)
+        assert person is not None
+        person.name = '<img src=x onerror="alert(1)">\r\nBcc: eve@evil.example'
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        run(runtime)
+    [message] = receiver.messages
+    text, html = parts(message)  # type: ignore[arg-type]
+    assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert message["Bcc"] is None and "img" not in str(message["Subject"]) + str(message["To"])
+
+
+def test_a_run_that_started_long_ago_still_holds_the_reminder_it_is_sending(
+    runtime: Runtime, mail_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long run's ``now`` is far behind the clock; its lease must not be over when it takes one."""
+    from lti_tool.services import reminders
+
+    holder(runtime)
+    run(runtime)  # the server is down: stored
+    with write_session(runtime.sessions) as session:
+        session.execute(update(models.Reminder).values(next_attempt_at=datetime.now(UTC) - timedelta(days=1)))
+    destination = reminders.mail_destination(runtime.settings, runtime.exports)
+    sender = "ce@example.org"
+    [reminder_id] = reminders_ids(runtime)
+    second: list[object] = []
+    send = type(destination).send
+
+    def send_while_another_run_tries(self: object, msg: EmailMessage, to: list[str]) -> dict[str, list[object]]:
+        second.append(reminders.deliver(runtime.sessions, reminder_id, destination, runtime.settings, sender,
+                                        datetime.now(UTC)))
+        return send(self, msg, to)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(destination), "send", send_while_another_run_tries)
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        first = reminders.deliver(runtime.sessions, reminder_id, destination, runtime.settings, sender,
+                                  datetime.now(UTC) - timedelta(hours=1))
+    assert first is not None and first["status"] == "sent" and second == [None] and len(receiver.messages) == 1
+
+
+def reminders_ids(runtime: Runtime) -> list[int]:
+    with read_session(runtime.sessions) as session:
+        return list(session.scalars(select(models.Reminder.id)))
+
+
+def test_a_failure_recorded_after_another_run_sent_the_reminder_leaves_it_sent(runtime: Runtime) -> None:
+    from lti_tool.exports.base import DeliveryError
+    from lti_tool.services import reminders
+
+    holder(runtime)
+    run(runtime)  # the server is down: attempt 1 failed
+    [reminder_id] = reminders_ids(runtime)
+    with write_session(runtime.sessions) as session:  # meanwhile attempt 2, by another run, was accepted
+        session.execute(update(models.Reminder).values(status="sent", attempts=2))
+    reminders._failed(runtime.sessions, reminder_id, 1, "k", DeliveryError("timed out"), runtime.settings,
+                      datetime.now(UTC))
+    assert sent_count(runtime) == 1

@@ -111,3 +111,12 @@ def test_a_course_title_is_never_a_spreadsheet_formula() -> None:
                                                                      "CME", None, None),))
     [row] = list(csv.DictReader(io.StringIO(transcript_csv(made).decode())))
     assert row["course"] == "'=HYPERLINK(\"x\")"
+
+
+def test_a_category_is_never_a_spreadsheet_formula_either() -> None:
+    made = Transcript(learner_name="D", credential="acmss-cmss", title="CMSS", body="ACMSS", number=None, unit="CME",
+                      cycle_start=None, cycle_end=None, measured_on=date(2026, 1, 1), requirements=(), earned="1",
+                      required="3", met=False, lines=(TranscriptLine(1, date(2026, 1, 1), "HIPAA", 60, "1",
+                                                                     "CME", "@SUM(A1:A9)", None),))
+    [row] = list(csv.DictReader(io.StringIO(transcript_csv(made).decode())))
+    assert row["category"] == "'@SUM(A1:A9)"

@@ -62,6 +62,15 @@ def test_a_code_longer_than_any_code_is_404_without_a_query(client: FlaskClient)
     assert client.get("/verify/" + "x" * 500).status_code == 404
 
 
+@pytest.mark.parametrize("odd", ["abc%00def", "%00", "%C3%A9t%C3%A9-%E2%82%AC", "a%20b", "a.b~c"])
+def test_an_odd_code_nul_unicode_or_punctuation_is_404_never_500(
+    client: FlaskClient, runtime: Runtime, odd: str
+) -> None:
+    certified(runtime)
+    response = client.get(f"/verify/{odd}")
+    assert response.status_code == 404 and "No certificate has this code" in response.get_data(as_text=True)
+
+
 def test_each_award_keeps_one_code_and_codes_are_unguessable(runtime: Runtime) -> None:
     award_id, code = certified(runtime)
     with write_session(runtime.sessions) as session:
