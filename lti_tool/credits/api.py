@@ -9,7 +9,14 @@ Plugins are found through the entry-point group ``lti_tool.credit_rules``; each 
 for a credential id and names a :class:`CreditRule` subclass.
 """
 
-from lti_tool.credits.cycles import add_months, anniversary_cycle, fixed_cycle, prorated_cycle
+from lti_tool.credits.cycles import (
+    add_months,
+    anniversary_cycle,
+    fixed_cycle,
+    half_year_of,
+    prorated_cycle,
+    scheduled_cycle,
+)
 from lti_tool.credits.facts import (
     ACTIVITY_TYPES,
     NEVER_CREDITED,
@@ -26,14 +33,16 @@ from lti_tool.credits.facts import (
     RequirementProgress,
 )
 from lti_tool.credits.hourly import TIMED_TYPES, HourlyRule, HourlySettings
+from lti_tool.credits.repeats import REPEAT_POLICIES, RETAKE_INTERPRETATIONS, RepeatKey, RepeatPolicy
 from lti_tool.credits.rounding import hours, normalized, to_step
 from lti_tool.credits.rule import CreditRule, CycleSettings
 from lti_tool.credits.settings import RuleSettings
 
 __all__ = [
-    "ACTIVITY_TYPES", "NEVER_CREDITED", "TIMED_TYPES", "Activity", "ActivityType", "Award",
-    "Conversion", "CreditRule", "Cycle", "CycleSettings", "EarnedCredit", "Holding", "HourlyRule",
-    "HourlySettings", "Progress", "Refusal", "Requirement", "RequirementProgress", "RuleSettings",
-    "add_months", "anniversary_cycle", "fixed_cycle", "hours", "normalized", "prorated_cycle",
-    "to_step",
+    "ACTIVITY_TYPES", "NEVER_CREDITED", "REPEAT_POLICIES", "RETAKE_INTERPRETATIONS", "TIMED_TYPES",
+    "Activity", "ActivityType",
+    "Award", "Conversion", "CreditRule", "Cycle", "CycleSettings", "EarnedCredit", "Holding",
+    "HourlyRule", "HourlySettings", "Progress", "Refusal", "RepeatKey", "RepeatPolicy", "Requirement",
+    "RequirementProgress", "RuleSettings", "add_months", "anniversary_cycle", "fixed_cycle", "half_year_of", "hours",
+    "normalized", "prorated_cycle", "scheduled_cycle", "to_step",
 ]

@@ -97,6 +97,9 @@ class EarnedCredit:
     course_id: str
     category: str | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
+    course_key: str | None = None
+    """The course as the body identifies it (its index number, for AAPC), as stored with the award;
+    ``None``: the LMS course."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,14 @@ class Cycle:
     months_due: int | None = None
     """When prorated: the whole months due of the cycle's ``months``; ``None`` owes all of it."""
     months: int = 1
+    due: tuple[tuple[str, Decimal], ...] | None = None
+    """When prorated by a published schedule: the amount due of each requirement, by id (a
+    requirement not named is due in full); overrides ``months_due``."""
     note: str | None = None
+
+    @property
+    def prorated(self) -> bool:
+        return self.months_due is not None or self.due is not None
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,7 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
         (e for e in mine if cycle.counts_from <= e.earned_on <= cycle.end),
         key=lambda e: (e.earned_on, e.course_id),
     )
-    if rule.course_counts_once:
-        window = _first_per_course(window)
+    window = _first_per_course(window)
     requirements = rule.requirements()
     counted, excess = _apply_caps(window, [r for r in requirements if r.kind == "cap"])
     lines = [_line(r, counted, excess, cycle) for r in requirements]
@@ -66,16 +65,20 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
         earned=total.earned if total else normalized(sum((a for _, a in counted), Decimal(0))),
         required=total.required if total else Decimal(0),
         met=all(line.met for line in lines), requirements=tuple(lines), missing=missing,
-        prorated=cycle.months_due is not None, note=cycle.note,
+        prorated=cycle.prorated, note=cycle.note,
     )
 
 
 def _first_per_course(credits: list[EarnedCredit]) -> list[EarnedCredit]:
+    """A course counts once in a cycle (the earliest award of it), whatever rule is measured: the
+    database keeps one award per course and period, and this also holds for awards keyed before
+    a certification date was recorded or by rows older than that key."""
     seen: set[str] = set()
     kept = []
     for credit in credits:
-        if credit.course_id not in seen:
-            seen.add(credit.course_id)
+        key = credit.course_key or f"course:{credit.course_id}"
+        if key not in seen:
+            seen.add(key)
             kept.append(credit)
     return kept
 
@@ -110,7 +113,9 @@ def _line(
             required=requirement.amount, met=True, not_counted=normalized(excess[requirement.id]),
         )
     required = requirement.amount
-    if cycle.months_due is not None:
+    if cycle.due is not None:
+        required = dict(cycle.due).get(requirement.id, required)
+    elif cycle.months_due is not None:
         # One exact division: 30 x 6 / 36 is 5, not 5.000…1 rounded up to 6.
         required = to_step(required * cycle.months_due / cycle.months, PRORATION_STEP, "up")
     return RequirementProgress(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from collections.abc import Iterator
+from datetime import UTC, tzinfo
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -37,8 +38,11 @@ class PluginError(RuleSettingsError):
 class Rulebook:
     """The credit rules of this deployment, one per credential id."""
 
-    def __init__(self, rules: dict[str, CreditRule]) -> None:
+    def __init__(self, rules: dict[str, CreditRule], zone: tzinfo = UTC) -> None:
         self._rules = dict(sorted(rules.items()))
+        self.zone = zone
+        """The calendar that dates credit (the deployment's ``time_zone``): a completion's day
+        decides its cycle."""
 
     def get(self, credential: str) -> CreditRule:
         try:
@@ -79,7 +83,7 @@ def discover_rules() -> dict[str, type[CreditRule]]:
     return found
 
 
-def load_rulebook(overrides_file: Path | None = None) -> Rulebook:
+def load_rulebook(overrides_file: Path | None = None, zone: tzinfo = UTC) -> Rulebook:
     """The discovered rules with the overrides of ``overrides_file`` (``config/credit_rules.toml``)."""
     classes = discover_rules()
     overrides: dict[str, object] = {}
@@ -103,4 +107,4 @@ def load_rulebook(overrides_file: Path | None = None) -> Rulebook:
             settings = with_overrides(settings, table, f"{overrides_file}: [{credential}]")
         rules[credential] = cls(settings)
     log.debug("credit rules: %s", ", ".join(rules))
-    return Rulebook(rules)
+    return Rulebook(rules, zone)

@@ -23,6 +23,7 @@ from lti_tool.credits.facts import (
     Requirement,
 )
 from lti_tool.credits.progress import measure
+from lti_tool.credits.repeats import RepeatKey, RepeatPolicy, course_key, period_key
 from lti_tool.credits.settings import RuleSettings, snapshot
 
 CycleKind = Literal["fixed", "certification", "none"]
@@ -90,7 +91,10 @@ class CreditRule(ABC):
     prorates: ClassVar[bool] = False
     """A fixed cycle's requirements are prorated for someone certified inside it."""
     course_counts_once: ClassVar[bool] = False
-    """A course earns toward renewal once per cycle, however often it is completed."""
+    """A course counts once **ever** (AAPC), identified by the body's index number where it has one."""
+    repeat_policy: ClassVar[RepeatPolicy | None] = None
+    """When a retake earns again (:mod:`lti_tool.credits.repeats`); ``None`` decides from the rule:
+    ``ever`` when :attr:`course_counts_once`, else ``cycle``, or ``calendar_year`` with no cycle."""
 
     def __init__(self, settings: RuleSettings | None = None) -> None:
         self.settings = settings if settings is not None else self.settings_class()
@@ -115,6 +119,21 @@ class CreditRule(ABC):
         if self.cycle_kind == "certification":
             return cycles.anniversary_cycle(months, holding, on)
         return None
+
+    def effective_repeat_policy(self) -> RepeatPolicy:
+        if self.repeat_policy is not None:
+            return self.repeat_policy
+        if self.course_counts_once:
+            return "ever"
+        return "calendar_year" if self.cycle_kind == "none" else "cycle"
+
+    def repeat_key(self, course_id: str, award: Award, holding: Holding, on: date) -> RepeatKey:
+        """The key under which an award earned on ``on`` for ``course_id`` is unique: at most one
+        award per learner, credential and key (see :mod:`lti_tool.credits.repeats`)."""
+        policy = self.effective_repeat_policy()
+        course = course_key(course_id, award.index_number if self.course_counts_once else None)
+        period, label = period_key(policy, self.cycle(holding, on) if policy == "cycle" else None, on)
+        return RepeatKey(course=course, period=period, label=label)
 
     def progress(self, earned: Sequence[EarnedCredit], holding: Holding, on: date) -> Progress:
         """A learner's awards for this credential → what is met and what is missing, by when."""

@@ -17,11 +17,11 @@ from lti_tool import models
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import insert_many_or_skip, upsert_many
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
-from lti_tool.services.crediting import CreditOutcome, credit_completions, find_mapping
+from lti_tool.services.crediting import ALREADY_CREDITED, CreditOutcome, credit_completions, find_mapping
 from lti_tool.services.ledger import KnownCompletion
 
 # When one request carries several statements, the answer names the most telling status.
-STATUS_ORDER = ("credited", "unmapped", "refused", "duplicate", "ignored")
+STATUS_ORDER = ("credited", "unmapped", "refused", ALREADY_CREDITED, "duplicate", "ignored")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
           "course_name": item.course_name, "completed_at": item.completed_at,
           "measured_minutes": item.measured_minutes, "event_id": event.id, "created_at": now}
          for learner_id, (event, item) in zip(learner_ids, reported, strict=True)],
-        ("learner_id", "course_id"),
+        ("learner_id", "course_id", "completed_at"),
     )
     results: dict[int, dict[str, Any]] = {}
     mappings: dict[tuple[int, str], models.CourseMapping | None] = {}

@@ -23,18 +23,30 @@ class Awarded:
     award: api.Award
 
 
+ALREADY_CREDITED = "already credited this cycle"
+"""The answer for a retake inside a period that has its award (the period is named beside it)."""
+
+
+@dataclass(frozen=True)
+class AlreadyCredited:
+    """A credential the completion did not earn again: the course has its award in this period."""
+
+    credential: str
+    period: str
+
+
 @dataclass
 class CreditOutcome:
     awarded: list[Awarded] = field(default_factory=list)
     refused: list[api.Refusal] = field(default_factory=list)
-    already: int = 0
+    already: list[AlreadyCredited] = field(default_factory=list)
 
     @property
     def status(self) -> str:
         if self.awarded:
             return "credited"
         if self.already:
-            return "duplicate"
+            return ALREADY_CREDITED
         return "refused"
 
     def detail(self) -> dict[str, object]:
@@ -45,7 +57,18 @@ class CreditOutcome:
                 for a in self.awarded
             ],
             "refusals": [{"credential": r.credential, "reason": r.reason} for r in self.refused],
+            "already_credited": [{"credential": a.credential, "cycle": a.period} for a in self.already],
         }
+
+
+def _holdings(session: Session, learner_ids: set[int]) -> dict[tuple[int, str], api.Holding]:
+    """The credentials the learners hold, by (learner, credential): their cycles key the awards."""
+    if not learner_ids:
+        return {}
+    rows = session.scalars(select(models.LearnerCredential).where(
+        models.LearnerCredential.learner_id.in_(sorted(learner_ids))))
+    return {(h.learner_id, h.credential): api.Holding(h.credential, h.certified_on, h.cycle_start, h.number)
+            for h in rows}
 
 
 _MAPPING = select(models.CourseMapping).where(
@@ -83,6 +106,7 @@ def credit_completions(
     statements, not a few per award). One outcome per pair, in order."""
     outcomes = [CreditOutcome() for _ in pairs]
     granted: list[tuple[CreditOutcome, ledger.NewAward]] = []
+    holdings = _holdings(session, {completion.learner_id for completion, _ in pairs})
     for outcome, (completion, mapping) in zip(outcomes, pairs, strict=True):
         activity = activity_for(mapping, completion.measured_minutes)
         if activity is None:
@@ -97,12 +121,15 @@ def credit_completions(
             if isinstance(result, api.Refusal):
                 outcome.refused.append(result)
             else:
+                holding = holdings.get((completion.learner_id, credential), api.Holding(credential))
+                on = completion.completed_at.astimezone(rulebook.zone).date()
+                key = rule.repeat_key(completion.course_id, result, holding, on)
                 granted.append((outcome, ledger.NewAward(
-                    completion, result, activity, rule.rule_version, rule.settings_snapshot())))
+                    completion, result, activity, rule.rule_version, rule.settings_snapshot(), key=key)))
     award_ids = ledger.record_awards(session, [new for _, new in granted])
     for award_id, (outcome, new) in zip(award_ids, granted, strict=True):
         if award_id is None:
-            outcome.already += 1
+            outcome.already.append(AlreadyCredited(new.result.credential, new.repeat_key().label))
             continue
         outcome.awarded.append(Awarded(award_id, new.result))
         log.info(

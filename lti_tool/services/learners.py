@@ -62,7 +62,7 @@ def earned_credits(session: Session, learner_id: int, zone: tzinfo = UTC) -> lis
     return [
         api.EarnedCredit(
             credential=a.credential, amount=a.amount, earned_on=_local_date(a.completed_at, zone),
-            course_id=a.course_id, category=a.category, tags=frozenset(a.tags),
+            course_id=a.course_id, category=a.category, tags=frozenset(a.tags), course_key=a.course_key,
         )
         for a in awards if a.id not in revoked
     ]

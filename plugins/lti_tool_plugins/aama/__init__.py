@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import Activity, Conversion, HourlyRule, HourlySettings, Requirement, normalized
+from lti_tool.credits.api import (
+    RETAKE_INTERPRETATIONS,
+    Activity,
+    Conversion,
+    HourlyRule,
+    HourlySettings,
+    Requirement,
+    normalized,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class CmaRule(HourlyRule):
         "A CPR card is 4 clinical points whatever its length; at most 3 cards (12 points) count in a "
         "cycle, the earliest first; a card never counts toward the 30 AAMA-approved points.",
         "The 60 months run from the learner's certification date.",
+        RETAKE_INTERPRETATIONS["cycle"],
         *HourlyRule.HOURLY_INTERPRETATIONS,
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import Activity, HourlyRule, HourlySettings, Requirement
+from lti_tool.credits.api import RETAKE_INTERPRETATIONS, Activity, HourlyRule, HourlySettings, Requirement
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class CppmRule(HourlyRule):
         "One CEU per 60 minutes, in steps of 0.25, rounded down.",
         "A CEU counts toward the 16 pre-approved practice-management CEUs when AAPC approved the "
         "course, it carries its AAPC index number and it is in category 'practice-management'.",
-        "A course counts once in a cycle, however often it is completed.",
+        RETAKE_INTERPRETATIONS["ever"],
         "The two years run from the certification date; nothing carries over.",
         *HourlyRule.HOURLY_INTERPRETATIONS,
     )

@@ -11,13 +11,17 @@ from datetime import date
 from decimal import Decimal
 
 from lti_tool.credits.api import (
+    RETAKE_INTERPRETATIONS,
     Activity,
     Conversion,
+    Cycle,
+    Holding,
     HourlyRule,
     HourlySettings,
     Requirement,
     hours,
     normalized,
+    scheduled_cycle,
     to_step,
 )
 
@@ -37,11 +41,41 @@ class AcmpeSettings(HourlySettings):
     authorship_min_hours: Decimal = Decimal(5)
     authorship_max_hours: Decimal = Decimal(50)
     editorship_hours: Decimal = Decimal(50)
+    # MGMA's proration schedule (mgma.com, ACMPE tracking): what someone advanced inside a cycle
+    # owes, by the half-year of the cycle they were advanced in. The first half-year owes it all.
+    second_half_year_total: Decimal = Decimal(40)
+    second_half_year_mgma: Decimal = Decimal(24)
+    second_half_year_mgma_live: Decimal = Decimal(10)
+    third_half_year_total: Decimal = Decimal(30)
+    third_half_year_mgma: Decimal = Decimal(18)
+    third_half_year_mgma_live: Decimal = Decimal(7)
+    fourth_half_year_total: Decimal = Decimal(20)
+    fourth_half_year_mgma: Decimal = Decimal(12)
+    fourth_half_year_mgma_live: Decimal = Decimal(5)
+    last_year_total: Decimal = Decimal(0)
+    last_year_mgma: Decimal = Decimal(0)
+    last_year_mgma_live: Decimal = Decimal(0)
+
+    def proration_schedule(self) -> dict[int, tuple[tuple[str, Decimal], ...]]:
+        """Half-year (1 to 5; the 6th owes what the 5th does) -> the hours due of each requirement."""
+        rows = {
+            1: (self.required_total, self.required_mgma, self.required_mgma_live),
+            2: (self.second_half_year_total, self.second_half_year_mgma, self.second_half_year_mgma_live),
+            3: (self.third_half_year_total, self.third_half_year_mgma, self.third_half_year_mgma_live),
+            4: (self.fourth_half_year_total, self.fourth_half_year_mgma, self.fourth_half_year_mgma_live),
+            5: (self.last_year_total, self.last_year_mgma, self.last_year_mgma_live),
+        }
+        return {half: tuple(zip(("total", "mgma", "mgma-live"), row, strict=True)) for half, row in rows.items()}
 
     def problems(self) -> list[str]:
         found = super().problems()
         if self.authorship_min_hours > self.authorship_max_hours:
             found.append("authorship_min_hours: must not exceed authorship_max_hours")
+        names = {1: "required", 2: "second_half_year", 3: "third_half_year", 4: "fourth_half_year", 5: "last_year"}
+        for half, row in self.proration_schedule().items():
+            total, mgma, live = (amount for _, amount in row)
+            if not live <= mgma <= total:
+                found.append(f"{names[half]}_*: MGMA live must not exceed MGMA, nor MGMA the total")
         return found
 
 
@@ -77,9 +111,11 @@ class CmpeRule(HourlyRule):
         "its state and local affiliates, its certification division) is an MGMA source; an MGMA "
         "source marked live counts toward the 12 live hours.",
         "The cycle is fixed for all members (2022-01-01 to 2024-12-31, then every three years). Someone "
-        "certified inside a cycle owes every requirement prorated by the whole months left after the "
-        "certification month, rounded up to a whole hour, and credit counts from the certification day "
-        "(certified on the cycle's first day: nothing prorated; on its second day: that month is gone).",
+        "certified inside a cycle owes what MGMA's half-year proration schedule says for the half-year "
+        "of the certification date (50/30/12, 40/24/10, 30/18/7, 20/12/5 total/MGMA/live, nothing in the "
+        "cycle's last year), in every cycle; credit counts from the certification day. 'Any source' is "
+        "the total less the MGMA hours, so it is not a requirement of its own.",
+        RETAKE_INTERPRETATIONS["cycle"],
         "Informal discussion, opening and closing remarks, business, board and committee meetings "
         "and in-house orientation are never credited.",
     )
@@ -156,6 +192,10 @@ class CmpeRule(HourlyRule):
     def _editorship(self, activity: Activity) -> Conversion:
         amount = normalized(self.settings.editorship_hours)
         return self.credited(activity, amount, f"editorship of a published book: {amount} hours")
+
+    def cycle(self, holding: Holding, on: date) -> Cycle:
+        s = self.settings
+        return scheduled_cycle(s.cycle_first_start, s.cycle_months, holding, on, s.proration_schedule())
 
     def tags_for(self, activity: Activity) -> set[str]:
         tags = super().tags_for(activity)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from lti_tool.credits.api import (
+    RETAKE_INTERPRETATIONS,
     TIMED_TYPES,
     Activity,
     Conversion,
@@ -72,6 +73,7 @@ class CmssRule(CreditRule):
         "'beyond the published table'.",
         "The year of CME runs from the learner's certification (licensing) date.",
         "A claim needs the learner's CMSS licence number; it is remitted by e-mail with the proof.",
+        RETAKE_INTERPRETATIONS["cycle"],
     )
 
     def convert(self, activity: Activity) -> Conversion:

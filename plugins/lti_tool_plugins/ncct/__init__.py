@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import HourlyRule, HourlySettings
+from lti_tool.credits.api import RETAKE_INTERPRETATIONS, HourlyRule, HourlySettings
 
 
 @dataclass(frozen=True)
@@ -33,5 +33,6 @@ class NcmaRule(HourlyRule):
     interpretations = (
         "Clock hours rounded down to the nearest half hour (89 minutes = 1).",
         "The year runs from the certification date.",
+        RETAKE_INTERPRETATIONS["cycle"],
         *HourlyRule.HOURLY_INTERPRETATIONS,
     )

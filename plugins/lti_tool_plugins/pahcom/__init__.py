@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import Activity, HourlyRule, HourlySettings, Requirement
+from lti_tool.credits.api import RETAKE_INTERPRETATIONS, Activity, HourlyRule, HourlySettings, Requirement
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class CmmRule(HourlyRule):
         "A PAHCOM-approved activity counts toward the 12 approved CEUs only with its PAHCOM index "
         "number (approved CEUs are logged by index number); without one it counts as recognized.",
         "The two years run from the certification date; nothing carries forward.",
+        RETAKE_INTERPRETATIONS["cycle"],
         *HourlyRule.HOURLY_INTERPRETATIONS,
     )
 
