@@ -23,12 +23,15 @@ from lti_tool.credits.facts import (
     Activity,
     ActivityType,
     Award,
+    Confirmation,
     Conversion,
     Cycle,
     EarnedCredit,
     Holding,
+    ItemProgress,
     Progress,
     Refusal,
+    RenewalItem,
     Requirement,
     RequirementProgress,
 )
@@ -40,9 +43,9 @@ from lti_tool.credits.settings import RuleSettings
 
 __all__ = [
     "ACTIVITY_TYPES", "NEVER_CREDITED", "REPEAT_POLICIES", "RETAKE_INTERPRETATIONS", "TIMED_TYPES",
-    "Activity", "ActivityType",
-    "Award", "Conversion", "CreditRule", "Cycle", "CycleSettings", "EarnedCredit", "Holding",
-    "HourlyRule", "HourlySettings", "Progress", "Refusal", "RepeatKey", "RepeatPolicy", "Requirement",
-    "RequirementProgress", "RuleSettings", "add_months", "anniversary_cycle", "fixed_cycle", "half_year_of", "hours",
-    "normalized", "prorated_cycle", "scheduled_cycle", "to_step",
+    "Activity", "ActivityType", "Award", "Confirmation", "Conversion", "CreditRule", "Cycle", "CycleSettings",
+    "EarnedCredit", "Holding", "HourlyRule", "HourlySettings", "ItemProgress", "Progress", "Refusal",
+    "RenewalItem", "RepeatKey", "RepeatPolicy", "Requirement", "RequirementProgress", "RuleSettings",
+    "add_months", "anniversary_cycle", "fixed_cycle", "half_year_of", "hours", "normalized", "prorated_cycle",
+    "scheduled_cycle", "to_step",
 ]

@@ -154,6 +154,46 @@ class Cycle:
         return self.months_due is not None or self.due is not None
 
 
+RenewalItemKind = Literal["fee", "membership", "volunteer_hours"]
+
+
+@dataclass(frozen=True)
+class RenewalItem:
+    """A condition of renewal that no course completion proves (a fee, a membership, volunteer
+    service): the learner confirms it, with the date, once in each cycle."""
+
+    id: str
+    """Stable id used by the CLI and the database, e.g. ``"annual-fee"``."""
+    title: str
+    kind: RenewalItemKind
+    amount: Decimal | None = None
+    """What must be confirmed in the cycle, for an item measured in hours (volunteer service)."""
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A learner's confirmation of a renewal item on a day (with the hours, for volunteer service)."""
+
+    credential: str
+    item: str
+    confirmed_on: date
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ItemProgress:
+    id: str
+    title: str
+    kind: str
+    confirmed_on: date | None
+    """The latest confirmation in the cycle (up to the day measured); ``None``: not confirmed."""
+    met: bool
+    amount: Decimal | None = None
+    """For an item with an amount: what is due in the cycle."""
+    confirmed_amount: Decimal | None = None
+    """For an item with an amount: what was confirmed in the cycle."""
+
+
 @dataclass(frozen=True)
 class RequirementProgress:
     id: str
@@ -185,3 +225,7 @@ class Progress:
     """One line a learner can act on per requirement not met yet."""
     prorated: bool = False
     note: str | None = None
+    items: tuple[ItemProgress, ...] = ()
+    """The renewal items that are not credit (fees, memberships, volunteer hours) in this cycle."""
+    ready: bool = False
+    """Ready to renew: every credit minimum met and every item confirmed."""

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from lti_tool.credits.facts import (
+    Confirmation,
     Cycle,
     EarnedCredit,
     Holding,
@@ -20,6 +21,7 @@ from lti_tool.credits.facts import (
     Requirement,
     RequirementProgress,
 )
+from lti_tool.credits.items import measure_items
 from lti_tool.credits.rounding import normalized, to_step
 
 if TYPE_CHECKING:
@@ -29,22 +31,26 @@ PRORATION_STEP = Decimal(1)
 """A prorated requirement is rounded up to a whole unit."""
 
 
-def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, on: date) -> Progress:
+def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, on: date,
+            confirmations: Sequence[Confirmation] = ()) -> Progress:
     cycle = rule.cycle(holding, on)
     mine = [e for e in earned if e.credential == rule.credential and e.earned_on <= on]
+    items = measure_items(rule.renewal_items(), [c for c in confirmations if c.credential == rule.credential],
+                          cycle, on)
     if cycle is None:
         total = normalized(sum((e.amount for e in mine), Decimal(0)))
         if rule.cycle_kind == "none":
             return Progress(credential=rule.credential, unit=rule.unit, on=on, cycle_start=None,
                             cycle_end=None, earned=total, required=Decimal(0), met=True,
-                            note="no renewal cycle: credit accumulates")
+                            note="no renewal cycle: credit accumulates", items=items,
+                            ready=all(i.met for i in items))
         needed = next((r.amount for r in rule.requirements() if r.id == "total"), Decimal(0))
         return Progress(
             credential=rule.credential, unit=rule.unit, on=on, cycle_start=None, cycle_end=None,
             earned=total, required=normalized(needed), met=False,
             missing=(f"record the certification date (or cycle start) of {rule.credential} "
                      "to measure renewal progress",),
-            note="the cycle runs from the certification date, which is not recorded",
+            note="the cycle runs from the certification date, which is not recorded", items=items,
         )
     window = sorted(
         (e for e in mine if cycle.counts_from <= e.earned_on <= cycle.end),
@@ -58,14 +64,15 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
     missing = tuple(
         f"{normalized(line.required - line.earned)} more {rule.unit} ({line.label}) by {cycle.end.isoformat()}"
         for line in lines if line.kind == "minimum" and not line.met
-    )
+    ) + tuple(f"confirm {item.title} by {cycle.end.isoformat()}" for item in items if not item.met)
+    met = all(line.met for line in lines)
     return Progress(
         credential=rule.credential, unit=rule.unit, on=on, cycle_start=cycle.start,
         cycle_end=cycle.end,
         earned=total.earned if total else normalized(sum((a for _, a in counted), Decimal(0))),
         required=total.required if total else Decimal(0),
-        met=all(line.met for line in lines), requirements=tuple(lines), missing=missing,
-        prorated=cycle.prorated, note=cycle.note,
+        met=met, requirements=tuple(lines), missing=missing,
+        prorated=cycle.prorated, note=cycle.note, items=items, ready=met and all(i.met for i in items),
     )
 
 

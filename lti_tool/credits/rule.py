@@ -14,12 +14,14 @@ from lti_tool.credits.facts import (
     NEVER_CREDITED,
     Activity,
     Award,
+    Confirmation,
     Conversion,
     Cycle,
     EarnedCredit,
     Holding,
     Progress,
     Refusal,
+    RenewalItem,
     Requirement,
 )
 from lti_tool.credits.progress import measure
@@ -135,9 +137,15 @@ class CreditRule(ABC):
         period, label = period_key(policy, self.cycle(holding, on) if policy == "cycle" else None, on)
         return RepeatKey(course=course, period=period, label=label)
 
-    def progress(self, earned: Sequence[EarnedCredit], holding: Holding, on: date) -> Progress:
-        """A learner's awards for this credential → what is met and what is missing, by when."""
-        return measure(self, earned, holding, on)
+    def renewal_items(self) -> tuple[RenewalItem, ...]:
+        """What renewal needs besides credit (fees, memberships, volunteer hours); none by default."""
+        return ()
+
+    def progress(self, earned: Sequence[EarnedCredit], holding: Holding, on: date,
+                 confirmations: Sequence[Confirmation] = ()) -> Progress:
+        """A learner's awards (and confirmed renewal items) for this credential → what is met and
+        what is missing, by when; ready to renew only with every item confirmed too."""
+        return measure(self, earned, holding, on, confirmations)
 
     def settings_snapshot(self) -> dict[str, str]:
         """The effective settings as text, stored with every award."""

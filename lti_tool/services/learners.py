@@ -83,10 +83,19 @@ def progress(session: Session, rulebook: Rulebook, *, source_id: int, user: str,
     holdings = session.scalars(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id).order_by(models.LearnerCredential.credential))
     earned = earned_credits(session, learner.id, zone)
+    confirmed = confirmations(session, learner.id)
     results = []
     for h in holdings:
         rule = rulebook.get(h.credential)
         holding = api.Holding(credential=h.credential, certified_on=h.certified_on,
                               cycle_start=h.cycle_start, number=h.number)
-        results.append(rule.progress([e for e in earned if e.credential == h.credential], holding, on))
+        results.append(rule.progress([e for e in earned if e.credential == h.credential], holding, on,
+                                     [c for c in confirmed if c.credential == h.credential]))
     return results
+
+
+def confirmations(session: Session, learner_id: int) -> list[api.Confirmation]:
+    """The renewal items (fees, memberships, volunteer hours) the learner confirmed."""
+    rows = session.scalars(select(models.RenewalConfirmation).where(
+        models.RenewalConfirmation.learner_id == learner_id).order_by(models.RenewalConfirmation.confirmed_on))
+    return [api.Confirmation(r.credential, r.item, r.confirmed_on, r.amount) for r in rows]

@@ -118,7 +118,8 @@ def test_progress_reports_each_credential_the_learner_holds(
     assert (acmss["earned"], acmss["required"], acmss["met"], acmss["cycle_start"]) == ("1.5", "3", False, completed)
     assert acmss["requirements"][0] == {"id": "total", "label": "CME in one year", "kind": "minimum",
                                         "earned": "1.5", "required": "3", "met": False, "not_counted": "0"}
-    assert acmss["missing"] == [f"1.5 more CME hours (CME in one year) by {acmss['cycle_end']}"]
+    assert acmss["missing"] == [f"1.5 more CME hours (CME in one year) by {acmss['cycle_end']}",
+                                f"confirm the annual licensing fee by {acmss['cycle_end']}"]
     assert (by_credential["iacet-ceu"]["earned"], by_credential["iacet-ceu"]["cycle_start"]) == ("0.2", None)
     assert set(acmss) == {f.name for f in dataclasses.fields(__import__(
         "lti_tool.credits.api", fromlist=["Progress"]).Progress)}

@@ -60,7 +60,8 @@ def test_acmpe_learner_with_fifty_hours_but_only_eight_live_is_short_of_live_hou
     assert line(progress, "total") == (Decimal(50), Decimal(50), True)
     assert line(progress, "mgma") == (Decimal(32), Decimal(30), True)
     assert line(progress, "mgma-live") == (Decimal(8), Decimal(12), False)
-    assert progress.missing == ("4 more credit hours (MGMA live) by 2027-12-31",)
+    assert progress.missing == ("4 more credit hours (MGMA live) by 2027-12-31",
+                                "confirm MGMA membership by 2027-12-31")
 
 
 def test_acmpe_certified_inside_a_cycle_owes_the_schedule_of_its_half_year_from_certification() -> None:

@@ -149,5 +149,6 @@ def test_foreign_keys_still_hold_after_the_sqlite_rebuild(old_database: Engine) 
 def test_the_migrated_awards_and_completions_match_the_models(runtime: Runtime) -> None:
     with runtime.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    mine = ("'awards'", "'course_completions'", "uq_awards", "uq_course_completions")
+    mine = ("'awards'", "'course_completions'", "'renewal_confirmations'", "uq_awards", "uq_course_completions",
+            "renewal_confirmations")
     assert [d for d in diff if any(name in repr(d) for name in mine)] == []

@@ -7,6 +7,7 @@ course_key, period, revision). Existing awards are keyed as their plugin keys ne
 settings, the UTC date of completion); an existing award whose key an earlier award already holds
 (the same AAPC index number under two LMS courses) is keyed ``legacy:<award id>``, so no award,
 ledger entry or claim changes. Progress counts such a course once.
+renewal_confirmations: the renewal items (fees, memberships, volunteer hours) learners confirmed.
 lms_events.status: 32 characters, for "already credited this cycle" (SQLite enforces no length).
 
 On SQLite a unique constraint is changed by rebuilding the table; foreign keys are deferred to the
@@ -159,8 +160,28 @@ def _backfill_keys() -> None:
         )
 
 
+def _confirmations_table() -> None:
+    op.create_table('renewal_confirmations',
+    sa.Column('id', _ID, nullable=False),
+    sa.Column('learner_id', _ID, nullable=False),
+    sa.Column('credential', sa.String(length=64), nullable=False),
+    sa.Column('item', sa.String(length=64), nullable=False),
+    sa.Column('confirmed_on', sa.Date(), nullable=False),
+    sa.Column('amount', lti_tool.models.base.Credit(length=40), nullable=True),
+    sa.Column('recorded_by', sa.String(length=16), nullable=False),
+    sa.Column('created_at', lti_tool.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['learner_id'], ['learners.id'], name=op.f('fk_renewal_confirmations_learner_id_learners')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_renewal_confirmations')),
+    sa.UniqueConstraint('learner_id', 'credential', 'item', 'confirmed_on',
+                        name='uq_renewal_confirmations_learner_item_day'),
+    )
+    op.create_index(op.f('ix_renewal_confirmations_learner_id'), 'renewal_confirmations', ['learner_id'],
+                    unique=False)
+
+
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == 'sqlite'
+    _confirmations_table()
     if sqlite:
         op.execute('PRAGMA defer_foreign_keys = ON')
     op.add_column('awards', sa.Column('course_key', sa.String(length=2100), nullable=True))
@@ -184,6 +205,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Back to one completion per learner and course: fails (as it must) once a retake is stored."""
     sqlite = op.get_bind().dialect.name == 'sqlite'
+    op.drop_index(op.f('ix_renewal_confirmations_learner_id'), table_name='renewal_confirmations')
+    op.drop_table('renewal_confirmations')
     if sqlite:
         op.execute('PRAGMA defer_foreign_keys = ON')
         old = tuple(c for c in _AWARD_COLUMNS if c not in ('course_key', 'period'))

@@ -18,6 +18,7 @@ from lti_tool.credits.api import (
     Holding,
     HourlyRule,
     HourlySettings,
+    RenewalItem,
     Requirement,
     hours,
     normalized,
@@ -116,6 +117,8 @@ class CmpeRule(HourlyRule):
         "cycle's last year), in every cycle; credit counts from the certification day. 'Any source' is "
         "the total less the MGMA hours, so it is not a requirement of its own.",
         RETAKE_INTERPRETATIONS["cycle"],
+        "MGMA membership is a condition of renewal no course proves: the learner confirms it, with the "
+        "date, in each cycle, and is ready to renew only once it is confirmed.",
         "Informal discussion, opening and closing remarks, business, board and committee meetings "
         "and in-house orientation are never credited.",
     )
@@ -193,6 +196,9 @@ class CmpeRule(HourlyRule):
         amount = normalized(self.settings.editorship_hours)
         return self.credited(activity, amount, f"editorship of a published book: {amount} hours")
 
+    def renewal_items(self) -> tuple[RenewalItem, ...]:
+        return (RenewalItem("mgma-membership", "MGMA membership", "membership"),)
+
     def cycle(self, holding: Holding, on: date) -> Cycle:
         s = self.settings
         return scheduled_cycle(s.cycle_first_start, s.cycle_months, holding, on, s.proration_schedule())
@@ -214,13 +220,29 @@ class CmpeRule(HourlyRule):
         )
 
 
+@dataclass(frozen=True)
+class FacmpeSettings(AcmpeSettings):
+    volunteer_hours: Decimal = Decimal(6)
+    """Hours of volunteer service every three years (mgma.com)."""
+
+
 class FacmpeRule(CmpeRule):
     """Fellow of ACMPE: the same rules and the same 50 hours in three years."""
 
     credential = "acmpe-facmpe"
+    settings_class = FacmpeSettings
+    settings: FacmpeSettings
     interpretations = (
         *CmpeRule.interpretations,
         "FACMPE keeps CMPE's 30 hours from MGMA sources and 12 MGMA live within its 50 (the digest "
         "says only 'same 50 in three years'; MGMA applies one continuing-education policy to both).",
+        "Six hours of volunteer service in the cycle are a condition of renewal, not credit: the learner "
+        "confirms them with the date and the hours (several confirmations add up), and is ready to "
+        "renew only with the six confirmed in the cycle.",
     )
+
+    def renewal_items(self) -> tuple[RenewalItem, ...]:
+        return (*super().renewal_items(),
+                RenewalItem("volunteer-service", "volunteer service", "volunteer_hours",
+                            self.settings.volunteer_hours))
     title = "Fellow of the American College of Medical Practice Executives (FACMPE)"
