@@ -51,7 +51,7 @@ def packet(rt: Runtime, source_id: int, user: str, credential: str, cycle: objec
                 raise LearnerNotFound(f"no learner {user!r}: no source with id {source_id}")
             # Learners live under the source whose ids the LMS uses (shared by an xAPI feed).
             result = build_audit_packet(session, source.identity_id, user, credential, cycle_start,
-                                        int(months) if months else None)
+                                        int(months) if months else None, instance_dir=rt.settings.instance_dir)
     except LearnerNotFound as exc:
         log.warning("audit packet refused: %s", exc)
         raise click.UsageError(str(exc).strip("'\"")) from None

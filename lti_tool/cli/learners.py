@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from lti_tool.cli.context import emit, pass_runtime
+from lti_tool.cli.outside import outside
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
@@ -20,6 +21,9 @@ from lti_tool.services import renewal_items
 @click.group()
 def learners() -> None:
     """Learners and their credentials."""
+
+
+learners.add_command(outside)
 
 
 @learners.group()

@@ -100,6 +100,8 @@ class EarnedCredit:
     course_key: str | None = None
     """The course as the body identifies it (its index number, for AAPC), as stored with the award;
     ``None``: the LMS course."""
+    self_reported: bool = False
+    """Credit earned outside the LMS that no administrator has verified yet."""
 
 
 @dataclass(frozen=True)
@@ -229,3 +231,5 @@ class Progress:
     """The renewal items that are not credit (fees, memberships, volunteer hours) in this cycle."""
     ready: bool = False
     """Ready to renew: every credit minimum met and every item confirmed."""
+    self_reported: Decimal = Decimal(0)
+    """Of what counts, the outside credit not verified yet (shown as such; bodies audit it)."""

@@ -39,11 +39,12 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
                           cycle, on)
     if cycle is None:
         total = normalized(sum((e.amount for e in mine), Decimal(0)))
+        unverified = normalized(sum((e.amount for e in mine if e.self_reported), Decimal(0)))
         if rule.cycle_kind == "none":
             return Progress(credential=rule.credential, unit=rule.unit, on=on, cycle_start=None,
                             cycle_end=None, earned=total, required=Decimal(0), met=True,
                             note="no renewal cycle: credit accumulates", items=items,
-                            ready=all(i.met for i in items))
+                            ready=all(i.met for i in items), self_reported=unverified)
         needed = next((r.amount for r in rule.requirements() if r.id == "total"), Decimal(0))
         return Progress(
             credential=rule.credential, unit=rule.unit, on=on, cycle_start=None, cycle_end=None,
@@ -51,6 +52,7 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
             missing=(f"record the certification date (or cycle start) of {rule.credential} "
                      "to measure renewal progress",),
             note="the cycle runs from the certification date, which is not recorded", items=items,
+            self_reported=unverified,
         )
     window = sorted(
         (e for e in mine if cycle.counts_from <= e.earned_on <= cycle.end),
@@ -73,6 +75,7 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
         required=total.required if total else Decimal(0),
         met=met, requirements=tuple(lines), missing=missing,
         prorated=cycle.prorated, note=cycle.note, items=items, ready=met and all(i.met for i in items),
+        self_reported=normalized(sum((a for c, a in counted if c.self_reported), Decimal(0))),
     )
 
 

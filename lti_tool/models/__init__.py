@@ -18,6 +18,7 @@ from lti_tool.models.lti import (
 )
 from lti_tool.models.mapping import CourseMapping
 from lti_tool.models.outbox import ExportAttempt, ExportBatch, OutboxClaim
+from lti_tool.models.outside import OutsideCredit
 from lti_tool.models.renewal import RenewalConfirmation
 from lti_tool.models.source import Source
 
@@ -33,6 +34,7 @@ __all__ = [
     "LearnerCredential",
     "LmsEvent",
     "OutboxClaim",
+    "OutsideCredit",
     "RenewalConfirmation",
     "ReportConsent",
     "Source",

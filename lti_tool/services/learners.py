@@ -13,6 +13,7 @@ from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import insert_or_skip
 from lti_tool.services.ledger import revoked_award_ids
+from lti_tool.services.outside_credit import earned_outside
 
 
 class LearnerError(LookupError):
@@ -82,7 +83,7 @@ def progress(session: Session, rulebook: Rulebook, *, source_id: int, user: str,
         raise LearnerError(f"no learner {user!r} for source {source_id}")
     holdings = session.scalars(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id).order_by(models.LearnerCredential.credential))
-    earned = earned_credits(session, learner.id, zone)
+    earned = earned_credits(session, learner.id, zone) + earned_outside(session, learner.id)
     confirmed = confirmations(session, learner.id)
     results = []
     for h in holdings:

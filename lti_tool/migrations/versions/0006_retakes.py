@@ -7,6 +7,7 @@ course_key, period, revision). Existing awards are keyed as their plugin keys ne
 settings, the UTC date of completion); an existing award whose key an earlier award already holds
 (the same AAPC index number under two LMS courses) is keyed ``legacy:<award id>``, so no award,
 ledger entry or claim changes. Progress counts such a course once.
+outside_credits: credit learners earned outside the LMS (self-reported until verified).
 renewal_confirmations: the renewal items (fees, memberships, volunteer hours) learners confirmed.
 lms_events.status: 32 characters, for "already credited this cycle" (SQLite enforces no length).
 
@@ -179,9 +180,43 @@ def _confirmations_table() -> None:
                     unique=False)
 
 
+def _outside_table() -> None:
+    op.create_table('outside_credits',
+    sa.Column('id', _ID, nullable=False),
+    sa.Column('learner_id', _ID, nullable=False),
+    sa.Column('credential', sa.String(length=64), nullable=False),
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('provider', sa.String(length=500), nullable=False),
+    sa.Column('activity_on', sa.Date(), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.Column('activity', sa.JSON(), nullable=False),
+    sa.Column('amount', lti_tool.models.base.Credit(length=40), nullable=False),
+    sa.Column('unit', sa.String(length=64), nullable=False),
+    sa.Column('category', sa.String(length=64), nullable=True),
+    sa.Column('index_number', sa.String(length=64), nullable=True),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('reason', sa.String(length=1000), nullable=False),
+    sa.Column('rule_version', sa.String(length=64), nullable=False),
+    sa.Column('settings', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('status_reason', sa.String(length=1000), nullable=True),
+    sa.Column('certificate_file', sa.String(length=100), nullable=True),
+    sa.Column('certificate_type', sa.String(length=32), nullable=True),
+    sa.Column('recorded_by', sa.String(length=16), nullable=False),
+    sa.Column('created_at', lti_tool.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', lti_tool.models.base.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['learner_id'], ['learners.id'], name=op.f('fk_outside_credits_learner_id_learners')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outside_credits')),
+    sa.UniqueConstraint('learner_id', 'credential', 'title', 'provider', 'activity_on',
+                        name='uq_outside_credits_learner_activity'),
+    )
+    op.create_index(op.f('ix_outside_credits_learner_id'), 'outside_credits', ['learner_id'], unique=False)
+
+
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == 'sqlite'
     _confirmations_table()
+    _outside_table()
     if sqlite:
         op.execute('PRAGMA defer_foreign_keys = ON')
     op.add_column('awards', sa.Column('course_key', sa.String(length=2100), nullable=True))
@@ -207,6 +242,8 @@ def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == 'sqlite'
     op.drop_index(op.f('ix_renewal_confirmations_learner_id'), table_name='renewal_confirmations')
     op.drop_table('renewal_confirmations')
+    op.drop_index(op.f('ix_outside_credits_learner_id'), table_name='outside_credits')
+    op.drop_table('outside_credits')
     if sqlite:
         op.execute('PRAGMA defer_foreign_keys = ON')
         old = tuple(c for c in _AWARD_COLUMNS if c not in ('course_key', 'period'))

@@ -142,7 +142,8 @@ def audit_packet(credential: str) -> Any:
         if source is None or learner is None or not _holds(db, learner.id, credential):
             abort(404, f"no audit packet for {credential}: you hold no such credential and have no credit toward it")
         packet = build_audit_packet(db, source.identity_id, launch.lms_user_id, credential, cycle_start,
-                                    int(months) if months else None)
+                                    int(months) if months else None,
+                                    instance_dir=rt.settings.instance_dir)
     log.info("learner %s of platform %s downloaded the %s audit packet (%d files)", launch.lms_user_id,
              launch.platform_id, credential, len(packet.files))
     name = f"audit-packet-{credential}" + (f"-cycle-{cycle_start}" if cycle_start else "") + ".zip"
