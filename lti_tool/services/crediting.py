@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -81,11 +82,21 @@ def find_mapping(session: Session, source_id: int, course_id: str) -> models.Cou
     return session.scalar(_MAPPING, {"source_id": source_id, "course_id": course_id})
 
 
+DEFAULT_MAX_MINUTES = 8 * 60
+"""The ceiling on measured time when a mapping names neither ``max_minutes`` nor ``minutes``: a
+learner who leaves a course open overnight has not studied all night."""
+
+
+def ceiling_minutes(mapping: models.CourseMapping) -> int:
+    return mapping.max_minutes or mapping.minutes or DEFAULT_MAX_MINUTES
+
+
 def activity_for(mapping: models.CourseMapping, measured_minutes: int | None) -> api.Activity | None:
-    """The activity a completion of this course was; ``None`` if it has no contact time."""
+    """The activity a completion of this course was; ``None`` if it has no contact time. Measured
+    time is credited up to the mapping's ceiling (:func:`ceiling_note` says when it was)."""
     minutes = mapping.minutes
     if mapping.use_measured_time and measured_minutes is not None:
-        minutes = measured_minutes
+        minutes = min(measured_minutes, ceiling_minutes(mapping))
     if minutes is None:
         return None
     facts = dict(mapping.facts)
@@ -93,6 +104,16 @@ def activity_for(mapping: models.CourseMapping, measured_minutes: int | None) ->
     if facts.get("hours") is not None:
         facts["hours"] = Decimal(str(facts["hours"]))
     return api.Activity(minutes=minutes, type=mapping.activity, **facts)
+
+
+def ceiling_note(mapping: models.CourseMapping, measured_minutes: int | None) -> str | None:
+    """What the award's reason adds when the measured time was above the ceiling."""
+    if not mapping.use_measured_time or measured_minutes is None:
+        return None
+    ceiling = ceiling_minutes(mapping)
+    if measured_minutes <= ceiling:
+        return None
+    return f"measured {measured_minutes} min, credited at the mapping's ceiling of {ceiling} min"
 
 
 def credit_completions(
@@ -118,6 +139,9 @@ def credit_completions(
         for credential in mapping.credentials:
             rule = rulebook.get(credential)
             result = rule.convert(activity)
+            capped = ceiling_note(mapping, completion.measured_minutes)
+            if capped is not None:
+                result = dataclasses.replace(result, reason=f"{result.reason} ({capped})")
             if isinstance(result, api.Refusal):
                 outcome.refused.append(result)
             else:

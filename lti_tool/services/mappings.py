@@ -38,6 +38,7 @@ class MappingSpec(BaseModel):
     credentials: list[str] = Field(min_length=1)
     minutes: int | None = Field(None, ge=0)
     use_measured_time: bool = False
+    max_minutes: int | None = Field(None, ge=1)
     activity: str = "education"
     title: str | None = None
     first_time: bool = True
@@ -133,6 +134,7 @@ def apply_mapping(
     mapping.title = spec.title
     mapping.minutes = spec.minutes
     mapping.use_measured_time = spec.use_measured_time
+    mapping.max_minutes = spec.max_minutes
     mapping.activity = spec.activity
     mapping.facts = spec.facts()
     mapping.credentials = list(dict.fromkeys(spec.credentials))
@@ -166,6 +168,7 @@ def describe(mapping: models.CourseMapping, source_name: str) -> dict[str, Any]:
         "title": mapping.title,
         "minutes": mapping.minutes,
         "use_measured_time": mapping.use_measured_time,
+        "max_minutes": mapping.max_minutes,
         "activity": mapping.activity,
         "credentials": mapping.credentials,
         **mapping.facts,

@@ -9,6 +9,7 @@ settings, the UTC date of completion); an existing award whose key an earlier aw
 ledger entry or claim changes. Progress counts such a course once.
 outside_credits: credit learners earned outside the LMS (self-reported until verified).
 renewal_confirmations: the renewal items (fees, memberships, volunteer hours) learners confirmed.
+course_mappings.max_minutes: the ceiling on measured time (xAPI result.duration).
 lms_events.status: 32 characters, for "already credited this cycle" (SQLite enforces no length).
 
 On SQLite a unique constraint is changed by rebuilding the table; foreign keys are deferred to the
@@ -217,6 +218,7 @@ def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == 'sqlite'
     _confirmations_table()
     _outside_table()
+    op.add_column('course_mappings', sa.Column('max_minutes', sa.Integer(), nullable=True))
     if sqlite:
         op.execute('PRAGMA defer_foreign_keys = ON')
     op.add_column('awards', sa.Column('course_key', sa.String(length=2100), nullable=True))
@@ -244,6 +246,8 @@ def downgrade() -> None:
     op.drop_table('renewal_confirmations')
     op.drop_index(op.f('ix_outside_credits_learner_id'), table_name='outside_credits')
     op.drop_table('outside_credits')
+    with op.batch_alter_table('course_mappings') as batch_op:
+        batch_op.drop_column('max_minutes')
     if sqlite:
         op.execute('PRAGMA defer_foreign_keys = ON')
         old = tuple(c for c in _AWARD_COLUMNS if c not in ('course_key', 'period'))
