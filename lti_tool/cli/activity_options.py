@@ -40,9 +40,13 @@ _OPTIONS = (
     click.option("--hours", callback=hours_option,
                  help="Hours entered by an administrator (college, authorship)."),
     click.option("--cpr-card", is_flag=True, help="The activity is a CPR card (AAMA)."),
+    click.option("--own-minutes", type=click.IntRange(min=0),
+                 help="Presentations: a co-presenter's or panelist's own portion, in minutes."),
+    click.option("--staffed-minutes", type=click.IntRange(min=0), help="Posters: the minutes its author staffed it."),
 )
 FACT_PARAMETERS = ("activity_type", "first_time", "category", "sponsor", "live", "approved_by", "index_number",
-                   "pilot_minutes", "offers_interaction", "structured", "hours", "cpr_card")
+                   "pilot_minutes", "offers_interaction", "structured", "hours", "cpr_card", "own_minutes",
+                   "staffed_minutes")
 
 
 def activity_options(func: Callable[..., Any]) -> Callable[..., Any]:

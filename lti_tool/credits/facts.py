@@ -59,6 +59,11 @@ class Activity:
     hours: Decimal | None = None
     """Hours entered by an administrator (college coursework, authorship)."""
     cpr_card: bool = False
+    own_minutes: int | None = None
+    """A co-presenter's or panelist's own portion of a presentation, in minutes (what is credited);
+    ``None``: the presenter gave all of ``minutes``."""
+    staffed_minutes: int | None = None
+    """A poster: the minutes its author staffed it (what is credited); ``None``: ``minutes``."""
 
 
 @dataclass(frozen=True)

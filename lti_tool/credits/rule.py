@@ -176,10 +176,20 @@ class CreditRule(ABC):
             return self.refuse(f"{self.body} assigns no credit to {NEVER_CREDITED_NAMES[activity.type]}")
         return None
 
+    credits_authorship: ClassVar[bool] = False
+    """Authorship of a published article earns the hours an administrator enters, as contact hours
+    (seed 003, for medical assistants); otherwise it has no contact time and is refused."""
+
     def contact_minutes(self, activity: Activity) -> int:
-        """Minutes of instruction; college coursework may give hours entered by an administrator."""
-        if activity.type == "college" and activity.hours is not None:
+        """Minutes of instruction: a co-presenter's own portion, a poster's staffed time; college
+        coursework (and credited authorship) the hours an administrator entered."""
+        entered = activity.type == "college" or (activity.type == "authorship" and self.credits_authorship)
+        if entered and activity.hours is not None:
             return int(activity.hours * 60)
+        if activity.type == "presentation" and activity.own_minutes is not None:
+            return activity.own_minutes
+        if activity.type == "poster" and activity.staffed_minutes is not None:
+            return activity.staffed_minutes
         return activity.minutes
 
     def approved(self, activity: Activity) -> bool:

@@ -20,7 +20,7 @@ from lti_tool.services.crediting import credit_completions, find_mapping
 
 FACT_KEYS = (
     "first_time", "category", "sponsor", "live", "approved_by", "index_number",
-    "pilot_minutes", "offers_interaction", "structured", "hours", "cpr_card",
+    "pilot_minutes", "offers_interaction", "structured", "hours", "cpr_card", "own_minutes", "staffed_minutes",
 )
 
 
@@ -52,6 +52,10 @@ class MappingSpec(BaseModel):
     structured: bool = False
     hours: Decimal | None = Field(None, ge=0)
     cpr_card: bool = False
+    own_minutes: int | None = Field(None, ge=0)
+    """A co-presenter's or panelist's own portion of a presentation."""
+    staffed_minutes: int | None = Field(None, ge=0)
+    """The minutes a poster's author staffed it."""
 
     @model_validator(mode="before")
     @classmethod

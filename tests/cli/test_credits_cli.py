@@ -138,3 +138,22 @@ def test_progress_for_a_credential_whose_plugin_is_gone_exits_2_naming_it(
         session.query(models.LearnerCredential).update({"credential": "retired-cert"})
     result = cli("learners", "progress", "--source", str(source["id"]), "--user", "9", expect=2)
     assert "unknown credential 'retired-cert'" in result.output
+
+
+def test_convert_takes_a_panelists_own_portion_and_a_posters_staffed_time(cli_json: Callable[..., Any]) -> None:
+    panel = cli_json("credits", "convert", "--credential", "acmpe-cmpe", "--minutes", "90", "--activity",
+                     "presentation", "--own-minutes", "45")
+    poster = cli_json("credits", "convert", "--credential", "acmpe-cmpe", "--minutes", "240", "--activity",
+                      "poster", "--staffed-minutes", "60", "--repeat")
+    assert (panel["amount"], poster["amount"]) == ("1.5", "1")
+
+
+def test_a_mapping_carries_the_own_portion_to_the_award(
+    client: FlaskClient, cli_json: Callable[..., Any], tmp_path: Path
+) -> None:
+    canvas = cli_json("sources", "add", "--kind", "canvas", "--name", "canvas-prod")
+    import_mapping(cli_json, tmp_path, source="canvas-prod", course="565", minutes=90, activity="presentation",
+                   own_minutes=40, credentials=["acmpe-cmpe"])
+    assert client.post(canvas["url"], data=fixture_bytes("canvas_course_completed.json")).status_code == 200
+    [award] = cli_json("awards", "list")
+    assert award["amount"] == "1.25" and "own portion" in award["reason"]

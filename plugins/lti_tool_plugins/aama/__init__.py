@@ -52,6 +52,7 @@ class CmaRule(HourlyRule):
     approval_code = "AAMA"
     categories = ("administrative", "clinical", "general")
     learner_fields = ("number",)
+    credits_authorship = True
     interpretations = (
         "One point per 50-minute contact hour, in steps of 0.5, rounded down (75 minutes = 1.5).",
         "A program that is not AAMA-approved counts only from one contact hour (50 minutes): 49 "
@@ -62,7 +63,7 @@ class CmaRule(HourlyRule):
         "cycle, the earliest first; a card never counts toward the 30 AAMA-approved points.",
         "The 60 months run from the learner's certification date.",
         RETAKE_INTERPRETATIONS["cycle"],
-        *HourlyRule.HOURLY_INTERPRETATIONS,
+        *HourlyRule.AUTHORSHIP_INTERPRETATIONS,
     )
 
     def convert(self, activity: Activity) -> Conversion:

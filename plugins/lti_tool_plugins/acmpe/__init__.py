@@ -100,7 +100,9 @@ class CmpeRule(HourlyRule):
         "A presentation needs at least 30 minutes of one's own portion; it earns exactly that "
         "portion, twice over the first time, hour-for-hour on repeats; the doubled credit is rounded "
         "down to 0.25.",
-        "A poster earns its staffed hours, twice over the first time.",
+        "A poster earns its staffed hours (staffed_minutes; else its minutes), twice over the first time.",
+        "A co-presenter or panelist is credited for their own portion (own_minutes), which must be at "
+        "least 30 minutes; without own_minutes the presenter gave the whole session.",
         "An assessment earns only the minutes of the assessment itself.",
         "Distance learning earns its documented pilot-study time, and only with interaction and "
         "feedback and a structured learning experience; otherwise it is refused naming what is missing.",
@@ -143,25 +145,27 @@ class CmpeRule(HourlyRule):
 
     def _presentation(self, activity: Activity) -> Conversion:
         least = self.settings.presentation_minimum_minutes
-        if activity.minutes < least:
-            return self.refuse(
-                f"a presentation (or one's own portion of it) earns credit only from {least} minutes; "
-                f"this one is {activity.minutes}"
-            )
-        return self._doubled_first_time(activity, "presentation")
+        minutes = self.contact_minutes(activity)
+        portion = activity.own_minutes is not None
+        if minutes < least:
+            what = "one's own portion of a presentation" if portion else "a presentation"
+            return self.refuse(f"{what} earns credit only from {least} minutes; this one is {minutes}")
+        return self._doubled_first_time(activity, minutes,
+                                        "presentation (own portion)" if portion else "presentation")
 
     def _poster(self, activity: Activity) -> Conversion:
-        if activity.minutes <= 0:
+        minutes = self.contact_minutes(activity)
+        if minutes <= 0:
             return self.refuse("a poster earns only the hours its author staffed it; none were given")
-        return self._doubled_first_time(activity, "poster (staffed hours)")
+        return self._doubled_first_time(activity, minutes, "poster (staffed hours)")
 
-    def _doubled_first_time(self, activity: Activity, what: str) -> Conversion:
+    def _doubled_first_time(self, activity: Activity, minutes: int, what: str) -> Conversion:
         factor = self.settings.first_time_multiplier if activity.first_time else Decimal(1)
-        amount = to_step(hours(activity.minutes) * factor, self.settings.step, self.settings.rounding)
+        amount = to_step(hours(minutes) * factor, self.settings.step, self.settings.rounding)
         if amount <= 0:
-            return self.refuse(f"{activity.minutes} minutes earns less than {self.settings.step} {self.unit}")
+            return self.refuse(f"{minutes} minutes earns less than {self.settings.step} {self.unit}")
         when = f"first time, {normalized(factor)} hours per hour" if activity.first_time else "repeat, hour-for-hour"
-        return self.credited(activity, amount, f"{what}: {activity.minutes} min, {when}: {amount} {self.unit}")
+        return self.credited(activity, amount, f"{what}: {minutes} min, {when}: {amount} {self.unit}")
 
     def _distance(self, activity: Activity) -> Conversion:
         missing = []

@@ -33,10 +33,11 @@ class RmaRule(HourlyRule):
     settings_class = AmtSettings
     cycle_kind = "certification"
     learner_fields = ("number",)
+    credits_authorship = True
     interpretations = (
         "One point per 60 minutes, in steps of 0.25, rounded down.",
         "The three years run from the certification date; nothing earned before the cycle's start counts and "
         "nothing carries over.",
         RETAKE_INTERPRETATIONS["cycle"],
-        *HourlyRule.HOURLY_INTERPRETATIONS,
+        *HourlyRule.AUTHORSHIP_INTERPRETATIONS,
     )

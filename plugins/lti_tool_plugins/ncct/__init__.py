@@ -30,13 +30,14 @@ class NcmaRule(HourlyRule):
     settings_class = NcctSettings
     cycle_kind = "certification"
     learner_fields = ("number",)
+    credits_authorship = True
     interpretations = (
         "Clock hours rounded down to the nearest half hour (89 minutes = 1).",
         "The year runs from the certification date.",
         RETAKE_INTERPRETATIONS["cycle"],
         "NCCT's annual fee is a condition of renewal no course proves: the learner confirms it, with the date, "
         "in each cycle, and is ready to renew only once it is confirmed.",
-        *HourlyRule.HOURLY_INTERPRETATIONS,
+        *HourlyRule.AUTHORSHIP_INTERPRETATIONS,
     )
 
     def renewal_items(self) -> tuple[RenewalItem, ...]:

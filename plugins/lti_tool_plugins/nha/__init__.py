@@ -29,13 +29,14 @@ class CcmaRule(HourlyRule):
     settings_class = NhaSettings
     cycle_kind = "certification"
     learner_fields = ("number",)
+    credits_authorship = True
     interpretations = (
         "One credit per 60 minutes, in steps of 0.25, rounded down.",
         "The two years run from the certification date.",
         RETAKE_INTERPRETATIONS["cycle"],
         "NHA's renewal fee is a condition of renewal no course proves: the learner confirms it, with the date, "
         "in each cycle, and is ready to renew only once it is confirmed.",
-        *HourlyRule.HOURLY_INTERPRETATIONS,
+        *HourlyRule.AUTHORSHIP_INTERPRETATIONS,
     )
 
     def renewal_items(self) -> tuple[RenewalItem, ...]:
