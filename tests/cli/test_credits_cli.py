@@ -75,6 +75,16 @@ def test_plugins_list_shows_every_credential_with_its_cycle_and_requirements(cli
     assert "interpretations" not in acmpe
 
 
+def test_plugins_list_shows_renewal_items_and_when_a_course_earns_again(
+        cli_json: Callable[..., Any], cli: Callable[..., Result]) -> None:
+    listed = {p["credential"]: p for p in cli_json("plugins", "list")}
+    assert listed["acmpe-facmpe"]["renewal_items"][1] == {"id": "volunteer-service", "title": "volunteer service",
+                                                          "kind": "volunteer_hours", "amount": "6"}
+    assert (listed["ncct-ncma"]["retakes"], listed["aapc-cppm"]["retakes"], listed["iacet-ceu"]["retakes"]) == \
+        ("cycle", "ever", "calendar_year")
+    assert "a course earns again: never (counts once)" in cli("plugins", "list").output
+
+
 def test_plugins_list_verbose_states_every_interpretation(cli_json: Callable[..., Any], cli: Callable[..., Result]) -> None:
     listed = cli_json("plugins", "list", "--verbose")
     acmss = next(p for p in listed if p["credential"] == "acmss-cmss")
