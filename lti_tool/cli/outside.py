@@ -13,7 +13,7 @@ from lti_tool import models
 from lti_tool.cli.activity_options import activity_from, activity_options
 from lti_tool.cli.context import emit, pass_runtime
 from lti_tool.credits.registry import UnknownCredential
-from lti_tool.db import write_session
+from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
 from lti_tool.services import learners as learner_service
 from lti_tool.services import outside_credit
@@ -87,6 +87,29 @@ def add(rt: Runtime, source_id: int, user: str, credential_id: str, title: str, 
     except (learner_service.LearnerError, outside_credit.OutsideRefused, CertificateRefused,
             UnknownCredential) as exc:
         raise click.UsageError(str(exc).strip("'\"")) from None
+    emit(result, as_json)
+
+
+@outside.command("list")
+@click.option("--status", type=click.Choice(models.OUTSIDE_STATES), help="Only these (e.g. self-reported).")
+@click.option("--source", "source_id", type=int, help="With --user: one learner's.")
+@click.option("--user")
+@click.option("--json", "as_json", is_flag=True)
+@pass_runtime
+def list_outside(rt: Runtime, status: str | None, source_id: int | None, user: str | None, as_json: bool) -> None:
+    """Outside credit recorded, oldest first: what waits for verification, with --status self-reported."""
+    if (source_id is None) != (user is None):
+        raise click.UsageError("give --source and --user together")
+    with read_session(rt.sessions) as session:
+        learner_id = None
+        if source_id is not None and user is not None:
+            try:
+                learner = learner_service.find_learner(session, source_id, user)
+            except learner_service.LearnerError as exc:
+                raise click.UsageError(str(exc).strip("'\"")) from None
+            learner_id = learner.id if learner else -1
+        rows = outside_credit.list_outside(session, status=status, learner_id=learner_id)
+        result = [describe(row) for row in rows]
     emit(result, as_json)
 
 

@@ -18,7 +18,7 @@ from lti_tool.models.lti import (
 )
 from lti_tool.models.mapping import CourseMapping
 from lti_tool.models.outbox import ExportAttempt, ExportBatch, OutboxClaim
-from lti_tool.models.outside import OutsideCredit
+from lti_tool.models.outside import OUTSIDE_STATES, OutsideCredit
 from lti_tool.models.renewal import RenewalConfirmation
 from lti_tool.models.source import Source
 
@@ -34,6 +34,7 @@ __all__ = [
     "LearnerCredential",
     "LmsEvent",
     "OutboxClaim",
+    "OUTSIDE_STATES",
     "OutsideCredit",
     "RenewalConfirmation",
     "ReportConsent",

@@ -95,6 +95,16 @@ def decide(session: Session, outside_id: int, *, verified: bool, reason: str | N
     return row
 
 
+def list_outside(session: Session, *, status: str | None = None,
+                 learner_id: int | None = None) -> list[models.OutsideCredit]:
+    query = select(models.OutsideCredit).order_by(models.OutsideCredit.id)
+    if status is not None:
+        query = query.where(models.OutsideCredit.status == status)
+    if learner_id is not None:
+        query = query.where(models.OutsideCredit.learner_id == learner_id)
+    return list(session.scalars(query))
+
+
 def outside_credits(session: Session, learner_id: int) -> list[models.OutsideCredit]:
     return list(session.scalars(select(models.OutsideCredit).where(
         models.OutsideCredit.learner_id == learner_id).order_by(models.OutsideCredit.activity_on,

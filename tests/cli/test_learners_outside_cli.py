@@ -150,3 +150,11 @@ def test_the_audit_packet_holds_the_outside_credit_and_its_certificate(
         evidence = json.loads(archive.read(f"outside/outside-{recorded['id']}.json"))
     assert "Coding update" in listing and "self-reported" in listing
     assert (evidence["amount"], evidence["status"]) == ("1", "self-reported")
+
+
+def test_list_shows_what_waits_for_verification(cli_json: Callable[..., Any], who: list[str]) -> None:
+    waiting = add(cli_json, who, "--minutes", "60")
+    done = add(cli_json, who, "--minutes", "60", title="Billing update")
+    cli_json("learners", "outside", "verify", str(done["id"]))
+    assert [r["id"] for r in cli_json("learners", "outside", "list", "--status", "self-reported")] == [waiting["id"]]
+    assert len(cli_json("learners", "outside", "list", *who)) == 2
