@@ -187,3 +187,21 @@ def test_an_anniversary_cycle_from_the_first_of_a_month_loses_no_month() -> None
     progress = RULES.get("ncct-ncma").progress([], Holding("ncct-ncma", certified_on=date(2025, 3, 1)),
                                                date(2025, 3, 1))
     assert (progress.cycle_start, progress.cycle_end) == (date(2025, 3, 1), date(2026, 2, 28))
+
+
+def test_self_reported_credit_counts_and_is_shown_as_such() -> None:
+    awards = [credit("amt-rma", "20", "2025-03-01", "hipaa"),
+              EarnedCredit("amt-rma", Decimal(10), date(2025, 4, 1), "outside:1", course_key="outside:1",
+                           self_reported=True)]
+    progress = RULES.get("amt-rma").progress(awards, Holding("amt-rma", certified_on=date(2024, 1, 1)),
+                                             date(2025, 6, 1))
+    assert (progress.earned, progress.met, progress.self_reported) == (Decimal(30), True, Decimal(10))
+
+
+def test_a_course_counts_once_per_cycle_even_under_two_keys() -> None:
+    """Awards keyed before the certification date was recorded (by calendar year) still count a
+    course once in the cycle."""
+    awards = [credit("nha-ccma", "2", "2025-01-10", "hipaa"), credit("nha-ccma", "2", "2026-01-10", "hipaa")]
+    progress = RULES.get("nha-ccma").progress(awards, Holding("nha-ccma", certified_on=date(2024, 3, 1)),
+                                              date(2026, 2, 1))
+    assert progress.earned == Decimal(2)

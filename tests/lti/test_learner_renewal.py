@@ -127,3 +127,20 @@ def test_outside_credit_the_plugin_refuses_is_400(ncct_learner: Launcher, runtim
     response = ncct_learner.client.post("/lti/learner/outside", data=outside_form(token, activity="orientation"))
     assert response.status_code == 400 and "orientation" in response.get_data(as_text=True)
     assert count(runtime, models.OutsideCredit) == 0
+
+
+def test_outside_credit_takes_the_facts_the_plugin_needs(ncct_learner: Launcher, runtime: Runtime) -> None:
+    token = csrf_token(ncct_learner.client, "/lti/learner")
+    response = ncct_learner.client.post("/lti/learner/outside", data=outside_form(
+        token, minutes="", hours="2.7", activity="authorship", approved_by="ncct"))
+    assert response.status_code == 303
+    with read_session(runtime.sessions) as session:
+        [row] = session.scalars(select(models.OutsideCredit))
+    assert (row.minutes, str(row.amount), row.activity["approved_by"]) == (162, "2.5", ["NCCT"])
+
+
+def test_outside_credit_without_minutes_or_hours_is_400(ncct_learner: Launcher, runtime: Runtime) -> None:
+    token = csrf_token(ncct_learner.client, "/lti/learner")
+    response = ncct_learner.client.post("/lti/learner/outside", data=outside_form(token, minutes=""))
+    assert response.status_code == 400 and "contact minutes" in response.get_data(as_text=True)
+    assert count(runtime, models.OutsideCredit) == 0

@@ -109,14 +109,24 @@ def record_outside() -> Any:
     kind = form.get("activity", "education")
     if kind not in api.ACTIVITY_TYPES:
         return refuse(f"unknown activity type {kind!r}", 400)
-    try:
-        minutes = int(form.get("minutes", "").strip())
-    except ValueError:
-        return refuse("the minutes must be a whole number", 400)
+    hours = _number(form.get("hours", "").strip(), "hours")
+    minutes_text = form.get("minutes", "").strip()
+    if minutes_text:
+        try:
+            minutes = int(minutes_text)
+        except ValueError:
+            return refuse("the minutes must be a whole number", 400)
+    elif hours is not None:
+        minutes = int(hours * 60)
+    else:
+        return refuse("give the contact minutes (or, for authorship or college coursework, the hours)", 400)
     if minutes < 1:
         return refuse("the minutes must be at least 1", 400)
-    activity = api.Activity(minutes=minutes, type=kind, sponsor=form.get("sponsor", "").strip() or None,
-                            live=form.get("live") == "on")
+    approved = frozenset(part.upper() for part in form.get("approved_by", "").replace(",", " ").split())
+    activity = api.Activity(
+        minutes=minutes, type=kind, sponsor=_text(form, "sponsor"), live=form.get("live") == "on",
+        category=_text(form, "category"), approved_by=approved, index_number=_text(form, "index_number"),
+        hours=hours, first_time=form.get("repeat") != "on")
     on = _day(form.get("date", "").strip(), "date")
     upload = request.files.get("certificate")
     try:
@@ -133,6 +143,13 @@ def record_outside() -> Any:
     log.info("learner %s of platform %s recorded outside credit %s (%s %s)", launch.lms_user_id,
              launch.platform_id, recorded.row.id, recorded.row.amount, recorded.row.unit)
     return redirect(url_for("lti_learner.learner", recorded=form.get("credential")), code=303)
+
+
+def _text(form: Any, name: str, limit: int = 200) -> str | None:
+    value = str(form.get(name, "")).strip()
+    if len(value) > limit:
+        abort(400, f"the {name.replace('_', ' ')} is longer than {limit} characters")
+    return value or None
 
 
 def _learner(db: Any, launch: Any) -> int:
