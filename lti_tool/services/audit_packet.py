@@ -136,7 +136,7 @@ def readme(learner: models.Learner, credential: str, cycle_start: date | None, c
         "evidence/award-<id>.json       the award, how it was computed (activity facts, rule version,\n"
         "                               settings), the course mapping, the completion and the LMS\n"
         "                               event exactly as received\n"
-        "outside-credit.csv             credit the learner earned outside the LMS (if any), its status\n"
+        "outside-credit.pdf / .csv      credit the learner earned outside the LMS (if any), its status\n"
         "                               (self-reported, verified, rejected); never claimed by the tool\n"
         "outside/                       each outside activity's facts and the certificate uploaded\n"
     )

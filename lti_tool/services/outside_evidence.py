@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
+from lti_tool.exports.documents import outside_statement_pdf
 from lti_tool.services.certificate_files import read_certificate
 
 COLUMNS = ("id", "date", "title", "provider", "minutes", "activity", "amount", "unit", "status", "reason",
@@ -22,7 +23,7 @@ COLUMNS = ("id", "date", "title", "provider", "minutes", "activity", "amount", "
 
 def add_outside_credit(session: Session, add: Callable[[str, bytes], None], *, learner_id: int, credential: str,
                        start: date | None, end: date | None, instance_dir: Path | None) -> int:
-    """Add ``outside-credit.csv``, ``outside/outside-<id>.json`` and ``outside/certificate-<id>.<ext>``
+    """Add ``outside-credit.pdf`` and ``.csv``, ``outside/outside-<id>.json`` and ``outside/certificate-<id>.<ext>``
     for the learner's outside credit of the credential dated in [start, end); rejected included
     (with its reason: an auditor sees what was claimed). Returns how many activities were added."""
     where = [models.OutsideCredit.learner_id == learner_id, models.OutsideCredit.credential == credential]
@@ -55,6 +56,11 @@ def add_outside_credit(session: Session, add: Callable[[str, bytes], None], *, l
             "decided_at": row.decided_at.isoformat() if row.decided_at else None,
         }, indent=2, sort_keys=True).encode())
     add("outside-credit.csv", table.getvalue().encode())
+    learner = session.get(models.Learner, learner_id)
+    who = (learner.name or learner.lms_user_id) if learner else str(learner_id)
+    add("outside-credit.pdf", outside_statement_pdf(who, credential, [
+        (r.activity_on.isoformat(), r.title, r.provider, f"{r.amount} {r.unit}",
+         r.status + (f" ({r.status_reason})" if r.status_reason else "")) for r in rows]))
     return len(rows)
 
 

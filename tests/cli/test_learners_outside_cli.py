@@ -147,6 +147,7 @@ def test_the_audit_packet_holds_the_outside_credit_and_its_certificate(
     with zipfile.ZipFile(output) as archive:
         assert archive.read(f"outside/certificate-{recorded['id']}.pdf") == PDF
         listing = archive.read("outside-credit.csv").decode()
+        assert archive.read("outside-credit.pdf").startswith(b"%PDF")
         evidence = json.loads(archive.read(f"outside/outside-{recorded['id']}.json"))
     assert "Coding update" in listing and "self-reported" in listing
     assert (evidence["amount"], evidence["status"]) == ("1", "self-reported")
