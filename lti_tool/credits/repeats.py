@@ -31,7 +31,8 @@ class RepeatKey:
     course: str
     """The course as the body identifies it: ``course:<LMS course id>`` or ``index:<index number>``."""
     period: str
-    """``cycle:<first day>``, ``year:<YYYY>`` or ``ever``."""
+    """``cycle:<first day>``, ``year:<YYYY>``, ``ever``, or ``unanchored`` (a cycle that runs from a
+    certification date not recorded yet)."""
     label: str
     """The period as a learner reads it: ``2025-01-01..2027-12-31``, ``calendar year 2026``, ``ever``."""
 
@@ -44,13 +45,16 @@ def course_key(course_id: str, index_number: str | None = None) -> str:
 def period_key(policy: str, cycle: Cycle | None, on: date) -> tuple[str, str]:
     """The period (key, label) a credit earned on ``on`` falls in under ``policy``.
 
-    A cycle that cannot be known (it runs from a certification date not recorded yet) falls back
-    to the calendar year, so a learner is not refused a retake for a date nobody entered; progress
-    still counts a course once per cycle once the date is recorded.
+    A cycle that cannot be known (it runs from a certification date not recorded yet) is one
+    period, ``unanchored``, until the date is recorded: a retake then is not credited again (a
+    guessed cycle could credit a course several times in one real cycle and send the body the
+    same course twice). Progress asks for the date meanwhile, and counts a course once per cycle.
     """
     if policy == "ever":
         return "ever", "ever"
-    if policy == "cycle" and cycle is not None:
+    if policy == "cycle":
+        if cycle is None:
+            return "unanchored", "unknown until the certification date is recorded"
         return f"cycle:{cycle.start.isoformat()}", f"{cycle.start.isoformat()}..{cycle.end.isoformat()}"
     return f"year:{on.year}", f"calendar year {on.year}"
 
@@ -59,7 +63,8 @@ RETAKE_INTERPRETATIONS: dict[str, str] = {
     "cycle": "The same completion delivered again (a re-sent or re-fired event, a second source) never "
              "credits twice; a course completed again earns credit again in a later cycle, at most once "
              "per course per cycle (a retake in the same cycle is answered 'already credited this cycle'). "
-             "Until a certification date is recorded, a retake counts once per calendar year.",
+             "Until a cycle's certification date is recorded the cycle is unknown and a retake is not "
+             "credited again.",
     "ever": "A course counts once ever, identified by its AAPC index number where it has one (the same "
             "indexed course offered as two LMS courses counts once), else by the LMS course.",
     "calendar_year": "With no renewal cycle, each completion of a course is credited once per calendar "

@@ -39,7 +39,7 @@ class Award(Base):
     course_key: Mapped[str] = mapped_column(String(2100))
     """The course as the credential's body identifies it: ``course:<id>`` or ``index:<number>``."""
     period: Mapped[str] = mapped_column(String(64))
-    """Where a retake earns again: ``cycle:<first day>``, ``year:<YYYY>``, ``ever`` (or
+    """Where a retake earns again: ``cycle:<first day>``, ``year:<YYYY>``, ``ever``, ``unanchored`` (or
     ``legacy:<id>`` for a duplicate made before retakes were keyed; see migration 0006)."""
     revision: Mapped[int] = mapped_column(Integer, default=0)
     amount: Mapped[Decimal] = mapped_column(Credit)

@@ -199,8 +199,8 @@ def test_self_reported_credit_counts_and_is_shown_as_such() -> None:
 
 
 def test_a_course_counts_once_per_cycle_even_under_two_keys() -> None:
-    """Awards keyed before the certification date was recorded (by calendar year) still count a
-    course once in the cycle."""
+    """Awards keyed under two periods (one before the certification date was recorded) still count
+    a course once in the cycle."""
     awards = [credit("nha-ccma", "2", "2025-01-10", "hipaa"), credit("nha-ccma", "2", "2026-01-10", "hipaa")]
     progress = RULES.get("nha-ccma").progress(awards, Holding("nha-ccma", certified_on=date(2024, 3, 1)),
                                               date(2026, 2, 1))

@@ -34,9 +34,12 @@ def test_a_certification_cycle_keys_by_the_learners_own_cycle() -> None:
     assert key.period == "cycle:2026-03-01"
 
 
-def test_an_unrecorded_certification_date_keys_by_calendar_year() -> None:
-    key = RULES.get("nha-ccma").repeat_key("565", award("nha-ccma"), Holding("nha-ccma"), date(2026, 3, 1))
-    assert (key.period, key.label) == ("year:2026", "calendar year 2026")
+def test_an_unrecorded_certification_date_keys_one_unknown_period() -> None:
+    """No guessed cycle: a retake is not credited again until the date is recorded."""
+    rule = RULES.get("nha-ccma")
+    keys = {rule.repeat_key("565", award("nha-ccma"), Holding("nha-ccma"), date(year, 3, 1)).period
+            for year in (2024, 2026, 2028)}
+    assert keys == {"unanchored"}
 
 
 def test_aapc_keys_by_index_number_once_ever() -> None:

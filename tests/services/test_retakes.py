@@ -169,3 +169,14 @@ def test_concurrent_retakes_in_one_cycle_award_once(runtime: Runtime, source_id:
     assert sorted(statuses) == ["already credited this cycle"] * 7 + ["credited"]
     assert (count(runtime, models.Award), count(runtime, models.OutboxClaim)) == (1, 1)
     assert count(runtime, models.CourseCompletion) == 8
+
+
+def test_without_a_certification_date_a_retake_waits_for_the_date(
+        runtime: Runtime, source_id: int, mapped: Any) -> None:
+    mapped("hipaa", ["nha-ccma"])
+    complete(runtime, source_id, "hipaa", at(2024, 5, 1))
+    again = complete(runtime, source_id, "hipaa", at(2026, 5, 1))
+    assert again.items[0]["already_credited"] == [
+        {"credential": "nha-ccma", "cycle": "unknown until the certification date is recorded"}]
+    hold(runtime, source_id, "nha-ccma", date(2024, 3, 1))
+    assert complete(runtime, source_id, "hipaa", at(2026, 6, 1)).status == "credited"  # the next cycle
