@@ -187,10 +187,11 @@ def _upsert_many_statement(dialect: str, table: Any, conflict_columns: tuple[str
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_many_or_skip_statement(dialect: str, table: Any, conflict_columns: tuple[str, ...]) -> Any:
+def _insert_many_or_skip_statement(dialect: str, table: Any, conflict_columns: tuple[str, ...],
+                                   any_conflict: bool = False) -> Any:
     return (
         _insert(dialect)(table)
-        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .on_conflict_do_nothing(index_elements=None if any_conflict else list(conflict_columns))
         .returning(table.c.id, *(table.c[c] for c in conflict_columns))
     )
 
@@ -224,21 +225,25 @@ def upsert_many(
 
 
 def insert_many_or_skip(
-    session: Session, table: Any, rows: list[dict[str, Any]], conflict_columns: tuple[str, ...]
+    session: Session, table: Any, rows: list[dict[str, Any]], conflict_columns: tuple[str, ...],
+    *, any_conflict: bool = False,
 ) -> list[int | None]:
     """Insert the rows whose unique key is new, in one multi-row statement; return each row's new
     id in the order given, or ``None`` for a row skipped because its key exists (in the table or
     earlier in ``rows``).
 
     ``INSERT … ON CONFLICT DO NOTHING RETURNING id, key`` on SQLite and PostgreSQL: the unique
-    constraint, not a prior SELECT, decides, so concurrent deliveries cannot both insert.
+    constraint, not a prior SELECT, decides, so concurrent deliveries cannot both insert. With
+    ``any_conflict``, a row is skipped when it conflicts with *any* unique constraint of the table
+    (``ON CONFLICT DO NOTHING`` without a target); ``conflict_columns`` still match rows to ids.
     """
     if not rows:
         return []
     first: dict[Key, dict[str, Any]] = {}
     for row in rows:
         first.setdefault(_key(row, conflict_columns), row)
-    statement = _insert_many_or_skip_statement(session.get_bind().dialect.name, table, conflict_columns)
+    statement = _insert_many_or_skip_statement(session.get_bind().dialect.name, table, conflict_columns,
+                                               any_conflict)
     ids = _ids_by_key(session.execute(statement, _sorted(first)), first)
     result: list[int | None] = []
     for row in rows:

@@ -50,7 +50,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         settings.instance_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     rules_file = settings.credit_rules_file
-    rulebook = load_rulebook(rules_file if rules_file.exists() else None)
+    rulebook = load_rulebook(rules_file if rules_file.exists() else None, settings.zone)
     jwks = JwksCache(
         timeout=settings.events.jwks_timeout_seconds,
         min_refetch_interval=settings.events.jwks_refetch_interval_seconds,

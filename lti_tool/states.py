@@ -15,6 +15,9 @@ class EventStatus(StrEnum):
     UNMAPPED = "unmapped"
     REFUSED = "refused"
     DUPLICATE = "duplicate"
+    ALREADY_CREDITED = "already credited this cycle"
+    """A retake inside a period (cycle, calendar year, or ever) that has its award already; the
+    answer names the period beside it."""
     IGNORED = "ignored"
     FAILED = "failed"
     """Stored, not processed (an error); the scheduler retries it."""

@@ -49,7 +49,8 @@ def packet(rt: Runtime, source_id: int, user: str, credential: str, cycle: objec
             key = source_learner(session, source_id, user)
             ensure_learner_codes(session, key, credential)
             result = build_audit_packet(session, key, credential, cycle_start,
-                                        int(months) if months else None, rt.settings.lti.public_url or None)
+                                        int(months) if months else None, rt.settings.lti.public_url or None,
+                                        instance_dir=rt.settings.instance_dir)
     except LearnerNotFound as exc:
         log.warning("audit packet refused: %s", exc)
         raise click.UsageError(str(exc).strip("'\"")) from None

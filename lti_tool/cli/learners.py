@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import click
 
 from lti_tool.cli.context import emit, pass_runtime, source_learner
+from lti_tool.cli.outside import outside
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
 from lti_tool.services import learners as service
+from lti_tool.services import renewal_items
 
 
 @click.group()
 def learners() -> None:
     """Learners and their credentials."""
+
+
+learners.add_command(outside)
 
 
 @learners.group()
@@ -76,6 +81,41 @@ def progress(rt: Runtime, source_id: int, user: str, on: date | None, as_json: b
     except (service.LearnerError, UnknownCredential) as exc:
         raise click.UsageError(str(exc).strip("'\"")) from None
     emit([_plain(dataclasses.asdict(r)) for r in results], as_json)
+
+
+def _amount(_ctx: Any, _param: Any, value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not a number") from None
+    if not amount.is_finite() or amount <= 0:
+        raise click.BadParameter(f"{value!r} is not a number above 0")
+    return amount
+
+
+@learners.command("confirm")
+@click.option("--source", "source_id", type=int, required=True)
+@click.option("--user", required=True, help="The learner's LMS user id.")
+@click.option("--credential", "credential_id", required=True)
+@click.option("--item", "item_id", required=True, help="The renewal item's id (see learners progress).")
+@click.option("--on", "on", callback=_date, help="The day it was met, YYYY-MM-DD (default: today).")
+@click.option("--amount", callback=_amount, help="Hours, for an item measured in hours (volunteer service).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_runtime
+def confirm(rt: Runtime, source_id: int, user: str, credential_id: str, item_id: str, on: date | None,
+            amount: Decimal | None, as_json: bool) -> None:
+    """Record a renewal item that is not credit (a fee paid, a membership, volunteer hours)."""
+    try:
+        with write_session(rt.sessions) as session:
+            done = renewal_items.confirm_for_user(
+                session, rt.rulebook, key=source_learner(session, source_id, user), credential=credential_id,
+                item_id=item_id,
+                on=on or datetime.now(rt.settings.zone).date(), amount=amount)
+    except (service.LearnerError, renewal_items.ItemError, UnknownCredential) as exc:
+        raise click.UsageError(str(exc).strip("'\"")) from None
+    emit(_plain(dataclasses.asdict(done)), as_json)
 
 
 def _plain(value: Any) -> Any:

@@ -10,6 +10,8 @@ from lti_tool.cli.context import emit, pass_runtime
 from lti_tool.credits.rule import CreditRule
 from lti_tool.runtime import Runtime
 
+RETAKES = {"cycle": "once per cycle", "ever": "never (counts once)", "calendar_year": "once per calendar year"}
+
 
 @click.group()
 def plugins() -> None:
@@ -27,6 +29,11 @@ def describe(rule: CreditRule, verbose: bool) -> dict[str, Any]:
         "requirements": [
             {"id": r.id, "label": r.label, "kind": r.kind, "amount": str(r.amount)} for r in rule.requirements()
         ],
+        "renewal_items": [
+            {"id": i.id, "title": i.title, "kind": i.kind, "amount": None if i.amount is None else str(i.amount)}
+            for i in rule.renewal_items()
+        ],
+        "retakes": rule.effective_repeat_policy(),
         "learner_fields": list(rule.learner_fields),
         "export_format": rule.export_format,
         "plugin": f"{type(rule).__module__}:{type(rule).__qualname__}",
@@ -47,6 +54,9 @@ def _text(rows: list[dict[str, Any]]) -> str:
         ) or "no renewal requirement"
         lines.append(f"{row['credential']}  {row['body']}  {row['title']}")
         lines.append(f"    unit: {row['unit']}; cycle: {row['cycle']}; needs: {needs}")
+        if row["renewal_items"]:
+            lines.append("    also: " + "; ".join(i["title"] for i in row["renewal_items"]))
+        lines.append(f"    a course earns again: {RETAKES[row['retakes']]}")
         for interpretation in row.get("interpretations", []):
             lines.append(f"    - {interpretation}")
         if "settings" in row:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from decimal import Decimal
 
 from lti_tool.credits.facts import Cycle, Holding
 
@@ -44,14 +45,17 @@ def fixed_cycle(first_start: date, months: int, on: date) -> Cycle:
 def prorated_cycle(first_start: date, months: int, holding: Holding, on: date) -> Cycle:
     """A fixed cycle in which someone certified after its start owes a prorated share.
 
-    The share is the whole calendar months left after the certification month, over the cycle's
-    months; credit counts from the certification day.
+    The share is the whole calendar months left from the certification day, over the cycle's
+    months: the months after the certification month, and that month too when certified on its
+    1st (a month begun as a member is a whole month as one). Credit counts from the certification day.
     """
     cycle = fixed_cycle(first_start, months, on)
     certified = holding.certified_on
     if certified is None or certified <= cycle.start or certified > cycle.end:
         return cycle
     left = (cycle.end.year - certified.year) * 12 + (cycle.end.month - certified.month)
+    if certified.day == 1:
+        left += 1
     return Cycle(
         start=cycle.start, end=cycle.end, counts_from=certified, months_due=left, months=months,
         note=f"certified {certified.isoformat()}, inside the cycle: {left} of {months} months due",
@@ -66,3 +70,33 @@ def anniversary_cycle(months: int, holding: Holding, on: date) -> Cycle | None:
         return None
     start, end = cycle_containing(anchor, months, on)
     return Cycle(start=start, end=end, counts_from=start)
+
+
+def half_year_of(start: date, day: date) -> int:
+    """Which half-year of a cycle that begins on ``start`` contains ``day``: 1 for the first six
+    months (``start`` included), 2 for the next six, and so on."""
+    elapsed = (day.year - start.year) * 12 + (day.month - start.month)
+    if day.day < start.day:
+        elapsed -= 1
+    return elapsed // 6 + 1
+
+
+def scheduled_cycle(first_start: date, months: int, holding: Holding, on: date,
+                    schedule: dict[int, tuple[tuple[str, Decimal], ...]]) -> Cycle:
+    """A fixed cycle in which someone certified after its start owes what a published schedule
+    says for the half-year they were certified in (MGMA's proration schedule); credit counts
+    from the certification day. ``schedule`` maps a half-year (1, 2, …) to the amount due of
+    each requirement; a half-year it lacks owes the last one it names."""
+    cycle = fixed_cycle(first_start, months, on)
+    certified = holding.certified_on
+    if certified is None or certified <= cycle.start or certified > cycle.end or not schedule:
+        return cycle
+    half = min(half_year_of(cycle.start, certified), max(schedule))
+    due = schedule[half]
+    total = dict(due).get("total")
+    owed = f": {total} due" if total is not None else ""
+    return Cycle(
+        start=cycle.start, end=cycle.end, counts_from=certified, months=months, due=due,
+        note=f"certified {certified.isoformat()}, in half-year {half} of the cycle{owed} "
+             "(the body's proration schedule)",
+    )

@@ -59,6 +59,11 @@ class Activity:
     hours: Decimal | None = None
     """Hours entered by an administrator (college coursework, authorship)."""
     cpr_card: bool = False
+    own_minutes: int | None = None
+    """A co-presenter's or panelist's own portion of a presentation, in minutes (what is credited);
+    ``None``: the presenter gave all of ``minutes``."""
+    staffed_minutes: int | None = None
+    """A poster: the minutes its author staffed it (what is credited); ``None``: ``minutes``."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,11 @@ class EarnedCredit:
     course_id: str
     category: str | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
+    course_key: str | None = None
+    """The course as the body identifies it (its index number, for AAPC), as stored with the award;
+    ``None``: the LMS course."""
+    self_reported: bool = False
+    """Credit earned outside the LMS that no administrator has verified yet."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +151,54 @@ class Cycle:
     months_due: int | None = None
     """When prorated: the whole months due of the cycle's ``months``; ``None`` owes all of it."""
     months: int = 1
+    due: tuple[tuple[str, Decimal], ...] | None = None
+    """When prorated by a published schedule: the amount due of each requirement, by id (a
+    requirement not named is due in full); overrides ``months_due``."""
     note: str | None = None
+
+    @property
+    def prorated(self) -> bool:
+        return self.months_due is not None or self.due is not None
+
+
+RenewalItemKind = Literal["fee", "membership", "volunteer_hours"]
+
+
+@dataclass(frozen=True)
+class RenewalItem:
+    """A condition of renewal that no course completion proves (a fee, a membership, volunteer
+    service): the learner confirms it, with the date, once in each cycle."""
+
+    id: str
+    """Stable id used by the CLI and the database, e.g. ``"annual-fee"``."""
+    title: str
+    kind: RenewalItemKind
+    amount: Decimal | None = None
+    """What must be confirmed in the cycle, for an item measured in hours (volunteer service)."""
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A learner's confirmation of a renewal item on a day (with the hours, for volunteer service)."""
+
+    credential: str
+    item: str
+    confirmed_on: date
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ItemProgress:
+    id: str
+    title: str
+    kind: str
+    confirmed_on: date | None
+    """The latest confirmation in the cycle (up to the day measured); ``None``: not confirmed."""
+    met: bool
+    amount: Decimal | None = None
+    """For an item with an amount: what is due in the cycle."""
+    confirmed_amount: Decimal | None = None
+    """For an item with an amount: what was confirmed in the cycle."""
 
 
 @dataclass(frozen=True)
@@ -175,3 +232,9 @@ class Progress:
     """One line a learner can act on per requirement not met yet."""
     prorated: bool = False
     note: str | None = None
+    items: tuple[ItemProgress, ...] = ()
+    """The renewal items that are not credit (fees, memberships, volunteer hours) in this cycle."""
+    ready: bool = False
+    """Ready to renew: every credit minimum met and every item confirmed."""
+    self_reported: Decimal = Decimal(0)
+    """Of what counts, the outside credit not verified yet (shown as such; bodies audit it)."""

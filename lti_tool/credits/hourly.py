@@ -51,22 +51,41 @@ class HourlyRule(CreditRule):
     settings_class: ClassVar[type[HourlySettings]] = HourlySettings
     settings: HourlySettings
 
-    HOURLY_INTERPRETATIONS: ClassVar[tuple[str, ...]] = (
-        "Time-based activities (education, distance, assessment, presentation, poster) earn credit "
-        "for their contact minutes; college coursework for the hours an administrator entered "
-        "(or its minutes).",
-        "Authorship and editorship have no contact time and are refused: claim them with the body.",
-        "A presentation or poster earns its contact time like any other session, first time or repeat.",
-        "Informal discussion, opening remarks, business and committee meetings and orientation "
-        "are never credited.",
-    )
+    _TIMED = ("Time-based activities (education, distance, assessment, presentation, poster) earn credit "
+              "for their contact minutes; college coursework for the hours an administrator entered "
+              "(or its minutes).")
+    _PRESENTATIONS = ("A presentation or poster earns its contact time like any other session, first time or "
+                      "repeat: a co-presenter's own portion (own_minutes), a poster's staffed time "
+                      "(staffed_minutes) when given.")
+    _NEVER = ("Informal discussion, opening remarks, business and committee meetings and orientation "
+              "are never credited.")
+    _AUTHORSHIP_REFUSED = "Authorship and editorship have no contact time and are refused: claim them with the body."
+    _AUTHORSHIP_CREDITED = (
+        "Authorship of a published article (research, an article in a relevant journal; seed 003) earns "
+        "the hours an administrator enters, converted as contact hours; without entered hours it is "
+        "refused. Editorship has no contact time and is refused: claim it with the body.")
+    HOURLY_INTERPRETATIONS: ClassVar[tuple[str, ...]] = (_TIMED, _AUTHORSHIP_REFUSED, _PRESENTATIONS, _NEVER)
+    AUTHORSHIP_INTERPRETATIONS: ClassVar[tuple[str, ...]] = (_TIMED, _AUTHORSHIP_CREDITED, _PRESENTATIONS, _NEVER)
+    """What a rule that credits authorship (:attr:`credits_authorship`, the medical-assistant bodies,
+    seed 003) inherits instead of :attr:`HOURLY_INTERPRETATIONS`."""
     interpretations = HOURLY_INTERPRETATIONS
-    """Every hourly rule inherits these after its own (:meth:`CreditRule.__init_subclass__`)."""
+    """Every hourly rule inherits these after its own (:meth:`CreditRule.__init_subclass__`); one that
+    credits authorship inherits :attr:`AUTHORSHIP_INTERPRETATIONS` instead."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.credits_authorship and not cls.__dict__.get("replaces_interpretations", False):
+            cls.interpretations = tuple(dict.fromkeys(
+                cls._AUTHORSHIP_CREDITED if line == cls._AUTHORSHIP_REFUSED else line for line in cls.interpretations))
 
     def convert(self, activity: Activity) -> Conversion:
         refusal = self.refusal_for_type(activity)
         if refusal is not None:
             return refusal
+        if activity.type == "authorship" and self.credits_authorship:
+            if activity.hours is None or activity.hours <= 0:
+                return self.refuse("authorship earns the hours an administrator enters; none were entered")
+            return self.by_minutes(activity, self.contact_minutes(activity))
         if activity.type not in TIMED_TYPES:
             return self.refuse(
                 f"{self.body} credits contact time; {activity.type} has none, claim it with {self.body} directly"

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from lti_tool.credits.facts import (
+    Confirmation,
     Cycle,
     EarnedCredit,
     Holding,
@@ -20,6 +21,7 @@ from lti_tool.credits.facts import (
     Requirement,
     RequirementProgress,
 )
+from lti_tool.credits.items import measure_items
 from lti_tool.credits.rounding import normalized, to_step
 
 if TYPE_CHECKING:
@@ -29,29 +31,34 @@ PRORATION_STEP = Decimal(1)
 """A prorated requirement is rounded up to a whole unit."""
 
 
-def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, on: date) -> Progress:
+def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, on: date,
+            confirmations: Sequence[Confirmation] = ()) -> Progress:
     cycle = rule.cycle(holding, on)
     mine = [e for e in earned if e.credential == rule.credential and e.earned_on <= on]
+    items = measure_items(rule.renewal_items(), [c for c in confirmations if c.credential == rule.credential],
+                          cycle, on)
     if cycle is None:
         total = normalized(sum((e.amount for e in mine), Decimal(0)))
+        unverified = normalized(sum((e.amount for e in mine if e.self_reported), Decimal(0)))
         if rule.cycle_kind == "none":
             return Progress(credential=rule.credential, unit=rule.unit, on=on, cycle_start=None,
                             cycle_end=None, earned=total, required=Decimal(0), met=True,
-                            note="no renewal cycle: credit accumulates")
+                            note="no renewal cycle: credit accumulates", items=items,
+                            ready=all(i.met for i in items), self_reported=unverified)
         needed = next((r.amount for r in rule.requirements() if r.id == "total"), Decimal(0))
         return Progress(
             credential=rule.credential, unit=rule.unit, on=on, cycle_start=None, cycle_end=None,
             earned=total, required=normalized(needed), met=False,
             missing=(f"record the certification date (or cycle start) of {rule.credential} "
                      "to measure renewal progress",),
-            note="the cycle runs from the certification date, which is not recorded",
+            note="the cycle runs from the certification date, which is not recorded", items=items,
+            self_reported=unverified,
         )
     window = sorted(
         (e for e in mine if cycle.counts_from <= e.earned_on <= cycle.end),
         key=lambda e: (e.earned_on, e.course_id),
     )
-    if rule.course_counts_once:
-        window = _first_per_course(window)
+    window = _first_per_course(window)
     requirements = rule.requirements()
     counted, excess = _apply_caps(window, [r for r in requirements if r.kind == "cap"])
     lines = [_line(r, counted, excess, cycle) for r in requirements]
@@ -59,23 +66,29 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
     missing = tuple(
         f"{normalized(line.required - line.earned)} more {rule.unit} ({line.label}) by {cycle.end.isoformat()}"
         for line in lines if line.kind == "minimum" and not line.met
-    )
+    ) + tuple(f"confirm {item.title} by {cycle.end.isoformat()}" for item in items if not item.met)
+    met = all(line.met for line in lines)
     return Progress(
         credential=rule.credential, unit=rule.unit, on=on, cycle_start=cycle.start,
         cycle_end=cycle.end,
         earned=total_line.earned if total_line else normalized(sum((a for _, a in counted), Decimal(0))),
         required=total_line.required if total_line else Decimal(0),
-        met=all(line.met for line in lines), requirements=tuple(lines), missing=missing,
-        prorated=cycle.months_due is not None, note=cycle.note,
+        met=met, requirements=tuple(lines), missing=missing,
+        prorated=cycle.prorated, note=cycle.note, items=items, ready=met and all(i.met for i in items),
+        self_reported=normalized(sum((a for c, a in counted if c.self_reported), Decimal(0))),
     )
 
 
 def _first_per_course(credits: list[EarnedCredit]) -> list[EarnedCredit]:
+    """A course counts once in a cycle (the earliest award of it), whatever rule is measured: the
+    database keeps one award per course and period, and this also holds for awards keyed before
+    a certification date was recorded or by rows older than that key."""
     seen: set[str] = set()
     kept = []
     for credit in credits:
-        if credit.course_id not in seen:
-            seen.add(credit.course_id)
+        key = credit.course_key or f"course:{credit.course_id}"
+        if key not in seen:
+            seen.add(key)
             kept.append(credit)
     return kept
 
@@ -110,7 +123,9 @@ def _line(
             required=requirement.amount, met=True, not_counted=normalized(excess[requirement.id]),
         )
     required = requirement.amount
-    if cycle.months_due is not None:
+    if cycle.due is not None:
+        required = dict(cycle.due).get(requirement.id, required)
+    elif cycle.months_due is not None:
         # One exact division: 30 x 6 / 36 is 5, not 5.000…1 rounded up to 6.
         required = to_step(required * cycle.months_due / cycle.months, PRORATION_STEP, "up")
     return RequirementProgress(

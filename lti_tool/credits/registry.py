@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import tomllib
 from collections.abc import Iterator
+from datetime import UTC, tzinfo
 from pathlib import Path
 
 from lti_tool.credits.rule import CreditRule, FixedCycleSettings
@@ -40,8 +41,11 @@ class PluginError(RuleSettingsError, PluginLoadError):
 class Rulebook:
     """The credit rules of this deployment, one per credential id."""
 
-    def __init__(self, rules: dict[str, CreditRule]) -> None:
+    def __init__(self, rules: dict[str, CreditRule], zone: tzinfo = UTC) -> None:
         self._rules = dict(sorted(rules.items()))
+        self.zone = zone
+        """The calendar that dates credit (the deployment's ``time_zone``): a completion's day
+        decides its cycle."""
 
     def get(self, credential: str) -> CreditRule:
         try:
@@ -84,7 +88,7 @@ def rule_problems(_name: str, cls: type[CreditRule]) -> list[str]:
     return []
 
 
-def load_rulebook(overrides_file: Path | None = None) -> Rulebook:
+def load_rulebook(overrides_file: Path | None = None, zone: tzinfo = UTC) -> Rulebook:
     """The discovered rules with the overrides of ``overrides_file`` (``config/credit_rules.toml``)."""
     classes = discover_rules()
     overrides: dict[str, object] = {}
@@ -108,4 +112,4 @@ def load_rulebook(overrides_file: Path | None = None) -> Rulebook:
             settings = with_overrides(settings, table, f"{overrides_file}: [{credential}]")
         rules[credential] = cls(settings)
     log.debug("credit rules: %s", ", ".join(rules))
-    return Rulebook(rules)
+    return Rulebook(rules, zone)

@@ -14,15 +14,18 @@ from lti_tool.credits.facts import (
     NEVER_CREDITED,
     Activity,
     Award,
+    Confirmation,
     Conversion,
     Cycle,
     EarnedCredit,
     Holding,
     Progress,
     Refusal,
+    RenewalItem,
     Requirement,
 )
 from lti_tool.credits.progress import measure
+from lti_tool.credits.repeats import RepeatKey, RepeatPolicy, course_key, period_key
 from lti_tool.credits.settings import RuleSettings, snapshot
 
 CycleKind = Literal["fixed", "certification", "none"]
@@ -104,7 +107,10 @@ class CreditRule(ABC):
     prorates: ClassVar[bool] = False
     """A fixed cycle's requirements are prorated for someone certified inside it."""
     course_counts_once: ClassVar[bool] = False
-    """A course earns toward renewal once per cycle, however often it is completed."""
+    """A course counts once **ever** (AAPC), identified by the body's index number where it has one."""
+    repeat_policy: ClassVar[RepeatPolicy | None] = None
+    """When a retake earns again (:mod:`lti_tool.credits.repeats`); ``None`` decides from the rule:
+    ``ever`` when :attr:`course_counts_once`, else ``cycle``, or ``calendar_year`` with no cycle."""
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         """A class's own ``interpretations`` first, then those it inherits (each once)."""
@@ -138,9 +144,30 @@ class CreditRule(ABC):
             return cycles.anniversary_cycle(months, holding, on)
         return None
 
-    def progress(self, earned: Sequence[EarnedCredit], holding: Holding, on: date) -> Progress:
-        """A learner's awards for this credential → what is met and what is missing, by when."""
-        return measure(self, earned, holding, on)
+    def effective_repeat_policy(self) -> RepeatPolicy:
+        if self.repeat_policy is not None:
+            return self.repeat_policy
+        if self.course_counts_once:
+            return "ever"
+        return "calendar_year" if self.cycle_kind == "none" else "cycle"
+
+    def repeat_key(self, course_id: str, award: Award, holding: Holding, on: date) -> RepeatKey:
+        """The key under which an award earned on ``on`` for ``course_id`` is unique: at most one
+        award per learner, credential and key (see :mod:`lti_tool.credits.repeats`)."""
+        policy = self.effective_repeat_policy()
+        course = course_key(course_id, award.index_number if self.course_counts_once else None)
+        period, label = period_key(policy, self.cycle(holding, on) if policy == "cycle" else None, on)
+        return RepeatKey(course=course, period=period, label=label)
+
+    def renewal_items(self) -> tuple[RenewalItem, ...]:
+        """What renewal needs besides credit (fees, memberships, volunteer hours); none by default."""
+        return ()
+
+    def progress(self, earned: Sequence[EarnedCredit], holding: Holding, on: date,
+                 confirmations: Sequence[Confirmation] = ()) -> Progress:
+        """A learner's awards (and confirmed renewal items) for this credential → what is met and
+        what is missing, by when; ready to renew only with every item confirmed too."""
+        return measure(self, earned, holding, on, confirmations)
 
     def settings_snapshot(self) -> dict[str, str]:
         """The effective settings as text, stored with every award."""
@@ -177,10 +204,20 @@ class CreditRule(ABC):
             return self.refuse(f"{self.body} assigns no credit to {NEVER_CREDITED_NAMES[activity.type]}")
         return None
 
+    credits_authorship: ClassVar[bool] = False
+    """Authorship of a published article earns the hours an administrator enters, as contact hours
+    (seed 003, for medical assistants); otherwise it has no contact time and is refused."""
+
     def contact_minutes(self, activity: Activity) -> int:
-        """Minutes of instruction; college coursework may give hours entered by an administrator."""
-        if activity.type == "college" and activity.hours is not None:
+        """Minutes of instruction: a co-presenter's own portion, a poster's staffed time; college
+        coursework (and credited authorship) the hours an administrator entered."""
+        entered = activity.type == "college" or (activity.type == "authorship" and self.credits_authorship)
+        if entered and activity.hours is not None:
             return int(activity.hours * 60)
+        if activity.type == "presentation" and activity.own_minutes is not None:
+            return activity.own_minutes
+        if activity.type == "poster" and activity.staffed_minutes is not None:
+            return activity.staffed_minutes
         return activity.minutes
 
     def approved(self, activity: Activity) -> bool:

@@ -92,7 +92,7 @@ def parse_activity(minutes: str, facts: str) -> Activity:
             values["type"] = raw
         elif key == "approved_by":
             values[key] = frozenset(raw.upper().split())
-        elif key in ("pilot_minutes",):
+        elif key in ("pilot_minutes", "own_minutes", "staffed_minutes"):
             values[key] = int(raw)
         elif key == "hours":
             values[key] = Decimal(raw)

@@ -69,7 +69,7 @@ class _Statement(_Loose):
 
 def duration_minutes(text: str) -> int:
     """Whole minutes in an ISO 8601 duration, rounded down. Years and months are refused: their
-    length in minutes is not fixed."""
+    length in minutes is not fixed; so are a zero duration and a negative one (not ISO 8601)."""
     match = _DURATION.match(text.strip())
     if not match or text.strip() in ("P", "PT"):
         raise BadEvent(f"result.duration: not an ISO 8601 duration: {text!r}")
@@ -79,6 +79,8 @@ def duration_minutes(text: str) -> int:
     seconds = Decimal((parts["seconds"] or "0").replace(",", "."))
     seconds += Decimal(int(parts["minutes"] or 0) * 60 + int(parts["hours"] or 0) * 3600)
     seconds += Decimal((int(parts["days"] or 0) + 7 * int(parts["weeks"] or 0)) * 86400)
+    if seconds <= 0:
+        raise BadEvent(f"result.duration: a completion takes some time, not {text!r}")
     return int(seconds // 60)
 
 

@@ -87,3 +87,16 @@ def statement_pdf(claims: Sequence[Claim], title: str = "Continuing-education st
     pdf.ln(2)
     _line(pdf, f"Total: {total} {first.unit}", 11, "B")
     return bytes(pdf.output())
+
+
+def outside_statement_pdf(learner: str, credential: str, rows: Sequence[tuple[str, str, str, str, str]]) -> bytes:
+    """The learner's credit from outside the LMS, each line (date, title, provider, credit, status),
+    for the audit packet: the learner claims it with the body themselves; the tool never does."""
+    pdf = _document(datetime.fromisoformat(max(r[0] for r in rows)), "Credit earned outside the LMS")
+    _line(pdf, "Credit earned outside the LMS", 18, "B")
+    _line(pdf, f"Learner: {learner}   Credential: {credential}")
+    _line(pdf, "Self-reported unless verified by an administrator; not claimed by the tool.", 9)
+    pdf.ln(3)
+    for on, title, provider, credit, status in rows:
+        _line(pdf, f"{on}  {title} ({provider}): {credit}, {status}", 10)
+    return bytes(pdf.output())

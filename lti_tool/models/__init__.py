@@ -19,6 +19,8 @@ from lti_tool.models.lti import (
 )
 from lti_tool.models.mapping import CourseMapping
 from lti_tool.models.outbox import ExportAttempt, ExportBatch, OutboxClaim
+from lti_tool.models.outside import OUTSIDE_STATES, OutsideCredit
+from lti_tool.models.renewal import RenewalConfirmation
 from lti_tool.models.source import Source
 from lti_tool.states import (
     OPEN_BATCH_STATUSES,
@@ -41,6 +43,9 @@ __all__ = [
     "LearnerCredential",
     "LmsEvent",
     "OutboxClaim",
+    "OUTSIDE_STATES",
+    "OutsideCredit",
+    "RenewalConfirmation",
     "ReportConsent",
     "Source",
     "utcnow",

@@ -18,11 +18,17 @@ class Award(Base):
     ``revision`` is 0 for the award made when the completion arrived; a recompute writes a reversal
     of the old award and a new award with the next revision. The unique key on (completion,
     credential, revision) is what makes a re-sent event or a concurrent retry award nothing twice.
-    ``activity`` and ``settings`` keep what the award was computed from, so it can be explained.
+    The unique key on (learner, credential, ``course_key``, ``period``, revision) is the plugin's
+    retake policy (:mod:`lti_tool.credits.repeats`): a course earns a credential's credit at most
+    once per period (a cycle, a calendar year, or ``ever``). ``activity`` and ``settings`` keep what
+    the award was computed from, so it can be explained.
     """
 
     __tablename__ = "awards"
-    __table_args__ = (UniqueConstraint("completion_id", "credential", "revision"),)
+    __table_args__ = (
+        UniqueConstraint("completion_id", "credential", "revision"),
+        UniqueConstraint("learner_id", "credential", "course_key", "period", "revision"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     completion_id: Mapped[int] = mapped_column(ForeignKey("course_completions.id"))
@@ -30,6 +36,11 @@ class Award(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     course_id: Mapped[str] = mapped_column(String(2000))
     credential: Mapped[str] = mapped_column(String(64), index=True)
+    course_key: Mapped[str] = mapped_column(String(2100))
+    """The course as the credential's body identifies it: ``course:<id>`` or ``index:<number>``."""
+    period: Mapped[str] = mapped_column(String(64))
+    """Where a retake earns again: ``cycle:<first day>``, ``year:<YYYY>``, ``ever``, ``unanchored`` (or
+    ``legacy:<id>`` for a duplicate made before retakes were keyed; see migration 0006)."""
     revision: Mapped[int] = mapped_column(Integer, default=0)
     amount: Mapped[Decimal] = mapped_column(Credit)
     unit: Mapped[str] = mapped_column(String(64))

@@ -1,4 +1,5 @@
-"""Course completions: one per learner and course, however often the LMS reports it."""
+"""Course completions: one per learner, course and completion time, however often the LMS
+reports it; a retake (completed again later) is a completion of its own."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from lti_tool.models.base import Base, Id, UtcDateTime, utcnow
 
 
 class CourseCompletion(Base):
-    """A learner completed a course. The unique key makes a re-sent event harmless."""
+    """A learner completed a course at a time. The unique key makes a re-sent event (and the same
+    completion through a second source of the same LMS) harmless; whether a later completion earns
+    credit again is the awards' business (their retake key)."""
 
     __tablename__ = "course_completions"
-    __table_args__ = (UniqueConstraint("learner_id", "course_id"),)
+    __table_args__ = (UniqueConstraint("learner_id", "course_id", "completed_at"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"))

@@ -26,6 +26,6 @@ class LmsEvent(Base):
     content_type: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     parsed: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=1)

@@ -27,6 +27,9 @@ class CourseMapping(Base):
     title: Mapped[str | None] = mapped_column(String(500))
     minutes: Mapped[int | None] = mapped_column(Integer)
     use_measured_time: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_minutes: Mapped[int | None] = mapped_column(Integer)
+    """The most measured time credited (xAPI ``result.duration``); ``None``: ``minutes`` when set,
+    else :data:`lti_tool.services.crediting.DEFAULT_MAX_MINUTES`."""
     activity: Mapped[str] = mapped_column(String(32), default="education")
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     credentials: Mapped[list[str]] = mapped_column(JSON)

@@ -13,6 +13,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from lti_tool.exports.remittance import certificate_name
 from lti_tool.exports.statement import render_statement
 from lti_tool.services.export_claims import claims_where
 from lti_tool.services.learners import LearnerError, LearnerKey, find_learner
+from lti_tool.services.outside_evidence import add_outside_credit
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -82,10 +84,11 @@ def _midnight(day: date) -> datetime:
 
 def build_audit_packet(
     session: Session, key: LearnerKey, credential: str, cycle_start: date | None = None,
-    cycle_months: int | None = None, public_base: str | None = None,
+    cycle_months: int | None = None, public_base: str | None = None, *, instance_dir: Path | None = None,
 ) -> AuditPacket:
     """The packet for one learner and credential: with ``cycle_start``, the awards completed in the
-    cycle that starts that day (``cycle_months`` long; open-ended without), else all of them.
+    cycle that starts that day (``cycle_months`` long; open-ended without), else all of them; and
+    the outside credit of the same days, with its certificates from ``instance_dir``.
     ``public_base``: the tool's URL, so each certificate prints its verification URL and QR code
     (for awards with a code: :func:`lti_tool.services.verification.ensure_learner_codes`)."""
     learner = find_learner(session, key)
@@ -116,6 +119,8 @@ def build_audit_packet(
         for award in awards:
             add(f"evidence/award-{award.id}.json",
                 json.dumps(award_evidence(session, award), indent=2, sort_keys=True).encode())
+        add_outside_credit(session, add, learner_id=learner.id, credential=credential, start=cycle_start,
+                           end=cycle_end, instance_dir=instance_dir)
     since = f"-since-{cycle_start}" if cycle_start else ""
     return AuditPacket(f"audit-{credential}-{key.identity_id}-{key.lms_user_id}{since}.zip", buffer.getvalue(), names)
 
@@ -134,4 +139,7 @@ def readme(learner: models.Learner, credential: str, cycle_start: date | None, c
         "evidence/award-<id>.json       the award, how it was computed (activity facts, rule version,\n"
         "                               settings), the course mapping, the completion and the LMS\n"
         "                               event exactly as received\n"
+        "outside-credit.pdf / .csv      credit the learner earned outside the LMS (if any), its status\n"
+        "                               (self-reported, verified, rejected); never claimed by the tool\n"
+        "outside/                       each outside activity's facts and the certificate uploaded\n"
     )

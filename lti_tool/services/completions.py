@@ -23,7 +23,7 @@ from lti_tool.services.ledger import KnownCompletion
 
 # When one request carries several statements, the answer names the most telling status.
 STATUS_ORDER = (models.EventStatus.CREDITED, models.EventStatus.UNMAPPED, models.EventStatus.REFUSED,
-                models.EventStatus.DUPLICATE, models.EventStatus.IGNORED)
+                models.EventStatus.ALREADY_CREDITED, models.EventStatus.DUPLICATE, models.EventStatus.IGNORED)
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
           "course_name": item.course_name, "completed_at": item.completed_at,
           "measured_minutes": item.measured_minutes, "event_id": event.id, "created_at": now}
          for learner_id, (event, item) in zip(learner_ids, reported, strict=True)],
-        ("learner_id", "course_id"),
+        ("learner_id", "course_id", "completed_at"),
     )
     results: dict[int, dict[str, Any]] = {}
     mappings: dict[tuple[int, str], models.CourseMapping | None] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,18 +24,26 @@ class Awarded:
     award: api.Award
 
 
+@dataclass(frozen=True)
+class AlreadyCredited:
+    """A credential the completion did not earn again: the course has its award in this period."""
+
+    credential: str
+    period: str
+
+
 @dataclass
 class CreditOutcome:
     awarded: list[Awarded] = field(default_factory=list)
     refused: list[api.Refusal] = field(default_factory=list)
-    already: int = 0
+    already: list[AlreadyCredited] = field(default_factory=list)
 
     @property
     def status(self) -> models.EventStatus:
         if self.awarded:
             return models.EventStatus.CREDITED
         if self.already:
-            return models.EventStatus.DUPLICATE
+            return models.EventStatus.ALREADY_CREDITED
         return models.EventStatus.REFUSED
 
     def detail(self) -> dict[str, object]:
@@ -45,7 +54,18 @@ class CreditOutcome:
                 for a in self.awarded
             ],
             "refusals": [{"credential": r.credential, "reason": r.reason} for r in self.refused],
+            "already_credited": [{"credential": a.credential, "cycle": a.period} for a in self.already],
         }
+
+
+def _holdings(session: Session, learner_ids: set[int]) -> dict[tuple[int, str], api.Holding]:
+    """The credentials the learners hold, by (learner, credential): their cycles key the awards."""
+    if not learner_ids:
+        return {}
+    rows = session.scalars(select(models.LearnerCredential).where(
+        models.LearnerCredential.learner_id.in_(sorted(learner_ids))))
+    return {(h.learner_id, h.credential): api.Holding(h.credential, h.certified_on, h.cycle_start, h.number)
+            for h in rows}
 
 
 _MAPPING = select(models.CourseMapping).where(
@@ -59,11 +79,21 @@ def find_mapping(session: Session, identity_id: int, course_id: str) -> models.C
     return session.scalar(_MAPPING, {"identity_id": identity_id, "course_id": course_id})
 
 
+DEFAULT_MAX_MINUTES = 8 * 60
+"""The ceiling on measured time when a mapping names neither ``max_minutes`` nor ``minutes``: a
+learner who leaves a course open overnight has not studied all night."""
+
+
+def ceiling_minutes(mapping: models.CourseMapping) -> int:
+    return mapping.max_minutes or mapping.minutes or DEFAULT_MAX_MINUTES
+
+
 def activity_for(mapping: models.CourseMapping, measured_minutes: int | None) -> api.Activity | None:
-    """The activity a completion of this course was; ``None`` if it has no contact time."""
+    """The activity a completion of this course was; ``None`` if it has no contact time. Measured
+    time is credited up to the mapping's ceiling (:func:`ceiling_note` says when it was)."""
     minutes = mapping.minutes
     if mapping.use_measured_time and measured_minutes is not None:
-        minutes = measured_minutes
+        minutes = min(measured_minutes, ceiling_minutes(mapping))
     if minutes is None:
         return None
     facts = dict(mapping.facts)
@@ -71,6 +101,16 @@ def activity_for(mapping: models.CourseMapping, measured_minutes: int | None) ->
     if facts.get("hours") is not None:
         facts["hours"] = Decimal(str(facts["hours"]))
     return api.Activity(minutes=minutes, type=mapping.activity, **facts)
+
+
+def ceiling_note(mapping: models.CourseMapping, measured_minutes: int | None) -> str | None:
+    """What the award's reason adds when the measured time was above the ceiling."""
+    if not mapping.use_measured_time or measured_minutes is None:
+        return None
+    ceiling = ceiling_minutes(mapping)
+    if measured_minutes <= ceiling:
+        return None
+    return f"measured {measured_minutes} min, credited at the mapping's ceiling of {ceiling} min"
 
 
 def credit_completions(
@@ -84,6 +124,7 @@ def credit_completions(
     statements, not a few per award). One outcome per pair, in order."""
     outcomes = [CreditOutcome() for _ in pairs]
     granted: list[tuple[CreditOutcome, ledger.NewAward]] = []
+    holdings = _holdings(session, {completion.learner_id for completion, _ in pairs})
     for outcome, (completion, mapping) in zip(outcomes, pairs, strict=True):
         activity = activity_for(mapping, completion.measured_minutes)
         if activity is None:
@@ -95,15 +136,21 @@ def credit_completions(
         for credential in mapping.credentials:
             rule = rulebook.get(credential)
             result = rule.convert(activity)
+            capped = ceiling_note(mapping, completion.measured_minutes)
+            if capped is not None:
+                result = dataclasses.replace(result, reason=f"{result.reason} ({capped})")
             if isinstance(result, api.Refusal):
                 outcome.refused.append(result)
             else:
+                holding = holdings.get((completion.learner_id, credential), api.Holding(credential))
+                on = completion.completed_at.astimezone(rulebook.zone).date()
+                key = rule.repeat_key(completion.course_id, result, holding, on)
                 granted.append((outcome, ledger.NewAward(
-                    completion, result, activity, rule.rule_version, rule.settings_snapshot())))
+                    completion, result, activity, rule.rule_version, rule.settings_snapshot(), key=key)))
     award_ids = ledger.record_awards(session, [new for _, new in granted])
     for award_id, (outcome, new) in zip(award_ids, granted, strict=True):
         if award_id is None:
-            outcome.already += 1
+            outcome.already.append(AlreadyCredited(new.result.credential, new.repeat_key().label))
             continue
         outcome.awarded.append(Awarded(award_id, new.result))
         log.info(

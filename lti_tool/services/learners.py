@@ -15,6 +15,7 @@ from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import upsert_many
 from lti_tool.services.ledger import revoked_award_ids
+from lti_tool.services.outside_credit import earned_outside
 
 
 class LearnerError(LookupError):
@@ -129,7 +130,7 @@ def earned_credits(session: Session, learner_id: int, zone: tzinfo = UTC) -> lis
     return [
         api.EarnedCredit(
             credential=a.credential, amount=a.amount, earned_on=_local_date(a.completed_at, zone),
-            course_id=a.course_id, category=a.category, tags=frozenset(a.tags),
+            course_id=a.course_id, category=a.category, tags=frozenset(a.tags), course_key=a.course_key,
         )
         for a in awards if a.id not in revoked
     ]
@@ -149,11 +150,20 @@ def progress(session: Session, rulebook: Rulebook, *, key: LearnerKey, on: date,
         raise LearnerError(f"no learner {key.lms_user_id!r} in source {key.identity_id}")
     holdings = session.scalars(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id).order_by(models.LearnerCredential.credential))
-    earned = earned_credits(session, learner.id, zone)
+    earned = earned_credits(session, learner.id, zone) + earned_outside(session, learner.id)
+    confirmed = confirmations(session, learner.id)
     results = []
     for h in holdings:
         rule = rulebook.get(h.credential)
         holding = api.Holding(credential=h.credential, certified_on=h.certified_on,
                               cycle_start=h.cycle_start, number=h.number)
-        results.append(rule.progress([e for e in earned if e.credential == h.credential], holding, on))
+        results.append(rule.progress([e for e in earned if e.credential == h.credential], holding, on,
+                                     [c for c in confirmed if c.credential == h.credential]))
     return results
+
+
+def confirmations(session: Session, learner_id: int) -> list[api.Confirmation]:
+    """The renewal items (fees, memberships, volunteer hours) the learner confirmed."""
+    rows = session.scalars(select(models.RenewalConfirmation).where(
+        models.RenewalConfirmation.learner_id == learner_id).order_by(models.RenewalConfirmation.confirmed_on))
+    return [api.Confirmation(r.credential, r.item, r.confirmed_on, r.amount) for r in rows]

@@ -81,17 +81,31 @@ class NewAward:
     rule_version: str
     settings: dict[str, str]
     revision: int = 0
+    key: api.RepeatKey | None = None
+    """The plugin's retake key; ``None`` keys the award by its completion alone (no retake policy:
+    used only where the caller carries no rule, such as fixtures)."""
+
+    def repeat_key(self) -> api.RepeatKey:
+        if self.key is not None:
+            return self.key
+        return api.RepeatKey(f"course:{self.completion.course_id}", f"completion:{self.completion.id}",
+                             "this completion")
+
+
+AWARD_KEY = ("learner_id", "credential", "course_key", "period", "revision")
+"""The retake key: one award per learner, credential, course and period (and revision)."""
 
 
 def record_awards(session: Session, awards: list[NewAward]) -> list[int | None]:
     """Append awards with their credit entries and outbox claims, a few statements for all of
-    them; return each award's id in the order given, or ``None`` where it was awarded already."""
+    them; return each award's id in the order given, or ``None`` where it was awarded already:
+    for the same completion, or for the same course in the same period (either unique key)."""
     for new in awards:
         if not isinstance(new.result.amount, Decimal):
             raise TypeError("a plugin returned a non-Decimal amount")
     now = models.utcnow()
     ids = insert_many_or_skip(session, models.Award.__table__, [_award_row(new, now) for new in awards],
-                              ("completion_id", "credential", "revision"))
+                              AWARD_KEY, any_conflict=True)
     _append_entries(session, [
         _Entry(award_id, new.result.credential, models.EntryKind.CREDIT, new.result.amount, new.result.reason)
         for award_id, new in zip(ids, awards, strict=True) if award_id is not None
@@ -108,9 +122,11 @@ def record_award(
     rule_version: str,
     settings: dict[str, str],
     revision: int = 0,
+    key: api.RepeatKey | None = None,
 ) -> int | None:
     """:func:`record_awards` for one award."""
-    return record_awards(session, [NewAward(completion, result, activity, rule_version, settings, revision)])[0]
+    return record_awards(
+        session, [NewAward(completion, result, activity, rule_version, settings, revision, key)])[0]
 
 
 def _award_row(new: NewAward, now: datetime) -> dict[str, object]:
@@ -121,6 +137,8 @@ def _award_row(new: NewAward, now: datetime) -> dict[str, object]:
         "source_id": completion.source_id,
         "course_id": completion.course_id,
         "credential": result.credential,
+        "course_key": new.repeat_key().course,
+        "period": new.repeat_key().period,
         "revision": new.revision,
         "amount": result.amount,
         "unit": result.unit,

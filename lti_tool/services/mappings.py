@@ -20,7 +20,7 @@ from lti_tool.services.crediting import credit_completions, find_mapping
 
 FACT_KEYS = (
     "first_time", "category", "sponsor", "live", "approved_by", "index_number",
-    "pilot_minutes", "offers_interaction", "structured", "hours", "cpr_card",
+    "pilot_minutes", "offers_interaction", "structured", "hours", "cpr_card", "own_minutes", "staffed_minutes",
 )
 
 
@@ -38,6 +38,7 @@ class MappingSpec(BaseModel):
     credentials: list[str] = Field(min_length=1)
     minutes: int | None = Field(None, ge=0)
     use_measured_time: bool = False
+    max_minutes: int | None = Field(None, ge=1)
     activity: str = "education"
     title: str | None = None
     first_time: bool = True
@@ -51,6 +52,10 @@ class MappingSpec(BaseModel):
     structured: bool = False
     hours: Decimal | None = Field(None, ge=0)
     cpr_card: bool = False
+    own_minutes: int | None = Field(None, ge=0)
+    """A co-presenter's or panelist's own portion of a presentation."""
+    staffed_minutes: int | None = Field(None, ge=0)
+    """The minutes a poster's author staffed it."""
 
     @model_validator(mode="before")
     @classmethod
@@ -133,6 +138,7 @@ def apply_mapping(
     mapping.title = spec.title
     mapping.minutes = spec.minutes
     mapping.use_measured_time = spec.use_measured_time
+    mapping.max_minutes = spec.max_minutes
     mapping.activity = spec.activity
     mapping.facts = spec.facts()
     mapping.credentials = list(dict.fromkeys(spec.credentials))
@@ -166,6 +172,7 @@ def describe(mapping: models.CourseMapping, source_name: str) -> dict[str, Any]:
         "title": mapping.title,
         "minutes": mapping.minutes,
         "use_measured_time": mapping.use_measured_time,
+        "max_minutes": mapping.max_minutes,
         "activity": mapping.activity,
         "credentials": mapping.credentials,
         **mapping.facts,

@@ -74,6 +74,7 @@ def recompute(session: Session, rulebook: Rulebook, *, credential: str | None = 
             change["new_award_id"] = ledger.record_award(
                 session, award_facts(award), result, activity=activity,
                 rule_version=rule.rule_version, settings=settings, revision=award.revision + 1,
+                key=api.RepeatKey(award.course_key, award.period, award.period),
             )
         report.changed.append(change)
     return report

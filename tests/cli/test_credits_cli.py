@@ -75,6 +75,16 @@ def test_plugins_list_shows_every_credential_with_its_cycle_and_requirements(cli
     assert "interpretations" not in acmpe
 
 
+def test_plugins_list_shows_renewal_items_and_when_a_course_earns_again(
+        cli_json: Callable[..., Any], cli: Callable[..., Result]) -> None:
+    listed = {p["credential"]: p for p in cli_json("plugins", "list")}
+    assert listed["acmpe-facmpe"]["renewal_items"][1] == {"id": "volunteer-service", "title": "volunteer service",
+                                                          "kind": "volunteer_hours", "amount": "6"}
+    assert (listed["ncct-ncma"]["retakes"], listed["aapc-cppm"]["retakes"], listed["iacet-ceu"]["retakes"]) == \
+        ("cycle", "ever", "calendar_year")
+    assert "a course earns again: never (counts once)" in cli("plugins", "list").output
+
+
 def test_plugins_list_verbose_states_every_interpretation(cli_json: Callable[..., Any], cli: Callable[..., Result]) -> None:
     listed = cli_json("plugins", "list", "--verbose")
     acmss = next(p for p in listed if p["credential"] == "acmss-cmss")
@@ -118,7 +128,8 @@ def test_progress_reports_each_credential_the_learner_holds(
     assert (acmss["earned"], acmss["required"], acmss["met"], acmss["cycle_start"]) == ("1.5", "3", False, completed)
     assert acmss["requirements"][0] == {"id": "total", "label": "CME in one year", "kind": "minimum",
                                         "earned": "1.5", "required": "3", "met": False, "not_counted": "0"}
-    assert acmss["missing"] == [f"1.5 more CME hours (CME in one year) by {acmss['cycle_end']}"]
+    assert acmss["missing"] == [f"1.5 more CME hours (CME in one year) by {acmss['cycle_end']}",
+                                f"confirm the annual licensing fee by {acmss['cycle_end']}"]
     assert (by_credential["iacet-ceu"]["earned"], by_credential["iacet-ceu"]["cycle_start"]) == ("0.2", None)
     assert set(acmss) == {f.name for f in dataclasses.fields(__import__(
         "lti_tool.credits.api", fromlist=["Progress"]).Progress)}
@@ -137,3 +148,22 @@ def test_progress_for_a_credential_whose_plugin_is_gone_exits_2_naming_it(
         session.query(models.LearnerCredential).update({"credential": "retired-cert"})
     result = cli("learners", "progress", "--source", str(source["id"]), "--user", "9", expect=2)
     assert "unknown credential 'retired-cert'" in result.output
+
+
+def test_convert_takes_a_panelists_own_portion_and_a_posters_staffed_time(cli_json: Callable[..., Any]) -> None:
+    panel = cli_json("credits", "convert", "--credential", "acmpe-cmpe", "--minutes", "90", "--activity",
+                     "presentation", "--own-minutes", "45")
+    poster = cli_json("credits", "convert", "--credential", "acmpe-cmpe", "--minutes", "240", "--activity",
+                      "poster", "--staffed-minutes", "60", "--repeat")
+    assert (panel["amount"], poster["amount"]) == ("1.5", "1")
+
+
+def test_a_mapping_carries_the_own_portion_to_the_award(
+    client: FlaskClient, cli_json: Callable[..., Any], tmp_path: Path
+) -> None:
+    canvas = cli_json("sources", "add", "--kind", "canvas", "--name", "canvas-prod")
+    import_mapping(cli_json, tmp_path, source="canvas-prod", course="565", minutes=90, activity="presentation",
+                   own_minutes=40, credentials=["acmpe-cmpe"])
+    assert client.post(canvas["url"], data=fixture_bytes("canvas_course_completed.json")).status_code == 200
+    [award] = cli_json("awards", "list")
+    assert award["amount"] == "1.25" and "own portion" in award["reason"]

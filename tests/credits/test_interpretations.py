@@ -34,5 +34,6 @@ def test_a_rule_that_decides_otherwise_replaces_the_inherited_ones() -> None:
 def test_every_built_in_hourly_plugin_states_the_hourly_interpretations_once() -> None:
     for cls in discover_rules().values():
         if issubclass(cls, HourlyRule) and not cls.replaces_interpretations:
-            for line in HourlyRule.HOURLY_INTERPRETATIONS:
+            shared = HourlyRule.AUTHORSHIP_INTERPRETATIONS if cls.credits_authorship else HourlyRule.HOURLY_INTERPRETATIONS
+            for line in shared:
                 assert cls.interpretations.count(line) == 1, cls.credential

@@ -67,7 +67,10 @@ def test_durations_in_whole_minutes_rounded_down(text: str, minutes: int | None)
 
 
 @pytest.mark.parametrize("bad", [{"actor": {}}, {"result": {"duration": "ninety minutes"}},
-                                 {"result": {"duration": "P1M"}}, {"timestamp": None}])
+                                 {"result": {"duration": "P1M"}}, {"timestamp": None},
+                                 {"result": {"duration": "PT0S"}}, {"result": {"duration": "PT0H0M"}},
+                                 {"result": {"duration": "-PT30M"}}],
+                         ids=["no-actor", "unparseable", "months", "no-time", "zero", "zero-parts", "negative"])
 def test_malformed_statements_are_bad(bad: dict[str, Any]) -> None:
     with pytest.raises(BadEvent):
         parse(statement(**bad))

@@ -74,7 +74,7 @@ def test_resent_canvas_event_awards_once(
     assert count(runtime, models.LmsEvent) == 2  # every accepted request is kept
 
 
-def test_reordered_canvas_events_award_once(
+def test_canvas_refiring_with_a_changed_completion_time_is_already_credited_this_cycle(
     client: FlaskClient, runtime: Runtime, canvas: dict[str, Any], cli_json: Callable[..., Any], tmp_path: Path
 ) -> None:
     import_mapping(cli_json, tmp_path, source="canvas-prod", course="565", minutes=60, credentials=["acmss-cmss"])
@@ -82,7 +82,10 @@ def test_reordered_canvas_events_award_once(
     earlier = copy.deepcopy(later)
     earlier["body"]["progress"]["completed_at"] = "2019-11-04T10:00:00Z"
     assert post_json(client, canvas["url"], later).json["status"] == "credited"
-    assert post_json(client, canvas["url"], earlier).json["status"] == "duplicate"
+    again = post_json(client, canvas["url"], earlier).json
+    assert again["status"] == "already credited this cycle"
+    assert again["already_credited"] == [
+        {"credential": "acmss-cmss", "cycle": "unknown until the certification date is recorded"}]
     assert count(runtime, models.Award) == 1
 
 
@@ -111,7 +114,7 @@ def test_xapi_statement_uses_measured_duration_when_the_mapping_says_so(
     client: FlaskClient, xapi: dict[str, Any], cli_json: Callable[..., Any], tmp_path: Path
 ) -> None:
     course = "https://lms.example/course/hipaa"
-    import_mapping(cli_json, tmp_path, source="lrs-feed", course=course, minutes=30,
+    import_mapping(cli_json, tmp_path, source="lrs-feed", course=course, minutes=30, max_minutes=120,
                    use_measured_time=True, credentials=["acmss-cmss"])
     statement = {
         "id": "6690e6c9-3ef0-4ed3-8b37-7f3964730bee",
@@ -126,6 +129,60 @@ def test_xapi_statement_uses_measured_duration_when_the_mapping_says_so(
     assert response.json["status"] == "credited", response.json
     [award] = cli_json("awards", "list")
     assert (award["minutes"], award["amount"]) == (105, "2")
+
+
+def xapi_completed(course: str, duration: str) -> dict[str, Any]:
+    return {
+        "actor": {"account": {"homePage": "https://lms.example", "name": "learner-9"}},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+        "object": {"id": course, "objectType": "Activity"},
+        "result": {"duration": duration},
+        "timestamp": "2026-11-01T12:00:00Z",
+    }
+
+
+def post_xapi(client: FlaskClient, xapi: dict[str, Any], statement: dict[str, Any]) -> Any:
+    auth = base64.b64encode(f"lrs-feed:{xapi['secret']}".encode()).decode()
+    return post_json(client, xapi["url"], [statement], Authorization=f"Basic {auth}")
+
+
+@pytest.mark.parametrize("mapping, ceiling", [({"minutes": 60}, 60), ({"max_minutes": 90, "minutes": 60}, 90),
+                                              ({}, 480)], ids=["minutes", "max_minutes", "eight-hours"])
+def test_measured_time_above_the_ceiling_is_credited_at_the_ceiling_and_says_so(
+    client: FlaskClient, xapi: dict[str, Any], cli_json: Callable[..., Any], tmp_path: Path,
+    mapping: dict[str, int], ceiling: int,
+) -> None:
+    course = "https://lms.example/course/hipaa"
+    import_mapping(cli_json, tmp_path, source="lrs-feed", course=course, use_measured_time=True,
+                   credentials=["amt-rma"], **mapping)
+    assert post_xapi(client, xapi, xapi_completed(course, "PT30H")).json["status"] == "credited"
+    [award] = cli_json("awards", "list")
+    assert award["minutes"] == ceiling
+    assert f"measured 1800 min, credited at the mapping's ceiling of {ceiling} min" in award["reason"]
+
+
+def test_measured_time_under_the_ceiling_is_credited_as_measured(
+    client: FlaskClient, xapi: dict[str, Any], cli_json: Callable[..., Any], tmp_path: Path,
+) -> None:
+    course = "https://lms.example/course/hipaa"
+    import_mapping(cli_json, tmp_path, source="lrs-feed", course=course, use_measured_time=True, minutes=60,
+                   credentials=["amt-rma"])
+    post_xapi(client, xapi, xapi_completed(course, "PT45M"))
+    [award] = cli_json("awards", "list")
+    assert award["minutes"] == 45 and "ceiling" not in award["reason"]
+
+
+@pytest.mark.parametrize("duration", ["PT0S", "-PT1H", "an hour"])
+def test_a_zero_negative_or_unparseable_duration_is_400_and_stores_nothing(
+    client: FlaskClient, runtime: Runtime, xapi: dict[str, Any], cli_json: Callable[..., Any], tmp_path: Path,
+    duration: str,
+) -> None:
+    course = "https://lms.example/course/hipaa"
+    import_mapping(cli_json, tmp_path, source="lrs-feed", course=course, use_measured_time=True, minutes=60,
+                   credentials=["amt-rma"])
+    response = post_xapi(client, xapi, xapi_completed(course, duration))
+    assert response.status_code == 400
+    assert count(runtime, models.LmsEvent) == 0
 
 
 def test_xapi_without_credentials_is_401_and_stores_nothing(

@@ -6,7 +6,7 @@ reminder_opt_outs: learners who unsubscribed from reminders.
 Only new tables: no existing row is read or changed.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 00:14:40.730627
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import lti_tool.models.base
 
 revision: str = '0008'
-down_revision: str | None = '0005'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -232,7 +232,8 @@ def audit_packet(credential: str) -> Any:
         if key is None or learner is None or not learners.holds_or_earned(db, learner.id, credential):
             abort(404, f"no audit packet for {credential}: you hold no such credential and have no credit toward it")
         packet = build_audit_packet(db, key, credential, cycle_start,
-                                    int(months) if months else None, base_url())
+                                    int(months) if months else None, base_url(),
+                                    instance_dir=rt.settings.instance_dir)
     log.info("learner %s of platform %s downloaded the %s audit packet (%d files)", launch.lms_user_id,
              launch.platform_id, credential, len(packet.files))
     name = f"audit-packet-{credential}" + (f"-cycle-{cycle_start}" if cycle_start else "") + ".zip"

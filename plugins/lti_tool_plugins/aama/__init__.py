@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import Activity, Award, Conversion, HourlyRule, HourlySettings, Requirement, normalized
+from lti_tool.credits.api import (
+    RETAKE_INTERPRETATIONS,
+    Activity,
+    Award,
+    Conversion,
+    HourlyRule,
+    HourlySettings,
+    Requirement,
+    normalized,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class CmaRule(HourlyRule):
     approval_code = "AAMA"
     categories = ("administrative", "clinical", "general")
     learner_fields = ("number",)
+    credits_authorship = True
     interpretations = (
         "One point per 50-minute contact hour, in steps of 0.5, rounded down (75 minutes = 1.5).",
         "A program that is not AAMA-approved counts only from one contact hour (50 minutes): 49 "
@@ -53,6 +63,7 @@ class CmaRule(HourlyRule):
         "A CPR card is 4 clinical points whatever its length; at most 3 cards (12 points) count in a "
         "cycle, the earliest first; a card never counts toward the 30 AAMA-approved points.",
         "The 60 months run from the learner's certification date.",
+        RETAKE_INTERPRETATIONS["cycle"],
     )
 
     def convert(self, activity: Activity) -> Conversion:

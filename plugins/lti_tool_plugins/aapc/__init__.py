@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import Activity, HourlyRule, HourlySettings, Requirement
+from lti_tool.credits.api import RETAKE_INTERPRETATIONS, Activity, HourlyRule, HourlySettings, RenewalItem, Requirement
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,9 @@ class CppmRule(HourlyRule):
         "One CEU per 60 minutes, in steps of 0.25, rounded down.",
         "A CEU counts toward the 16 pre-approved practice-management CEUs when AAPC approved the "
         "course, it carries its AAPC index number and it is in category 'practice-management'.",
-        "A course counts once in a cycle, however often it is completed.",
+        RETAKE_INTERPRETATIONS["ever"],
+        "AAPC membership is a condition of renewal no course proves: the learner confirms it, with the date, "
+        "in each cycle, and is ready to renew only once it is confirmed.",
         "The two years run from the certification date; nothing carries over.",
     )
 
@@ -49,6 +51,9 @@ class CppmRule(HourlyRule):
         if self.approved(activity) and activity.index_number and self.category_of(activity):
             tags.add("approved-practice-management")
         return tags
+
+    def renewal_items(self) -> tuple[RenewalItem, ...]:
+        return (RenewalItem("aapc-membership", "AAPC membership", "membership"),)
 
     def requirements(self) -> tuple[Requirement, ...]:
         s = self.settings

@@ -12,13 +12,18 @@ from decimal import Decimal
 from typing import ClassVar
 
 from lti_tool.credits.api import (
+    RETAKE_INTERPRETATIONS,
     Activity,
     Conversion,
+    Cycle,
     FixedCycleHourlySettings,
+    Holding,
     HourlyRule,
+    RenewalItem,
     Requirement,
     hours,
     normalized,
+    scheduled_cycle,
     to_step,
 )
 
@@ -38,11 +43,41 @@ class AcmpeSettings(FixedCycleHourlySettings):
     authorship_min_hours: Decimal = Decimal(5)
     authorship_max_hours: Decimal = Decimal(50)
     editorship_hours: Decimal = Decimal(50)
+    # MGMA's proration schedule (mgma.com, ACMPE tracking): what someone advanced inside a cycle
+    # owes, by the half-year of the cycle they were advanced in. The first half-year owes it all.
+    second_half_year_total: Decimal = Decimal(40)
+    second_half_year_mgma: Decimal = Decimal(24)
+    second_half_year_mgma_live: Decimal = Decimal(10)
+    third_half_year_total: Decimal = Decimal(30)
+    third_half_year_mgma: Decimal = Decimal(18)
+    third_half_year_mgma_live: Decimal = Decimal(7)
+    fourth_half_year_total: Decimal = Decimal(20)
+    fourth_half_year_mgma: Decimal = Decimal(12)
+    fourth_half_year_mgma_live: Decimal = Decimal(5)
+    last_year_total: Decimal = Decimal(0)
+    last_year_mgma: Decimal = Decimal(0)
+    last_year_mgma_live: Decimal = Decimal(0)
+
+    def proration_schedule(self) -> dict[int, tuple[tuple[str, Decimal], ...]]:
+        """Half-year (1 to 5; the 6th owes what the 5th does) -> the hours due of each requirement."""
+        rows = {
+            1: (self.required_total, self.required_mgma, self.required_mgma_live),
+            2: (self.second_half_year_total, self.second_half_year_mgma, self.second_half_year_mgma_live),
+            3: (self.third_half_year_total, self.third_half_year_mgma, self.third_half_year_mgma_live),
+            4: (self.fourth_half_year_total, self.fourth_half_year_mgma, self.fourth_half_year_mgma_live),
+            5: (self.last_year_total, self.last_year_mgma, self.last_year_mgma_live),
+        }
+        return {half: tuple(zip(("total", "mgma", "mgma-live"), row, strict=True)) for half, row in rows.items()}
 
     def problems(self) -> list[str]:
         found = super().problems()
         if self.authorship_min_hours > self.authorship_max_hours:
             found.append("authorship_min_hours: must not exceed authorship_max_hours")
+        names = {1: "required", 2: "second_half_year", 3: "third_half_year", 4: "fourth_half_year", 5: "last_year"}
+        for half, row in self.proration_schedule().items():
+            total, mgma, live = (amount for _, amount in row)
+            if not live <= mgma <= total:
+                found.append(f"{names[half]}_*: MGMA live must not exceed MGMA, nor MGMA the total")
         return found
 
 
@@ -67,7 +102,9 @@ class CmpeRule(HourlyRule):
         "A presentation needs at least 30 minutes of one's own portion; it earns exactly that "
         "portion, twice over the first time, hour-for-hour on repeats; the doubled credit is rounded "
         "down to 0.25.",
-        "A poster earns its staffed hours, twice over the first time.",
+        "A poster earns its staffed hours (staffed_minutes; else its minutes), twice over the first time.",
+        "A co-presenter or panelist is credited for their own portion (own_minutes), which must be at "
+        "least 30 minutes; without own_minutes the presenter gave the whole session.",
         "An assessment earns only the minutes of the assessment itself.",
         "Distance learning earns its documented pilot-study time, and only with interaction and "
         "feedback and a structured learning experience; otherwise it is refused naming what is missing.",
@@ -79,9 +116,13 @@ class CmpeRule(HourlyRule):
         "its state and local affiliates, its certification division) is an MGMA source; an MGMA "
         "source marked live counts toward the 12 live hours.",
         "The cycle is fixed for all members (2022-01-01 to 2024-12-31, then every three years). Someone "
-        "certified inside a cycle owes every requirement prorated by the whole months left after the "
-        "certification month, rounded up to a whole hour, and credit counts from the certification day "
-        "(certified on the cycle's first day: nothing prorated; on its second day: that month is gone).",
+        "certified inside a cycle owes what MGMA's half-year proration schedule says for the half-year "
+        "of the certification date (50/30/12, 40/24/10, 30/18/7, 20/12/5 total/MGMA/live, nothing in the "
+        "cycle's last year), in every cycle; credit counts from the certification day. 'Any source' is "
+        "the total less the MGMA hours, so it is not a requirement of its own.",
+        RETAKE_INTERPRETATIONS["cycle"],
+        "MGMA membership is a condition of renewal no course proves: the learner confirms it, with the "
+        "date, in each cycle, and is ready to renew only once it is confirmed.",
         "Informal discussion, opening and closing remarks, business, board and committee meetings "
         "and in-house orientation are never credited.",
     )
@@ -106,25 +147,27 @@ class CmpeRule(HourlyRule):
 
     def _presentation(self, activity: Activity) -> Conversion:
         least = self.settings.presentation_minimum_minutes
-        if activity.minutes < least:
-            return self.refuse(
-                f"a presentation (or one's own portion of it) earns credit only from {least} minutes; "
-                f"this one is {activity.minutes}"
-            )
-        return self._doubled_first_time(activity, "presentation")
+        minutes = self.contact_minutes(activity)
+        portion = activity.own_minutes is not None
+        if minutes < least:
+            what = "one's own portion of a presentation" if portion else "a presentation"
+            return self.refuse(f"{what} earns credit only from {least} minutes; this one is {minutes}")
+        return self._doubled_first_time(activity, minutes,
+                                        "presentation (own portion)" if portion else "presentation")
 
     def _poster(self, activity: Activity) -> Conversion:
-        if activity.minutes <= 0:
+        minutes = self.contact_minutes(activity)
+        if minutes <= 0:
             return self.refuse("a poster earns only the hours its author staffed it; none were given")
-        return self._doubled_first_time(activity, "poster (staffed hours)")
+        return self._doubled_first_time(activity, minutes, "poster (staffed hours)")
 
-    def _doubled_first_time(self, activity: Activity, what: str) -> Conversion:
+    def _doubled_first_time(self, activity: Activity, minutes: int, what: str) -> Conversion:
         factor = self.settings.first_time_multiplier if activity.first_time else Decimal(1)
-        amount = to_step(hours(activity.minutes) * factor, self.settings.step, self.settings.rounding)
+        amount = to_step(hours(minutes) * factor, self.settings.step, self.settings.rounding)
         if amount <= 0:
-            return self.refuse(f"{activity.minutes} minutes earns less than {self.settings.step} {self.unit}")
+            return self.refuse(f"{minutes} minutes earns less than {self.settings.step} {self.unit}")
         when = f"first time, {normalized(factor)} hours per hour" if activity.first_time else "repeat, hour-for-hour"
-        return self.credited(activity, amount, f"{what}: {activity.minutes} min, {when}: {amount} {self.unit}")
+        return self.credited(activity, amount, f"{what}: {minutes} min, {when}: {amount} {self.unit}")
 
     def _distance(self, activity: Activity) -> Conversion:
         missing = []
@@ -159,6 +202,13 @@ class CmpeRule(HourlyRule):
         amount = normalized(self.settings.editorship_hours)
         return self.credited(activity, amount, f"editorship of a published book: {amount} hours")
 
+    def renewal_items(self) -> tuple[RenewalItem, ...]:
+        return (RenewalItem("mgma-membership", "MGMA membership", "membership"),)
+
+    def cycle(self, holding: Holding, on: date) -> Cycle:
+        s = self.settings
+        return scheduled_cycle(s.cycle_first_start, s.cycle_months, holding, on, s.proration_schedule())
+
     def tags_for(self, activity: Activity) -> set[str]:
         tags = super().tags_for(activity)
         if activity.sponsor and any(name in activity.sponsor.upper() for name in MGMA_NAMES):
@@ -176,12 +226,28 @@ class CmpeRule(HourlyRule):
         )
 
 
+@dataclass(frozen=True)
+class FacmpeSettings(AcmpeSettings):
+    volunteer_hours: Decimal = Decimal(6)
+    """Hours of volunteer service every three years (mgma.com)."""
+
+
 class FacmpeRule(CmpeRule):
     """Fellow of ACMPE: the same rules and the same 50 hours in three years."""
 
     credential = "acmpe-facmpe"
+    settings_class = FacmpeSettings
+    settings: FacmpeSettings
     interpretations = (
         "FACMPE keeps CMPE's 30 hours from MGMA sources and 12 MGMA live within its 50 (the digest "
         "says only 'same 50 in three years'; MGMA applies one continuing-education policy to both).",
+        "Six hours of volunteer service in the cycle are a condition of renewal, not credit: the learner "
+        "confirms them with the date and the hours (several confirmations add up), and is ready to "
+        "renew only with the six confirmed in the cycle.",
     )
+
+    def renewal_items(self) -> tuple[RenewalItem, ...]:
+        return (*super().renewal_items(),
+                RenewalItem("volunteer-service", "volunteer service", "volunteer_hours",
+                            self.settings.volunteer_hours))
     title = "Fellow of the American College of Medical Practice Executives (FACMPE)"

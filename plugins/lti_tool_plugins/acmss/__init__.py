@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from lti_tool.credits.api import (
+    RETAKE_INTERPRETATIONS,
     TIMED_TYPES,
     Activity,
     Conversion,
     CreditRule,
     CycleSettings,
+    RenewalItem,
     Requirement,
     normalized,
 )
@@ -72,6 +74,10 @@ class CmssRule(CreditRule):
         "'beyond the published table'.",
         "The year of CME runs from the learner's certification (licensing) date.",
         "A claim needs the learner's CMSS licence number; it is remitted by e-mail with the proof.",
+        RETAKE_INTERPRETATIONS["cycle"],
+        "ACMSS's annual licensing fee is a condition of renewal no course proves: the learner confirms it, "
+        "with the date, "
+        "in each cycle, and is ready to renew only once it is confirmed.",
     )
 
     def convert(self, activity: Activity) -> Conversion:
@@ -95,6 +101,9 @@ class CmssRule(CreditRule):
         exactly = " (exactly 30 minutes: the first row, by decision)" if minutes == 30 else ""
         return self.award(amount, f"{minutes} min: table row '{label}'{exactly}: {amount} CME",
                           index_number=index_number)
+
+    def renewal_items(self) -> tuple[RenewalItem, ...]:
+        return (RenewalItem("annual-fee", "the annual licensing fee", "fee"),)
 
     def requirements(self) -> tuple[Requirement, ...]:
         return (Requirement("total", "CME in one year", self.settings.required_total),)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import HourlyRule, HourlySettings
+from lti_tool.credits.api import RETAKE_INTERPRETATIONS, HourlyRule, HourlySettings
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,10 @@ class RmaRule(HourlyRule):
     settings_class = AmtSettings
     cycle_kind = "certification"
     learner_fields = ("number",)
+    credits_authorship = True
     interpretations = (
         "One point per 60 minutes, in steps of 0.25, rounded down.",
         "The three years run from the certification date; nothing earned before the cycle's start counts and "
         "nothing carries over.",
+        RETAKE_INTERPRETATIONS["cycle"],
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from lti_tool.credits.api import (
+    RETAKE_INTERPRETATIONS,
     ROUNDING_MODES,
     TIMED_TYPES,
     Activity,
@@ -63,6 +64,7 @@ class CeuRule(CreditRule):
         "No renewal cycle: CEUs accumulate.",
         "Only time-based activities earn CEUs (college coursework by the hours an administrator "
         "entered); the never-credited types are refused.",
+        RETAKE_INTERPRETATIONS["calendar_year"],
     )
 
     def convert(self, activity: Activity) -> Conversion:

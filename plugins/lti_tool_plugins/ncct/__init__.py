@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import HourlyRule, HourlySettings
+from lti_tool.credits.api import RETAKE_INTERPRETATIONS, HourlyRule, HourlySettings, RenewalItem
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,14 @@ class NcmaRule(HourlyRule):
     settings_class = NcctSettings
     cycle_kind = "certification"
     learner_fields = ("number",)
+    credits_authorship = True
     interpretations = (
         "Clock hours rounded down to the nearest half hour (89 minutes = 1).",
         "The year runs from the certification date.",
+        RETAKE_INTERPRETATIONS["cycle"],
+        "NCCT's annual fee is a condition of renewal no course proves: the learner confirms it, with the date, "
+        "in each cycle, and is ready to renew only once it is confirmed.",
     )
+
+    def renewal_items(self) -> tuple[RenewalItem, ...]:
+        return (RenewalItem("annual-fee", "the annual NCCT fee", "fee"),)

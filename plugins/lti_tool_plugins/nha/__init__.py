@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import HourlyRule, HourlySettings
+from lti_tool.credits.api import RETAKE_INTERPRETATIONS, HourlyRule, HourlySettings, RenewalItem
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,14 @@ class CcmaRule(HourlyRule):
     settings_class = NhaSettings
     cycle_kind = "certification"
     learner_fields = ("number",)
+    credits_authorship = True
     interpretations = (
         "One credit per 60 minutes, in steps of 0.25, rounded down.",
         "The two years run from the certification date.",
+        RETAKE_INTERPRETATIONS["cycle"],
+        "NHA's renewal fee is a condition of renewal no course proves: the learner confirms it, with the date, "
+        "in each cycle, and is ready to renew only once it is confirmed.",
     )
+
+    def renewal_items(self) -> tuple[RenewalItem, ...]:
+        return (RenewalItem("renewal-fee", "the NHA renewal fee", "fee"),)

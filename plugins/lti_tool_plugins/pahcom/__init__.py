@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import Activity, HourlyRule, HourlySettings, Requirement
+from lti_tool.credits.api import RETAKE_INTERPRETATIONS, Activity, HourlyRule, HourlySettings, RenewalItem, Requirement
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ class CmmRule(HourlyRule):
         "A PAHCOM-approved activity counts toward the 12 approved CEUs only with its PAHCOM index "
         "number (approved CEUs are logged by index number); without one it counts as recognized.",
         "The two years run from the certification date; nothing carries forward.",
+        RETAKE_INTERPRETATIONS["cycle"],
+        "PAHCOM membership is a condition of renewal no course proves: the learner confirms it, with the date, "
+        "in each cycle, and is ready to renew only once it is confirmed.",
     )
 
     def tags_for(self, activity: Activity) -> set[str]:
@@ -45,6 +48,9 @@ class CmmRule(HourlyRule):
         if not activity.index_number:
             tags.discard("approved")
         return tags
+
+    def renewal_items(self) -> tuple[RenewalItem, ...]:
+        return (RenewalItem("pahcom-membership", "PAHCOM membership", "membership"),)
 
     def requirements(self) -> tuple[Requirement, ...]:
         s = self.settings

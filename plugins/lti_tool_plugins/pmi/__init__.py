@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from lti_tool.credits.api import FixedCycleHourlySettings, HourlyRule, Requirement
+from lti_tool.credits.api import RETAKE_INTERPRETATIONS, FixedCycleHourlySettings, HourlyRule, Requirement
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,10 @@ class CmomRule(HourlyRule):
         "A course mapped with category 'core' is in PMI's core competencies; any other course counts "
         "toward the 12 only.",
         "The year is the calendar year (1 January to 31 December). In the year of certification the "
-        "12 (and the 9 core) are prorated by the whole months left after the certification month, "
-        "rounded up, and only credit from the certification day counts.",
+        "12 (and the 9 core) are prorated by the whole months left after the certification month "
+        "(and that month too when certified on its 1st: no month is lost), rounded up, and only "
+        "credit from the certification day counts.",
+        RETAKE_INTERPRETATIONS["cycle"],
     )
 
     def requirements(self) -> tuple[Requirement, ...]:

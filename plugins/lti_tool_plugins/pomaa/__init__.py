@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lti_tool.credits.api import HourlyRule, HourlySettings
+from lti_tool.credits.api import RETAKE_INTERPRETATIONS, HourlyRule, HourlySettings
 
 
 @dataclass(frozen=True)
@@ -32,4 +32,5 @@ class CpmRule(HourlyRule):
     interpretations = (
         "One CEU per 60 minutes, in steps of 0.25, rounded down.",
         "The year runs from the certification date.",
+        RETAKE_INTERPRETATIONS["cycle"],
     )

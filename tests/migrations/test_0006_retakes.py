@@ -1,0 +1,154 @@
+"""Migration 0006: a database with awards made before retakes were keyed upgrades, and every old
+award, ledger entry and outbox claim is unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine
+
+from lti_tool.db import make_engine
+from lti_tool.models import Base
+from lti_tool.runtime import Runtime
+from lti_tool.schema import upgrade
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.fixture
+def old_database(database_url: str, tmp_path: Path) -> Iterator[Engine]:
+    """A database at revision 0005; on PostgreSQL the test database's schema, put back at head after."""
+    url = database_url if database_url.startswith("postgresql") else f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        _empty_schema(engine)
+    upgrade(engine, "0005")
+    yield engine
+    if engine.dialect.name == "postgresql":
+        _empty_schema(engine)
+        upgrade(engine)
+    engine.dispose()
+
+
+def _empty_schema(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+
+
+def _insert(conn: sa.Connection, tables: sa.MetaData, table_name: str, **values: Any) -> int:
+    table = tables.tables[table_name]
+    return int(conn.execute(table.insert().values(**values).returning(table.c.id)).scalar_one())
+
+
+def _award(conn: sa.Connection, tables: sa.MetaData, completion: int, learner: int, source: int, course: str,
+           credential: str, amount: str, index_number: str | None = None, revision: int = 0) -> int:
+    amount_value: Any = Decimal(amount) if conn.dialect.name == "postgresql" else amount
+    award = _insert(conn, tables, "awards", completion_id=completion, learner_id=learner, source_id=source,
+                    course_id=course, credential=credential, revision=revision, amount=amount_value,
+                    unit="CEUs", category=None, index_number=index_number, reason=f"{amount} for {course}",
+                    tags=["approved"], minutes=120, activity={"minutes": 120, "type": "education"},
+                    rule_version="v1", settings={"step": "0.25"}, completed_at=NOW, created_at=NOW)
+    entry = _insert(conn, tables, "ledger_entries", award_id=award, kind="credit", amount=amount_value,
+                    reason="r", created_at=NOW)
+    _insert(conn, tables, "outbox_claims", ledger_entry_id=entry, credential=credential,
+            idempotency_key=f"key-{award}", created_at=NOW)
+    return award
+
+
+def _seed(engine: Engine) -> None:
+    tables = sa.MetaData()
+    tables.reflect(engine)
+    with engine.begin() as conn:
+        source = _insert(conn, tables, "sources", kind="moodle", name="m", token_hash="t" * 64,
+                         secret_hash="s" * 64, created_at=NOW)
+        event = _insert(conn, tables, "lms_events", source_id=source, received_at=NOW, body="{}", parsed=[],
+                        status="credited", detail={}, attempts=1)
+        learner = _insert(conn, tables, "learners", source_id=source, lms_user_id="42", created_at=NOW)
+        _insert(conn, tables, "learner_credentials", learner_id=learner, credential="nha-ccma",
+                certified_on=date(2024, 3, 1), created_at=NOW)
+        completions = [
+            _insert(conn, tables, "course_completions", learner_id=learner, source_id=source, course_id=course,
+                    completed_at=NOW, event_id=event, created_at=NOW)
+            for course in ("hipaa", "billing-a", "billing-b")
+        ]
+        _award(conn, tables, completions[0], learner, source, "hipaa", "nha-ccma", "2")
+        _award(conn, tables, completions[0], learner, source, "hipaa", "iacet-ceu", "0.2")
+        _award(conn, tables, completions[1], learner, source, "billing-a", "aapc-cppm", "2", "AAPC-1")
+        # The bug this migration meets in the field: one AAPC index number under two LMS courses.
+        _award(conn, tables, completions[2], learner, source, "billing-b", "aapc-cppm", "2", "AAPC-1")
+        _award(conn, tables, completions[2], learner, source, "billing-b", "gone-plugin", "1")
+
+
+def _rows(engine: Engine, table: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        result = conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY id"))  # noqa: S608 - fixed names
+        return [dict(row._mapping) for row in result]
+
+
+def test_old_awards_ledger_entries_and_claims_are_unchanged(old_database: Engine) -> None:
+    _seed(old_database)
+    before = {t: _rows(old_database, t) for t in ("awards", "ledger_entries", "outbox_claims", "course_completions")}
+    upgrade(old_database)
+    after = {t: _rows(old_database, t) for t in before}
+    old_columns = set(before["awards"][0])
+    assert [{k: v for k, v in row.items() if k in old_columns} for row in after["awards"]] == before["awards"]
+    for table in ("ledger_entries", "outbox_claims", "course_completions"):
+        assert after[table] == before[table]
+
+
+def test_old_awards_get_the_retake_key_their_plugin_gives(old_database: Engine) -> None:
+    _seed(old_database)
+    upgrade(old_database)
+    keys = [(row["credential"], row["course_key"], row["period"]) for row in _rows(old_database, "awards")]
+    assert keys == [
+        ("nha-ccma", "course:hipaa", "cycle:2024-03-01"),
+        ("iacet-ceu", "course:hipaa", "year:2026"),
+        ("aapc-cppm", "index:AAPC-1", "ever"),
+        ("aapc-cppm", "index:AAPC-1", f"legacy:{_rows(old_database, 'awards')[3]['id']}"),
+        ("gone-plugin", "course:billing-b", f"legacy:{_rows(old_database, 'awards')[4]['id']}"),
+    ]
+
+
+def test_after_the_upgrade_a_retake_is_a_completion_of_its_own(old_database: Engine) -> None:
+    _seed(old_database)
+    upgrade(old_database)
+    tables = sa.MetaData()
+    tables.reflect(old_database)
+    with old_database.begin() as conn:
+        [first] = conn.execute(sa.text("SELECT learner_id, source_id, event_id FROM course_completions "
+                                       "WHERE course_id = 'hipaa'")).all()
+        _insert(conn, tables, "course_completions", learner_id=first.learner_id, source_id=first.source_id,
+                course_id="hipaa", completed_at=datetime(2027, 1, 2, tzinfo=UTC), event_id=first.event_id,
+                created_at=NOW)
+    with pytest.raises(sa.exc.IntegrityError), old_database.begin() as conn:
+        _insert(conn, tables, "course_completions", learner_id=first.learner_id, source_id=first.source_id,
+                course_id="hipaa", completed_at=NOW, event_id=first.event_id, created_at=NOW)
+
+
+def test_foreign_keys_still_hold_after_the_sqlite_rebuild(old_database: Engine) -> None:
+    if old_database.dialect.name != "sqlite":
+        pytest.skip("SQLite alone rebuilds tables")
+    _seed(old_database)
+    upgrade(old_database)
+    with old_database.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.execute(sa.text("INSERT INTO ledger_entries (award_id, kind, amount, reason, created_at) "
+                                 "VALUES (999, 'credit', '1', 'r', '2026-01-01 00:00:00')"))
+
+
+def test_the_migrated_awards_and_completions_match_the_models(runtime: Runtime) -> None:
+    with runtime.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    mine = ("'awards'", "'course_completions'", "'renewal_confirmations'", "uq_awards", "uq_course_completions",
+            "renewal_confirmations", "outside_credits")
+    assert [d for d in diff if any(name in repr(d) for name in mine)] == []
