@@ -19,7 +19,8 @@ from tests.cli.test_export_cli import own_config
 from tests.exports.ledger_rows import credit
 
 # Commands whose --source is a source id; `platforms add|approve --source` take a name (tests/lti/test_cli.py).
-SOURCE_ID_COMMANDS = {"audit packet", "awards list", "export consent", "learners credential add",
+SOURCE_ID_COMMANDS = {"audit packet", "awards list", "export consent", "learners confirm",
+                      "learners credential add", "learners outside add", "learners outside list",
                       "learners progress", "learners transcript"}
 
 
@@ -109,12 +110,41 @@ def test_transcript_through_a_sharing_source_is_the_identity_sources(
     assert through_feed.read_bytes() == through_primary.read_bytes()
 
 
+def test_an_item_confirmed_through_a_sharing_source_belongs_to_the_same_learner(
+    runtime: Runtime, cli_json: Callable[..., Any], feed: str
+) -> None:
+    cli_json("learners", "credential", "add", "--source", primary_id(runtime), "--user", "123",
+             "--credential", "acmss-cmss", "--certified-on", "2026-01-01")
+    cli_json("learners", "confirm", "--source", feed, "--user", "123", "--credential", "acmss-cmss",
+             "--item", "annual-fee", "--on", "2026-02-01")
+    [progress] = cli_json("learners", "progress", "--source", primary_id(runtime), "--user", "123",
+                          "--on", "2026-06-01")
+    assert [(i["id"], i["met"]) for i in progress["items"]] == [("annual-fee", True)]
+
+
+def test_outside_credit_recorded_through_a_sharing_source_is_listed_for_the_same_learner(
+    runtime: Runtime, cli_json: Callable[..., Any], feed: str
+) -> None:
+    cli_json("learners", "credential", "add", "--source", primary_id(runtime), "--user", "123",
+             "--credential", "acmss-cmss", "--certified-on", "2026-01-01")
+    recorded = cli_json("learners", "outside", "add", "--source", feed, "--user", "123", "--credential",
+                        "acmss-cmss", "--title", "MLN webinar", "--provider", "CMS", "--date", "2026-03-02",
+                        "--minutes", "45")
+    listed = cli_json("learners", "outside", "list", "--source", primary_id(runtime), "--user", "123")
+    assert [row["id"] for row in listed] == [recorded["id"]]
+    assert listed == cli_json("learners", "outside", "list", "--source", feed, "--user", "123")
+
+
 @pytest.mark.parametrize("command", [
     ("awards", "list", "--user", "123"),
     ("export", "consent", "--user", "123", "--credential", "acmss-cmss"),
     ("learners", "credential", "add", "--user", "123", "--credential", "acmss-cmss"),
     ("learners", "progress", "--user", "123"),
     ("learners", "transcript", "--user", "123", "--credential", "acmss-cmss", "-o", "t.csv"),
+    ("learners", "confirm", "--user", "123", "--credential", "acmss-cmss", "--item", "annual-fee"),
+    ("learners", "outside", "add", "--user", "123", "--credential", "acmss-cmss", "--title", "T",
+     "--provider", "P", "--date", "2026-03-02", "--minutes", "45"),
+    ("learners", "outside", "list", "--user", "123"),
 ])
 def test_an_unknown_source_id_is_a_usage_error_naming_it(cli: Callable[..., Result], command: tuple[str, ...]) -> None:
     result = cli(*command, "--source", "999", expect=2)
