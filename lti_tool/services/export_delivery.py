@@ -1,9 +1,11 @@
 """Delivering one batch: lease, render, send, and record the outcome.
 
 1. The batch is *leased* with a conditional update that also counts the attempt; the attempt number
-   is the lease's fencing token. Two ticks (the scheduler and ``lti-tool export run``, or two hosts)
-   never deliver the same batch at once; a lease left by a killed process expires, the next tick
-   takes the batch up again, and the killed attempt is recorded as ``interrupted``.
+   is the lease's fencing token. A lease runs from the moment it is taken (not from the tick's
+   start) and :class:`LeaseKeeper` renews it while the delivery runs, so two ticks (the scheduler
+   and ``lti-tool export run``, or two hosts) never deliver the same batch at once, however long a
+   tick or a delivery takes; a lease left by a killed process is no longer renewed and expires, the
+   next tick takes the batch up again, and the killed attempt is recorded as ``interrupted``.
 2. The batch is rendered from its claims (deterministically: a retry sends the same bytes under the
    same key: file names, ``Message-ID``, ``webhook-id``) and delivered.
 3. Only a receiver's acceptance marks it ``delivered``, with the receipt (an acceptance always wins,
@@ -17,7 +19,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import select, update
@@ -40,7 +45,9 @@ class BatchNotFound(LookupError):
 
 
 def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds: float) -> int | None:
-    """Take the batch for one attempt; returns the attempt number, ``None`` if another tick holds it."""
+    """Take the batch for one attempt; returns the attempt number, ``None`` if another tick holds it.
+
+    ``now`` is the moment the lease is taken: the lease ends ``seconds`` after it."""
     with write_session(sessions) as session:
         result = session.execute(
             update(models.ExportBatch)
@@ -61,6 +68,48 @@ def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds
         session.add(models.ExportAttempt(batch_id=batch_id, attempt=batch.attempts,
                                          destination=batch.destination, started_at=now))
         return batch.attempts
+
+
+class LeaseKeeper:
+    """Renews a batch's lease while its delivery runs (a context manager around the delivery).
+
+    A thread moves ``lease_until`` to ``clock() + seconds`` every third of the lease, only while the
+    batch is still ``delivering`` under this attempt (the fencing token), so a delivery that outlasts
+    the lease is never taken over by another tick; a killed process stops renewing and its lease
+    runs out as before.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], batch_id: int, attempt: int, seconds: float,
+                 clock: Callable[[], datetime] = models.utcnow) -> None:
+        self.sessions, self.batch_id, self.attempt = sessions, batch_id, attempt
+        self.seconds, self.clock = seconds, clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{batch_id}", daemon=True)
+
+    def renew(self) -> bool:
+        """Extend the lease now; ``False`` if this attempt no longer holds it."""
+        with write_session(self.sessions) as session:
+            return session.execute(update(models.ExportBatch).where(
+                models.ExportBatch.id == self.batch_id, models.ExportBatch.status == "delivering",
+                models.ExportBatch.attempts == self.attempt,
+            ).values(lease_until=self.clock() + timedelta(seconds=self.seconds))).rowcount == 1
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                if not self.renew():
+                    return
+            except Exception:  # noqa: BLE001 - a failed renewal is logged; the next one may work
+                log.exception("renewing the lease of export batch %s failed", self.batch_id)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def batch_name(batch: models.ExportBatch) -> str:
