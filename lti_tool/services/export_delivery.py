@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
@@ -89,10 +89,12 @@ class LeaseKeeper:
     def renew(self) -> bool:
         """Extend the lease now; ``False`` if this attempt no longer holds it."""
         with write_session(self.sessions) as session:
-            return session.execute(update(models.ExportBatch).where(
-                models.ExportBatch.id == self.batch_id, models.ExportBatch.status == "delivering",
-                models.ExportBatch.attempts == self.attempt,
-            ).values(lease_until=self.clock() + timedelta(seconds=self.seconds))).rowcount == 1
+            result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                update(models.ExportBatch).where(
+                    models.ExportBatch.id == self.batch_id, models.ExportBatch.status == "delivering",
+                    models.ExportBatch.attempts == self.attempt,
+                ).values(lease_until=self.clock() + timedelta(seconds=self.seconds)))
+            return result.rowcount == 1
 
     def _run(self) -> None:
         while not self._stop.wait(self.seconds / 3):
