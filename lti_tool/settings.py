@@ -66,7 +66,21 @@ class LtiSettings(BaseModel):
     key_grace_seconds: int = Field(7 * 86400, ge=0)
     http_timeout_seconds: float = Field(10.0, gt=0, le=60)
     registration_requires_approval: bool = True
+    registrations_at_once: int = Field(2, ge=1, le=16)
+    """Dynamic registrations running at once in a worker process; more are answered 503 at once."""
+    registrations_per_minute: int = Field(10, ge=1, le=1000)
+    """Anonymous registration and login requests per client address and minute (then 429)."""
     proxy_hops: int = Field(0, ge=0, le=5)
+
+
+class OutboundSettings(BaseModel):
+    """Calls to other systems (:mod:`lti_tool.outbound`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow_private_addresses: bool = False
+    """Development and tests only: let the tool call loopback, private and link-local addresses,
+    and plain http. Off, those are refused after DNS resolution and on every redirect."""
 
 
 class Settings(BaseSettings):
@@ -92,6 +106,7 @@ class Settings(BaseSettings):
     events: EventSettings = EventSettings()
     exports: ExportSettings = ExportSettings()
     lti: LtiSettings = LtiSettings()
+    outbound: OutboundSettings = OutboundSettings()
 
     @classmethod
     def settings_customise_sources(

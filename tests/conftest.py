@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from lti_tool import outbound
 from lti_tool.cli.main import cli as lti_cli
 from lti_tool.db import make_engine
 from lti_tool.models import Base
@@ -27,6 +28,12 @@ from lti_tool.runtime import Runtime, build_runtime
 from lti_tool.schema import upgrade
 from lti_tool.settings import Settings, load_settings
 from lti_tool.web.app import create_app
+
+# The tests' peers (platforms, receivers, LMS stand-ins) listen on 127.0.0.1, which the outbound
+# address policy refuses by default: the tests run with the development setting, in this process
+# and in every process they start. tests/security/ checks the refusal itself with the default policy.
+os.environ["LTI_TOOL_OUTBOUND__ALLOW_PRIVATE_ADDRESSES"] = "true"
+outbound.configure(outbound.Policy(allow_private=True))
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
