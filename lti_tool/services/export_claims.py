@@ -1,5 +1,7 @@
 """Claims as exporters see them: outbox rows joined with the ledger entry, award, learner, the
-learner's member/licence number and the course mapping's title, in outbox order."""
+learner's member/licence number and the course mapping's title, in outbox order. Every free text
+is one line (:func:`lti_tool.text.one_line`): a name cannot forge lines in a remittance e-mail,
+a subject or a text file."""
 
 from __future__ import annotations
 
@@ -10,6 +12,11 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.exports.claim import Claim
+from lti_tool.text import one_line
+
+
+def _line(value: str | None) -> str | None:
+    return None if value is None else one_line(value)
 
 
 def batch_claims(session: Session, batch_id: int) -> list[Claim]:
@@ -36,11 +43,12 @@ def claims_where(session: Session, *where: Any) -> list[Claim]:
     return [
         Claim(
             idempotency_key=claim.idempotency_key, entry_kind=entry.kind, award_id=award.id,
-            credential=award.credential, learner_lms_id=learner.lms_user_id,
-            learner_name=learner.name, learner_email=learner.email, member_number=number,
-            source=source.name, course_id=award.course_id, course_title=title,
+            credential=award.credential, learner_lms_id=one_line(learner.lms_user_id),
+            learner_name=_line(learner.name), learner_email=_line(learner.email),
+            member_number=_line(number), source=one_line(source.name),
+            course_id=one_line(award.course_id), course_title=_line(title),
             completed_at=award.completed_at, minutes=award.minutes, amount=entry.amount,
-            unit=award.unit, category=award.category, index_number=award.index_number,
+            unit=award.unit, category=_line(award.category), index_number=_line(award.index_number),
             rule_version=award.rule_version,
         )
         for claim, entry, award, learner, source, number, title in rows
