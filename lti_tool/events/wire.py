@@ -6,16 +6,46 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import StrictInt, StrictStr, ValidationError
 
 from lti_tool.events.completion import BadEvent
+from lti_tool.text import is_clean
+
+WireId = StrictStr | StrictInt
+"""An LMS id as the wire carries it: text or an integer, never a boolean (``true`` is not user 1)."""
+
+MAX_DEPTH = 64
+"""Deeper nesting than any LMS sends is refused (a 10,000-level array would exhaust the stack)."""
 
 
 def load_json(body: bytes) -> Any:
+    """The body as JSON, refused (:class:`BadEvent`) when it is not JSON, nests deeper than
+    :data:`MAX_DEPTH`, or holds a NUL, a lone surrogate or a control character in any string: no
+    column of any database takes those, so they are refused here, the same on SQLite and PostgreSQL."""
     try:
-        return json.loads(body)
+        data = json.loads(body)
+    except RecursionError:
+        raise BadEvent("body nests too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadEvent(f"body is not JSON ({exc.__class__.__name__})") from None
+    _check_strings(data)
+    return data
+
+
+def _check_strings(data: Any) -> None:
+    pending = [(data, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise BadEvent(f"body nests deeper than {MAX_DEPTH} levels")
+        if isinstance(value, str):
+            if not is_clean(value):
+                raise BadEvent("body holds a NUL, a lone surrogate or a control character")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                pending += [(key, depth + 1), (item, depth + 1)]
+        elif isinstance(value, list):
+            pending += [(item, depth + 1) for item in value]
 
 
 def first_error(exc: ValidationError, prefix: str = "") -> BadEvent:
@@ -27,7 +57,9 @@ def first_error(exc: ValidationError, prefix: str = "") -> BadEvent:
 
 def as_id(value: Any, field: str) -> str:
     """LMS ids arrive as strings or integers; both become the same text."""
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool):
+        raise BadEvent(f"{field}: true and false are not ids")
+    if value is None:
         raise BadEvent(f"{field}: an id is required")
     if isinstance(value, int):
         return str(value)
