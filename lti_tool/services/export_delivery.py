@@ -33,7 +33,7 @@ from lti_tool.db import read_session, write_session
 from lti_tool.exports.base import DeliveryError, Export
 from lti_tool.exports.claim import Claim
 from lti_tool.exports.config import Exports
-from lti_tool.services.export_batching import OPEN
+from lti_tool.services.export_batching import OPEN, batch_key
 from lti_tool.services.export_claims import batch_claims
 from lti_tool.settings import ExportSettings
 
@@ -147,6 +147,9 @@ def deliver_batch(
             export = render_batch(exports, batch, claims)
         except Exception as exc:  # noqa: BLE001 - a batch that cannot be rendered is recorded, not lost
             unrendered: Exception = exc
+    if export is None and len(claims) > 1 and set_aside_unrenderable(
+            sessions, exports, batch_id, attempt, claims, unrendered):
+        return deliver_batch(sessions, batch_id, attempt, exports, settings, now)
     if overdue:
         log.warning("export batch %s (%s) is past its reporting deadline", batch_id, credential)
     outcome = {"batch": batch_id, "credential": credential, "claims": len(claims),
@@ -163,6 +166,48 @@ def deliver_batch(
     log.info("export batch %s: %d %s claim(s) to %s: %s", batch_id, len(claims), credential,
              destination, receipt)
     return {**outcome, "delivered": True, "file": receipt.get("path"), "receipt": receipt}
+
+
+def set_aside_unrenderable(
+    sessions: sessionmaker[Session], exports: Exports, batch_id: int, attempt: int, claims: list[Claim],
+    error: Exception,
+) -> bool:
+    """A batch that cannot be rendered: find the claims that cannot be rendered alone, move each
+    into a batch of its own in the dead letter (with the error), and give the held batch the key of
+    the claims that remain, so one bad claim never holds the others. ``False`` if no claim fails
+    alone (then the batch fails as a whole)."""
+    with read_session(sessions) as session:
+        batch = session.get(models.ExportBatch, batch_id)
+        assert batch is not None
+        bad: dict[str, str] = {}
+        for claim in claims:
+            try:
+                render_batch(exports, batch, [claim])
+            except Exception as exc:  # noqa: BLE001 - the reason is kept on the claim's own batch
+                bad[claim.idempotency_key] = f"{type(exc).__name__}: {exc}"
+    if not bad or len(bad) == len(claims):
+        return False
+    with write_session(sessions) as session:
+        batch = session.get(models.ExportBatch, batch_id)
+        if batch is None or batch.status != "delivering" or batch.attempts != attempt:
+            return False
+        rows = {c.idempotency_key: c for c in session.scalars(
+            select(models.OutboxClaim).where(models.OutboxClaim.batch_id == batch_id))}
+        for key, reason in bad.items():
+            dead = models.ExportBatch(
+                credential=batch.credential, destination=batch.destination, exporter=batch.exporter,
+                key=batch_key([key]), status="dead", attempts=0, next_attempt_at=batch.next_attempt_at,
+                created_at=batch.created_at, deadline_at=batch.deadline_at,
+                last_error=f"cannot be rendered: {reason}")
+            session.add(dead)
+            session.flush()
+            rows[key].batch_id = dead.id
+            log.error("export claim %s set aside from batch %s into dead batch %s: %s", key, batch_id,
+                      dead.id, reason)
+        batch.key = batch_key([c.idempotency_key for c in claims if c.idempotency_key not in bad])
+    log.warning("export batch %s: %d claim(s) could not be rendered (%s); the other %d go on",
+                batch_id, len(bad), error, len(claims) - len(bad))
+    return True
 
 
 def record_delivery(sessions: sessionmaker[Session], batch_id: int, attempt: int,
