@@ -73,3 +73,21 @@ def csv_cell(value: Any) -> str:
     if text.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
+
+
+def check_strings(data: Any, max_depth: int = 64) -> None:
+    """Refuse (:class:`BadText`) a JSON-like tree nesting deeper than ``max_depth`` or holding a
+    NUL, a lone surrogate or a control character other than tab and line breaks in any string."""
+    pending = [(data, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > max_depth:
+            raise BadText(f"nests deeper than {max_depth} levels")
+        if isinstance(value, str):
+            if not is_clean(value):
+                raise BadText("holds a NUL, a lone surrogate or a control character")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                pending += [(key, depth + 1), (item, depth + 1)]
+        elif isinstance(value, list):
+            pending += [(item, depth + 1) for item in value]

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import StrictInt, StrictStr, ValidationError
 
 from lti_tool.events.completion import BadEvent
-from lti_tool.text import is_clean
+from lti_tool.text import BadText, check_strings
 
 WireId = StrictStr | StrictInt
 """An LMS id as the wire carries it: text or an integer, never a boolean (``true`` is not user 1)."""
@@ -28,24 +28,11 @@ def load_json(body: bytes) -> Any:
         raise BadEvent("body nests too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadEvent(f"body is not JSON ({exc.__class__.__name__})") from None
-    _check_strings(data)
+    try:
+        check_strings(data, MAX_DEPTH)
+    except BadText as exc:
+        raise BadEvent(f"body {exc}") from None
     return data
-
-
-def _check_strings(data: Any) -> None:
-    pending = [(data, 0)]
-    while pending:
-        value, depth = pending.pop()
-        if depth > MAX_DEPTH:
-            raise BadEvent(f"body nests deeper than {MAX_DEPTH} levels")
-        if isinstance(value, str):
-            if not is_clean(value):
-                raise BadEvent("body holds a NUL, a lone surrogate or a control character")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                pending += [(key, depth + 1), (item, depth + 1)]
-        elif isinstance(value, list):
-            pending += [(item, depth + 1) for item in value]
 
 
 def first_error(exc: ValidationError, prefix: str = "") -> BadEvent:
