@@ -12,7 +12,7 @@ to addresses that an outsider, a platform or an administrator chose. Each call h
   rebinding could change): loopback, link-local, private, shared, reserved, multicast and
   unspecified addresses are refused unless :class:`Policy` ``allow_private`` is set (the
   development setting ``[outbound] allow_private_addresses``, which also permits plain ``http`` to
-  private addresses only; multicast and unspecified stay refused); otherwise only ``https`` is
+  private addresses only; link-local, multicast and unspecified stay refused); otherwise only ``https`` is
   spoken, certificates verified;
 - **one generic error**: every failure (refused address, unknown host, closed or open port,
   timeout, TLS, an over-long answer) raises :class:`OutboundError` whose message is the same
@@ -80,8 +80,8 @@ class Policy:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
-        if ip.is_multicast or ip.is_unspecified:
-            return False
+        if ip.is_multicast or ip.is_unspecified or ip.is_link_local:
+            return False  # link-local holds the cloud metadata service: never, not even in development
         return self.allow_private or ip.is_global
 
 

@@ -36,6 +36,11 @@ def test_non_public_addresses_are_refused_by_default(address: str) -> None:
     assert not PUBLIC.permits(address)
 
 
+@pytest.mark.parametrize("address", ["169.254.169.254", "fe80::1", "224.0.0.1", "0.0.0.0"])
+def test_link_local_multicast_and_unspecified_are_refused_even_in_development(address: str) -> None:
+    assert not DEV.permits(address)
+
+
 def test_public_addresses_are_permitted() -> None:
     assert PUBLIC.permits("93.184.216.34") and PUBLIC.permits("2606:2800:220:1:248:1893:25c8:1946")
 
