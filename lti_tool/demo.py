@@ -57,7 +57,8 @@ def main() -> None:
     os.environ.setdefault("LTI_TOOL_EXPORTS_PATH", str(ROOT / "config" / "exports.demo.toml"))
     settings = load_settings(instance_dir=instance_dir, database_url="")
     urls = prepare(instance_dir)
-    env = {**os.environ, "LTI_TOOL_INSTANCE_DIR": str(instance_dir), "DATABASE_URL": ""}
+    env = {**os.environ, "LTI_TOOL_INSTANCE_DIR": str(instance_dir), "DATABASE_URL": "",
+           "LTI_TOOL_SERVER__DEVELOPMENT": "true", "LTI_TOOL_OUTBOUND__ALLOW_PRIVATE_ADDRESSES": "true"}
     base = f"http://{settings.server.host}:{settings.server.port}"
     server = subprocess.Popen([sys.executable, "-m", "lti_tool", "serve"], env=env)
     clock = subprocess.Popen([sys.executable, "-m", "lti_tool", "scheduler"], env=env)

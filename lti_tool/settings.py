@@ -34,6 +34,10 @@ class ServerSettings(BaseModel):
     """0: one process on SQLite (its threads queue on the in-process write lock instead of sleeping
     in SQLite's busy handler), one per core on PostgreSQL."""
     threads: int = Field(8, ge=1, le=256)
+    development: bool = False
+    """A developer's machine: ``serve`` starts without ``lti.public_url`` (the tool's URLs then come
+    from each request's Host header, which anyone can set). Off, ``serve`` refuses to start
+    without an https ``lti.public_url``."""
 
 
 class EventSettings(BaseModel):
