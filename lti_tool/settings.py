@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -70,9 +70,9 @@ class LtiSettings(BaseModel):
     key_grace_seconds: int = Field(7 * 86400, ge=0)
     http_timeout_seconds: float = Field(10.0, gt=0, le=60)
     registration_requires_approval: bool = True
-    registrations_at_once: int = Field(2, ge=1, le=16)
+    registrations_at_once: Annotated[int, Field(ge=1, le=16)] = 2
     """Dynamic registrations running at once in a worker process; more are answered 503 at once."""
-    registrations_per_minute: int = Field(10, ge=1, le=1000)
+    registrations_per_minute: Annotated[int, Field(ge=1, le=1000)] = 10
     """Anonymous registration and login requests per client address and minute (then 429)."""
     proxy_hops: int = Field(0, ge=0, le=5)
 
