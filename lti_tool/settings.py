@@ -73,7 +73,7 @@ class LtiSettings(BaseModel):
     registrations_at_once: Annotated[int, Field(ge=1, le=16)] = 2
     """Dynamic registrations running at once in a worker process; more are answered 503 at once."""
     registrations_per_minute: Annotated[int, Field(ge=1, le=1000)] = 10
-    """Anonymous registration and login requests per client address and minute (then 429)."""
+    """``/lti/register`` requests per client address and minute (then 429)."""
     proxy_hops: int = Field(0, ge=0, le=5)
 
 
