@@ -76,3 +76,22 @@ def test_a_stored_certification_date_of_9999_does_not_break_the_learner_page(
     response = launch.client.get("/lti/learner")
     assert response.status_code == 200
     assert "CMA-1" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("fields", [
+    {"title": "HIPAA\x00"}, {"title": "t" * 501}, {"category": "c" * 65}, {"index_number": "1\x00"},
+    {"minutes": str(2**40)}, {"credentials": "aama-cma\x00"},
+], ids=["title NUL", "title over 500", "category over 64", "index number NUL", "minutes beyond 32 bits",
+        "credential NUL"])
+def test_a_hostile_course_mapping_form_is_400_and_stores_nothing(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any], fields: dict[str, str]
+) -> None:
+    from tests.lti.pages import mapping_form
+    from tests.lti.platform import ADMINISTRATOR
+
+    assert launch(launch.platform.claims(sub="99", roles=ADMINISTRATOR)).status_code == 303
+    token = csrf_token(launch.client, "/lti/mapping")
+    before = stored_counts(runtime)
+    response = launch.client.post("/lti/mapping", data=mapping_form(token, **fields))
+    assert response.status_code == 400
+    assert stored_counts(runtime) == before
