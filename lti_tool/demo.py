@@ -111,6 +111,10 @@ def main() -> None:
     instance_dir = Path(os.environ.get("LTI_TOOL_INSTANCE_DIR", "instance/demo"))
     os.environ.setdefault("LTI_TOOL_EXPORTS_PATH", str(ROOT / "config" / "exports.demo.toml"))
     os.environ.setdefault("LTI_TOOL_CERTIFICATES__ISSUER_NAME", ISSUER)
+    # The demo runs on 127.0.0.1 over plain http: a development server whose tool calls (the demo
+    # LMS's keyset) go to loopback. Never set these in production.
+    os.environ.setdefault("LTI_TOOL_SERVER__DEVELOPMENT", "true")
+    os.environ.setdefault("LTI_TOOL_OUTBOUND__ALLOW_PRIVATE_ADDRESSES", "true")
     settings = load_settings(instance_dir=instance_dir, database_url="")
     base = f"http://{settings.server.host}:{settings.server.port}"
     lms_port = int(os.environ.get("LTI_TOOL_DEMO_LMS_PORT", settings.server.port + 1))

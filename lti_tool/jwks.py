@@ -3,7 +3,8 @@
 Used wherever the tool verifies a platform's RS256 signature (Canvas signed Live Events, LTI
 launches). Keys are cached per JWKS URL. An unknown ``kid`` (a key rotation) triggers a re-fetch, but
 at most once per ``min_refetch_interval`` per URL, so a flood of forged ``kid`` values costs the
-platform one request a minute. Every fetch has a timeout.
+platform one request a minute. Every fetch goes through :mod:`lti_tool.outbound` (a total deadline,
+a size cap, the address policy).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import jwt
-import requests
+
+from lti_tool import outbound
+
+MAX_BYTES = 256 * 1024
+"""A JWKS larger than this is refused (a platform publishes a few keys, a few kB)."""
 
 
 class UnknownKey(Exception):
@@ -55,11 +60,13 @@ class JwksCache:
 
     def _fetch(self, jwks_url: str) -> dict[str, jwt.PyJWK]:
         try:
-            response = requests.get(jwks_url, timeout=self.timeout)
-            response.raise_for_status()
+            response = outbound.request("GET", jwks_url, deadline=self.timeout, max_bytes=MAX_BYTES)
+        except outbound.OutboundError as exc:
+            raise JwksUnavailable(f"fetching {jwks_url}: {exc.reason}") from None
+        if not response.ok:
+            raise JwksUnavailable(f"fetching {jwks_url}: HTTP {response.status}")
+        try:
             data = response.json()
-        except requests.RequestException as exc:
-            raise JwksUnavailable(f"fetching {jwks_url}: {type(exc).__name__}") from None
         except ValueError:
             raise JwksUnavailable(f"{jwks_url} did not return JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("keys"), list):

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from lti_tool import outbound
 from lti_tool.credits.registry import Rulebook, load_rulebook
 from lti_tool.db import make_engine, session_factory
 from lti_tool.exports.config import Exports, build_exports, rule_defaults
@@ -45,6 +46,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    outbound.configure(outbound.Policy(allow_private=settings.outbound.allow_private_addresses))
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         settings.instance_dir.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -34,6 +34,10 @@ class ServerSettings(BaseModel):
     """0: one process on SQLite (its threads queue on the in-process write lock instead of sleeping
     in SQLite's busy handler), one per core on PostgreSQL."""
     threads: int = Field(8, ge=1, le=256)
+    development: bool = False
+    """A developer's machine: ``serve`` starts without ``lti.public_url`` (the tool's URLs then come
+    from each request's Host header, which anyone can set). Off, ``serve`` refuses to start
+    without an https ``lti.public_url``."""
 
 
 class EventSettings(BaseModel):
@@ -66,6 +70,10 @@ class LtiSettings(BaseModel):
     key_grace_seconds: int = Field(7 * 86400, ge=0)
     http_timeout_seconds: float = Field(10.0, gt=0, le=60)
     registration_requires_approval: bool = True
+    registrations_at_once: Annotated[int, Field(ge=1, le=16)] = 2
+    """Dynamic registrations running at once in a worker process; more are answered 503 at once."""
+    registrations_per_minute: Annotated[int, Field(ge=1, le=1000)] = 10
+    """``/lti/register`` requests per client address and minute (then 429)."""
     proxy_hops: int = Field(0, ge=0, le=5)
 
 
@@ -111,6 +119,16 @@ class BenchSettings(BaseModel):
     """``POST /bench/durable-insert``: the ingest benchmark's ceiling (:mod:`lti_tool.web.durable_insert`)."""
 
 
+class OutboundSettings(BaseModel):
+    """Calls to other systems (:mod:`lti_tool.outbound`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow_private_addresses: bool = False
+    """Development and tests only: let the tool call loopback, private and link-local addresses,
+    and plain http. Off, those are refused after DNS resolution and on every redirect."""
+
+
 class Settings(BaseSettings):
     """Every setting of the tool, with its default."""
 
@@ -137,6 +155,7 @@ class Settings(BaseSettings):
     certificates: CertificateSettings = CertificateSettings()
     reminders: ReminderSettings = ReminderSettings()
     bench: BenchSettings = BenchSettings()
+    outbound: OutboundSettings = OutboundSettings()
 
     @classmethod
     def settings_customise_sources(

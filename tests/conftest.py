@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from lti_tool import outbound
 from lti_tool.cli.main import cli as lti_cli
 from lti_tool.db import make_engine
 from lti_tool.models import Base
@@ -27,6 +28,13 @@ from lti_tool.runtime import Runtime, build_runtime
 from lti_tool.schema import upgrade
 from lti_tool.settings import Settings, load_settings
 from lti_tool.web.app import create_app
+
+# The tests' peers (platforms, receivers, LMS stand-ins) listen on 127.0.0.1, which the outbound
+# address policy refuses by default: the tests run with the development setting, in this process
+# and in every process they start. tests/security/ checks the refusal itself with the default policy.
+os.environ["LTI_TOOL_OUTBOUND__ALLOW_PRIVATE_ADDRESSES"] = "true"
+os.environ["LTI_TOOL_SERVER__DEVELOPMENT"] = "true"  # the served tool runs on 127.0.0.1 without public_url
+outbound.configure(outbound.Policy(allow_private=True))
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -154,7 +162,7 @@ def server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         try:
             if requests.get(f"{base}/healthz", timeout=1).ok:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or its workers still booting
             time.sleep(0.1)
         if process.poll() is not None:
             break

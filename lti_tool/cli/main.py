@@ -7,6 +7,7 @@ import click
 from lti_tool.cli.audit import audit
 from lti_tool.cli.awards import awards
 from lti_tool.cli.credits import credits
+from lti_tool.cli.events import events
 from lti_tool.cli.export import export
 from lti_tool.cli.init import init
 from lti_tool.cli.keys import keys
@@ -28,6 +29,6 @@ def cli() -> None:
 
 
 for command in (init, sources, mappings, credits, plugins, awards, learners, export, serve, scheduler,
-                platforms, keys, audit, reminders, verify):
+                platforms, keys, audit, reminders, verify, events):
     cli.add_command(command)
 learners.add_command(transcript)

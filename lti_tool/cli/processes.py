@@ -22,6 +22,12 @@ def serve(rt: Runtime, host: str | None, port: int | None) -> None:
     """Run the web app under gunicorn."""
     from lti_tool.server import GunicornServer
 
+    public_url = rt.settings.lti.public_url
+    if not rt.settings.server.development and not public_url.startswith("https://"):
+        raise click.UsageError(
+            "lti.public_url (LTI_TOOL_LTI__PUBLIC_URL) must be the tool's https:// URL as the LMS "
+            "sees it: without it the Host header of each request decides the tool's URLs. "
+            "On a developer's machine only: server.development = true.")
     settings = rt.settings.model_copy(deep=True)
     if host:
         settings.server.host = host

@@ -17,7 +17,7 @@ import jwt
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lti_tool.events.completion import BadEvent, BadSignature, Completion, Ignored, ParsedEvent
-from lti_tool.events.wire import as_id, as_utc, first_error, load_json
+from lti_tool.events.wire import WireId, as_id, as_utc, first_error, load_json
 from lti_tool.jwks import JwksCache, UnknownKey
 
 CLOCK_LEEWAY_SECONDS = 60
@@ -39,13 +39,13 @@ class _Envelope(_Loose):
 
 
 class _User(_Loose):
-    id: str | int
+    id: WireId
     name: str | None = None
     email: str | None = None
 
 
 class _Course(_Loose):
-    id: str | int
+    id: WireId
     name: str | None = None
 
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+
+from lti_tool.text import BadText, checked, one_line
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+"""A completion is dated from 1970 to a day after now (clock skew); anything else is refused."""
+MAX_MINUTES = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -35,12 +42,30 @@ class Completion:
                 raise BadEvent(f"the {label} is empty")
             if len(value) > LIMITS[name]:
                 raise BadEvent(f"the {label} is longer than {LIMITS[name]} characters")
+            try:
+                checked(value, label, LIMITS[name])
+            except BadText as exc:
+                raise BadEvent(str(exc)) from None
             object.__setattr__(self, name, value)
+        if self.completed_at.tzinfo is None:
+            raise BadEvent("the completion time has no time zone")
+        if not EARLIEST <= self.completed_at <= datetime.now(UTC) + FUTURE_SLACK:
+            raise BadEvent(f"the completion time {self.completed_at.isoformat()} is before 1970 or "
+                           "more than a day ahead")
+        if self.measured_minutes is not None and not 0 <= self.measured_minutes <= MAX_MINUTES:
+            raise BadEvent("the measured duration is out of range")
+        for name in ("learner_name", "course_name", "learner_email", "external_id"):
+            text = getattr(self, name)
+            if text is not None:
+                try:
+                    checked(text, name, 10**6, multiline=True, required=False)
+                except BadText as exc:
+                    raise BadEvent(str(exc)) from None
         for name in ("learner_name", "course_name"):
             text = getattr(self, name)
             if text is not None:
-                object.__setattr__(self, name, text.strip()[: LIMITS[name]] or None)
-        email = self.learner_email.strip() if self.learner_email else None
+                object.__setattr__(self, name, one_line(text)[: LIMITS[name]] or None)
+        email = one_line(self.learner_email) if self.learner_email else None
         object.__setattr__(self, "learner_email", email if email and len(email) <= LIMITS["learner_email"] else None)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lti_tool.events.completion import BadEvent, Completion, Ignored, ParsedEvent
-from lti_tool.events.wire import as_id, as_utc, first_error, load_json
+from lti_tool.events.wire import WireId, as_id, as_utc, first_error, load_json
 
 COMPLETED = "\\core\\event\\course_completed"
 
@@ -24,10 +24,10 @@ class _Event(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     eventname: str
-    courseid: str | int | None = None
-    relateduserid: str | int | None = None
-    objectid: str | int | None = None
-    timecreated: str | int | None = None
+    courseid: WireId | None = None
+    relateduserid: WireId | None = None
+    objectid: WireId | None = None
+    timecreated: WireId | None = None
     other: dict[str, Any] | str | list[Any] | None = None
     user: dict[str, Any] | None = None
     course: dict[str, Any] | None = None

@@ -70,6 +70,8 @@ class _Statement(_Loose):
 def duration_minutes(text: str) -> int:
     """Whole minutes in an ISO 8601 duration, rounded down. Years and months are refused: their
     length in minutes is not fixed; so are a zero duration and a negative one (not ISO 8601)."""
+    if len(text) > 64:
+        raise BadEvent("result.duration: longer than 64 characters")
     match = _DURATION.match(text.strip())
     if not match or text.strip() in ("P", "PT"):
         raise BadEvent(f"result.duration: not an ISO 8601 duration: {text!r}")

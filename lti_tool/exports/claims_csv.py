@@ -1,4 +1,5 @@
-"""The claims CSV exporter: one row per claim, in claim order."""
+"""The claims CSV exporter: one row per claim, in claim order; every cell through
+:func:`lti_tool.text.csv_cell` (no spreadsheet formulas)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import io
 
 from lti_tool.exports.base import Exporter
 from lti_tool.exports.claim import Claim, Rendered
+from lti_tool.text import csv_cell
 
 COLUMNS = (
     "claim_key", "entry", "award_id", "credential", "learner_id", "learner_name", "learner_email",
@@ -20,7 +22,7 @@ def claims_csv(claims: list[Claim]) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for c in claims:
-        writer.writerow((
+        writer.writerow(csv_cell(cell) for cell in (
             c.idempotency_key, c.entry_kind, c.award_id, c.credential, c.learner_lms_id,
             c.learner_name or "", c.learner_email or "", c.member_number or "", c.source,
             c.course_id, c.course_title or "", c.completed_at.isoformat(), c.minutes,

@@ -1,13 +1,15 @@
 """The directory destination: files under ``<root>/<credential>/``.
 
-Written to a temporary name and renamed, so a reader never sees a partial file, and a retry of the
-same batch replaces the same file instead of adding a second one.
+Written to a temporary name unique to the attempt and renamed, so a reader never sees a partial
+file, two writers never share a temporary file, and a retry of the same batch replaces the same file
+instead of adding a second one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ def deliver_to_directory(root: Path, credential: str, rendered: Rendered) -> dic
     folder = root / credential
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / rendered.filename
-    temporary = folder / f".{rendered.filename}.partial"
+    temporary = folder / f".{rendered.filename}.{uuid.uuid4().hex}.partial"
     with open(temporary, "wb") as handle:
         handle.write(rendered.content)
         handle.flush()

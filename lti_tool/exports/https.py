@@ -17,14 +17,13 @@ import json
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
-
+from lti_tool import outbound
 from lti_tool.exports.base import DeliveryError, Destination, Export
 
 RETRIED = {408, 425, 429}
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+RECEIPT_BYTES = 64 * 1024
+"""A receiver's answer larger than this is refused (and the delivery retried)."""
 OPTIONS = {"url", "secret_env", "secret_file", "timeout_seconds"}
 
 
@@ -76,7 +75,7 @@ def payload(export: Export) -> bytes:
 
 class HttpsDestination(Destination):
     """JSON POST signed per Standard Webhooks. Options: ``url``, ``secret_env`` or ``secret_file``,
-    ``timeout_seconds`` (30)."""
+    ``timeout_seconds`` (30: the whole call's deadline, through lti_tool.outbound)."""
 
     identifier = "https"
     verbose_name = "HTTPS POST (Standard Webhooks signature)"
@@ -86,10 +85,11 @@ class HttpsDestination(Destination):
     def check(self) -> None:
         if not (self.options.get("secret_env") or self.options.get("secret_file")):
             raise ValueError(f"destination {self.name!r} (https) needs secret_env or secret_file")
-        url = urlsplit(str(self.options["url"]))
-        if url.scheme != "https" and not (url.scheme == "http" and url.hostname in LOOPBACK):
-            raise ValueError(f"destination {self.name!r} (https): url must be https:// (plain http only "
-                             f"to this host, {', '.join(sorted(LOOPBACK))})")
+        try:
+            outbound.check_url(str(self.options["url"]))
+        except ValueError as exc:
+            raise ValueError(f"destination {self.name!r} (https): url {exc} (plain http and private "
+                             "addresses only with [outbound] allow_private_addresses)") from None
 
     def deliver(self, export: Export) -> dict[str, Any]:
         secret = self.secret("secret")
@@ -105,13 +105,14 @@ class HttpsDestination(Destination):
             "Idempotency-Key": export.key,
         }
         try:
-            response = requests.post(self.options["url"], data=body, headers=headers,
-                                     timeout=float(self.options.get("timeout_seconds", 30)))
-        except requests.RequestException as exc:
-            raise DeliveryError(f"POST {self.options['url']}: {type(exc).__name__}: {exc}") from None
+            response = outbound.request("POST", self.options["url"], data=body, headers=headers,
+                                        deadline=float(self.options.get("timeout_seconds", 30)),
+                                        max_bytes=RECEIPT_BYTES)
+        except outbound.OutboundError as exc:
+            raise DeliveryError(f"POST {self.options['url']}: {exc.reason}", permanent=exc.refused) from None
         text = response.text[:2000]
-        if 200 <= response.status_code < 300:
-            return {"status": response.status_code, "body": text, "url": self.options["url"], "path": None}
-        transient = response.status_code in RETRIED or response.status_code >= 500
-        raise DeliveryError(f"HTTP {response.status_code}: {text[:500]}", permanent=not transient,
+        if response.ok:
+            return {"status": response.status, "body": text, "url": self.options["url"], "path": None}
+        transient = response.status in RETRIED or response.status >= 500
+        raise DeliveryError(f"HTTP {response.status}: {text[:500]}", permanent=not transient,
                             retry_after=retry_after(response.headers.get("Retry-After")))

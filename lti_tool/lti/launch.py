@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from lti_tool import models
+from lti_tool import models, text
 from lti_tool.db import insert_or_skip
 from lti_tool.jwks import JwksUnavailable, UnknownKey
 from lti_tool.lti import claims as c
@@ -38,6 +38,7 @@ def begin_login(
     session: Session, params: dict[str, str], *, launch_url: str, settings: LtiSettings
 ) -> LoginRedirect:
     """Answer an OIDC third-party login initiation with the platform's authorization URL."""
+    params = _checked_login(params)
     issuer, login_hint = params.get("iss", ""), params.get("login_hint", "")
     if not issuer or not login_hint:
         raise LaunchRejected("the login request needs iss and login_hint")
@@ -65,6 +66,40 @@ def begin_login(
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if "?" in platform.auth_login_url else "?"
     return LoginRedirect(url=platform.auth_login_url + separator + urlencode(query), state=state)
+
+
+LOGIN_LIMITS = {"iss": 500, "login_hint": 2000, "client_id": 255, "lti_deployment_id": 255,
+                "target_link_uri": 2000, "lti_message_hint": 4096, "lti_storage_target": 100}
+"""The login parameters the tool reads, and the longest value each may have (their columns)."""
+
+
+def _checked_login(params: dict[str, str]) -> dict[str, str]:
+    checked: dict[str, str] = {}
+    for key, limit in LOGIN_LIMITS.items():
+        if params.get(key):
+            try:
+                checked[key] = text.checked(params[key], key, limit)
+            except text.BadText as exc:
+                raise LaunchRejected(f"the login request is malformed: {exc}") from None
+    return checked
+
+
+LAUNCH_LIMITS = {c.DEPLOYMENT_ID: 255, "sub": 255}
+
+
+def check_claims(body: dict[str, Any]) -> None:
+    """The launch's claims fit their columns and hold no NUL, lone surrogate or control character
+    (a 400, the same on SQLite and PostgreSQL)."""
+    try:
+        text.check_strings(body)
+        for claim, limit in LAUNCH_LIMITS.items():
+            if claim in body:
+                text.checked(body[claim], claim, limit)
+        context = body.get(c.CONTEXT)
+        if isinstance(context, dict) and context.get("id") is not None:
+            text.checked(context["id"], "context id", 255)
+    except text.BadText as exc:
+        raise LaunchRejected(f"the launch is malformed: {exc}") from None
 
 
 def unknown_deployment(platform: models.Platform, deployment_id: str) -> LaunchRejected:
@@ -99,6 +134,8 @@ def verify_launch(
     """Every check that writes nothing (run in a read transaction: the key fetch may take a while)."""
     if not state:
         raise LaunchRejected("the launch has no state")
+    if len(state) > 128 or not text.is_clean(state):
+        raise LaunchRejected("the launch's state is malformed")
     if state_cookie is not None and state_cookie != state:
         raise LaunchRejected("the launch's state does not match this browser's login", 401)
     unverified = tokens.peek(id_token)
@@ -113,6 +150,7 @@ def verify_launch(
         raise LaunchRejected(f"the platform has no key {unverified.kid!r}: {exc}", 401) from exc
     body = tokens.verify(id_token, key, issuer=platform.issuer, client_id=platform.client_id,
                          leeway=settings.clock_leeway_seconds, max_age=settings.max_token_age_seconds)
+    check_claims(body)
     if not platforms.has_deployment(session, platform.id, body[c.DEPLOYMENT_ID]):
         raise unknown_deployment(platform, body[c.DEPLOYMENT_ID])
     return VerifiedLaunch(platform.id, body)
@@ -160,6 +198,10 @@ def _open_session(
     context_id = context.get("id")
     role = roles.classify(body[c.ROLES], has_context=bool(context_id))
     user = identity.lms_user_id(session, platform, body)
+    try:
+        text.checked(user, "the learner's id", 255)
+    except text.BadText as exc:
+        raise LaunchRejected(f"the launch is malformed: {exc}") from None
     identity.record_learner(session, platform, user, body)
     session.execute(delete(models.LaunchSession).where(models.LaunchSession.expires_at < models.utcnow()))
     token = secrets.token_urlsafe(32)

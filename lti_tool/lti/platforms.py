@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_tool import models
+from lti_tool import models, text
 
 
 class PlatformError(ValueError):
@@ -40,7 +40,12 @@ class ToolUrls:
 def _check_url(name: str, url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise PlatformError(f"{name} must be an absolute http(s) URL, got {url!r}")
+        raise PlatformError(f"{name} must be an absolute http(s) URL, got {url[:200]!r}")
+    limit = 500 if name == "issuer" else 2000
+    try:
+        text.checked(url, name, limit)
+    except text.BadText as exc:
+        raise PlatformError(str(exc)) from None
 
 
 def add_platform(
@@ -53,6 +58,14 @@ def add_platform(
         _check_url(field, url)
     if not client_id.strip():
         raise PlatformError("a platform needs a client id")
+    try:
+        text.checked(client_id, "the client id", 255)
+        for deployment_id in deployment_ids:
+            text.checked(deployment_id, "a deployment id", 255)
+        if name is not None:
+            text.checked(name, "the platform's name", 255)
+    except text.BadText as exc:
+        raise PlatformError(str(exc)) from None
     if session.scalar(select(models.Platform).where(
             models.Platform.issuer == issuer, models.Platform.client_id == client_id)):
         raise PlatformError(f"a platform with issuer {issuer!r} and client id {client_id!r} exists")
@@ -71,6 +84,10 @@ def add_platform(
 def add_deployment(session: Session, platform: models.Platform, deployment_id: str) -> None:
     if not deployment_id.strip():
         raise PlatformError("a deployment id cannot be empty")
+    try:
+        text.checked(deployment_id, "a deployment id", 255)
+    except text.BadText as exc:
+        raise PlatformError(str(exc)) from None
     session.add(models.Deployment(platform_id=platform.id, deployment_id=deployment_id))
     session.flush()
 

@@ -2,7 +2,8 @@
 
 ``statement.pdf`` / ``statement.csv`` (the claims of the cycle), ``certificates/*.pdf`` (one per
 training), ``evidence/award-<id>.json`` (the award with its activity facts, rule version and
-settings, the course mapping, the completion and the stored LMS event body exactly as received) and
+settings, the course mapping, the completion and the learner's own part of the stored LMS event,
+with the digest of the whole body: :mod:`lti_tool.services.evidence`) and
 ``README.txt`` saying what each file is.
 """
 
@@ -24,6 +25,7 @@ from lti_tool.credits.cycles import add_months
 from lti_tool.exports.documents import certificate_pdf
 from lti_tool.exports.remittance import certificate_name
 from lti_tool.exports.statement import render_statement
+from lti_tool.services.evidence import learner_evidence
 from lti_tool.services.export_claims import claims_where
 from lti_tool.services.learners import LearnerError, LearnerKey, find_learner
 from lti_tool.services.outside_evidence import add_outside_credit
@@ -52,6 +54,8 @@ def _add(archive: zipfile.ZipFile, name: str, content: bytes) -> None:
 def award_evidence(session: Session, award: models.Award) -> dict[str, Any]:
     completion = session.get(models.CourseCompletion, award.completion_id)
     event = session.get(models.LmsEvent, completion.event_id) if completion else None
+    source = session.get(models.Source, award.source_id)
+    learner = session.get(models.Learner, award.learner_id)
     mapping = session.scalar(select(models.CourseMapping).where(
         models.CourseMapping.source_id == award.source_id, models.CourseMapping.course_id == award.course_id))
     entries = session.scalars(select(models.LedgerEntry).where(models.LedgerEntry.award_id == award.id)
@@ -72,9 +76,10 @@ def award_evidence(session: Session, award: models.Award) -> dict[str, Any]:
             "course_id": completion.course_id, "course_name": completion.course_name,
             "completed_at": completion.completed_at.isoformat(),
             "measured_minutes": completion.measured_minutes},
-        "lms_event": None if event is None else {
+        "lms_event": None if event is None or learner is None or source is None else {
             "id": event.id, "received_at": event.received_at.isoformat(),
-            "content_type": event.content_type, "body": event.body},
+            "content_type": event.content_type,
+            **learner_evidence(event.body, source.kind, learner.lms_user_id, award.course_id)},
     }
 
 
@@ -137,8 +142,8 @@ def readme(learner: models.Learner, credential: str, cycle_start: date | None, c
         "statement.pdf / statement.csv  the claims, as entered in the body's portal\n"
         "certificates/                  a certificate of completion per training\n"
         "evidence/award-<id>.json       the award, how it was computed (activity facts, rule version,\n"
-        "                               settings), the course mapping, the completion and the LMS\n"
-        "                               event exactly as received\n"
+        "                               settings), the course mapping, the completion and your part\n"
+        "                               of the LMS event (with the SHA-256 of the event as received)\n"
         "outside-credit.pdf / .csv      credit the learner earned outside the LMS (if any), its status\n"
         "                               (self-reported, verified, rejected); never claimed by the tool\n"
         "outside/                       each outside activity's facts and the certificate uploaded\n"

@@ -1,5 +1,7 @@
 """Claims as exporters see them: outbox rows joined with the ledger entry, award, learner, the
-learner's member/licence number and the course mapping's title, in outbox order."""
+learner's member/licence number and the course mapping's title, in outbox order. Every free text
+is one line (:func:`lti_tool.text.one_line`): a name cannot forge lines in a remittance e-mail,
+a subject or a text file."""
 
 from __future__ import annotations
 
@@ -10,6 +12,11 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.exports.claim import Claim
+from lti_tool.text import one_line
+
+
+def _line(value: str | None) -> str | None:
+    return None if value is None else one_line(value)
 
 
 def batch_claims(session: Session, batch_id: int) -> list[Claim]:
@@ -48,10 +55,11 @@ def claims_where(session: Session, *where: Any) -> list[Claim]:
     return [
         Claim(
             idempotency_key=key, entry_kind=models.EntryKind(kind), award_id=award_id, credential=credential,
-            learner_lms_id=lms_id, learner_name=name, learner_email=email, member_number=number,
-            source=source, course_id=course_id, course_title=title, completed_at=completed_at,
-            minutes=minutes, amount=amount, unit=unit, category=category, index_number=index_number,
-            rule_version=rule_version, verify_code=code,
+            learner_lms_id=one_line(lms_id), learner_name=_line(name), learner_email=_line(email),
+            member_number=_line(number), source=one_line(source), course_id=one_line(course_id),
+            course_title=_line(title), completed_at=completed_at, minutes=minutes, amount=amount, unit=unit,
+            category=_line(category), index_number=_line(index_number), rule_version=rule_version,
+            verify_code=code,
         )
         for (key, kind, award_id, credential, lms_id, name, email, number, source, course_id, title,
              completed_at, minutes, amount, unit, category, index_number, rule_version, code) in rows

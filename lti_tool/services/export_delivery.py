@@ -1,9 +1,11 @@
 """Delivering one batch: lease, render, send, and record the outcome.
 
 1. The batch is *leased* with a conditional update that also counts the attempt; the attempt number
-   is the lease's fencing token. Two ticks (the scheduler and ``lti-tool export run``, or two hosts)
-   never deliver the same batch at once; a lease left by a killed process expires, the next tick
-   takes the batch up again, and the killed attempt is recorded as ``interrupted``.
+   is the lease's fencing token. A lease runs from the moment it is taken (not from the tick's
+   start) and :class:`LeaseKeeper` renews it while the delivery runs, so two ticks (the scheduler
+   and ``lti-tool export run``, or two hosts) never deliver the same batch at once, however long a
+   tick or a delivery takes; a lease left by a killed process is no longer renewed and expires, the
+   next tick takes the batch up again, and the killed attempt is recorded as ``interrupted``.
 2. The batch is rendered from its claims (deterministically: a retry sends the same bytes under the
    same key: file names, ``Message-ID``, ``webhook-id``) and delivered.
 3. Only a receiver's acceptance marks it ``delivered``, with the receipt (an acceptance always wins,
@@ -22,10 +24,13 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
@@ -33,7 +38,7 @@ from lti_tool.db import read_session, rows_changed, write_session
 from lti_tool.exports.base import DeliveryError, Export
 from lti_tool.exports.claim import Claim
 from lti_tool.exports.config import Exports
-from lti_tool.services.export_batching import OPEN
+from lti_tool.services.export_batching import OPEN, batch_key
 from lti_tool.services.export_claims import batch_claims
 from lti_tool.settings import ExportSettings
 
@@ -45,7 +50,9 @@ class BatchNotFound(LookupError):
 
 
 def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds: float) -> int | None:
-    """Take the batch for one attempt; returns the attempt number, ``None`` if another tick holds it."""
+    """Take the batch for one attempt; returns the attempt number, ``None`` if another tick holds it.
+
+    ``now`` is the moment the lease is taken: the lease ends ``seconds`` after it."""
     with write_session(sessions) as session:
         changed = rows_changed(session.execute(
             update(models.ExportBatch)
@@ -66,6 +73,50 @@ def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds
         session.add(models.ExportAttempt(batch_id=batch_id, attempt=batch.attempts,
                                          destination=batch.destination, started_at=now))
         return batch.attempts
+
+
+class LeaseKeeper:
+    """Renews a batch's lease while its delivery runs (a context manager around the delivery).
+
+    A thread moves ``lease_until`` to ``clock() + seconds`` every third of the lease, only while the
+    batch is still ``delivering`` under this attempt (the fencing token), so a delivery that outlasts
+    the lease is never taken over by another tick; a killed process stops renewing and its lease
+    runs out as before.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], batch_id: int, attempt: int, seconds: float,
+                 clock: Callable[[], datetime] = models.utcnow) -> None:
+        self.sessions, self.batch_id, self.attempt = sessions, batch_id, attempt
+        self.seconds, self.clock = seconds, clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{batch_id}", daemon=True)
+
+    def renew(self) -> bool:
+        """Extend the lease now; ``False`` if this attempt no longer holds it."""
+        with write_session(self.sessions) as session:
+            result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                update(models.ExportBatch).where(
+                    models.ExportBatch.id == self.batch_id, models.ExportBatch.status == "delivering",
+                    models.ExportBatch.attempts == self.attempt,
+                ).values(lease_until=self.clock() + timedelta(seconds=self.seconds)))
+            return result.rowcount == 1
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                if not self.renew():
+                    return
+            except Exception:  # noqa: BLE001 - a failed renewal is logged; the next one may work
+                log.exception("renewing the lease of export batch %s failed", self.batch_id)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def batch_name(batch: models.ExportBatch) -> str:
@@ -101,6 +152,9 @@ def deliver_batch(
             export = render_batch(exports, batch, claims)
         except Exception as exc:  # noqa: BLE001 - a batch that cannot be rendered is recorded, not lost
             unrendered: Exception = exc
+    if export is None and len(claims) > 1 and set_aside_unrenderable(
+            sessions, exports, batch_id, attempt, claims, unrendered):
+        return deliver_batch(sessions, batch_id, attempt, exports, settings, now)
     if overdue:
         log.warning("export batch %s (%s) is past its reporting deadline", batch_id, credential)
     outcome = {"batch": batch_id, "credential": credential, "claims": len(claims),
@@ -117,6 +171,48 @@ def deliver_batch(
     log.info("export batch %s: %d %s claim(s) to %s: %s", batch_id, len(claims), credential,
              destination, receipt)
     return {**outcome, "delivered": True, "file": receipt.get("path"), "receipt": receipt}
+
+
+def set_aside_unrenderable(
+    sessions: sessionmaker[Session], exports: Exports, batch_id: int, attempt: int, claims: list[Claim],
+    error: Exception,
+) -> bool:
+    """A batch that cannot be rendered: find the claims that cannot be rendered alone, move each
+    into a batch of its own in the dead letter (with the error), and give the held batch the key of
+    the claims that remain, so one bad claim never holds the others. ``False`` if no claim fails
+    alone (then the batch fails as a whole)."""
+    with read_session(sessions) as session:
+        batch = session.get(models.ExportBatch, batch_id)
+        assert batch is not None
+        bad: dict[str, str] = {}
+        for claim in claims:
+            try:
+                render_batch(exports, batch, [claim])
+            except Exception as exc:  # noqa: BLE001 - the reason is kept on the claim's own batch
+                bad[claim.idempotency_key] = f"{type(exc).__name__}: {exc}"
+    if not bad or len(bad) == len(claims):
+        return False
+    with write_session(sessions) as session:
+        batch = session.get(models.ExportBatch, batch_id)
+        if batch is None or batch.status != "delivering" or batch.attempts != attempt:
+            return False
+        rows = {c.idempotency_key: c for c in session.scalars(
+            select(models.OutboxClaim).where(models.OutboxClaim.batch_id == batch_id))}
+        for key, reason in bad.items():
+            dead = models.ExportBatch(
+                credential=batch.credential, destination=batch.destination, exporter=batch.exporter,
+                key=batch_key([key]), status="dead", attempts=0, next_attempt_at=batch.next_attempt_at,
+                created_at=batch.created_at, deadline_at=batch.deadline_at,
+                last_error=f"cannot be rendered: {reason}")
+            session.add(dead)
+            session.flush()
+            rows[key].batch_id = dead.id
+            log.error("export claim %s set aside from batch %s into dead batch %s: %s", key, batch_id,
+                      dead.id, reason)
+        batch.key = batch_key([c.idempotency_key for c in claims if c.idempotency_key not in bad])
+    log.warning("export batch %s: %d claim(s) could not be rendered (%s); the other %d go on",
+                batch_id, len(bad), error, len(claims) - len(bad))
+    return True
 
 
 def record_delivery(sessions: sessionmaker[Session], batch_id: int, attempt: int,

@@ -15,9 +15,10 @@ holds no database lock and a crash mid-delivery leaves a lease that expires.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +27,7 @@ from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import Exports
 from lti_tool.services.export_batching import due_batches, form_batches
-from lti_tool.services.export_delivery import deliver_batch, lease
+from lti_tool.services.export_delivery import LeaseKeeper, deliver_batch, lease
 from lti_tool.settings import ExportSettings
 
 
@@ -44,17 +45,27 @@ def run_export_tick(
     now: datetime | None = None, *, credentials: Collection[str] | None = None,
     exclude: Collection[str] = (),
 ) -> TickReport:
-    """One tick, for ``credentials`` (default: all but ``exclude``, those with their own cron)."""
+    """One tick, for ``credentials`` (default: all but ``exclude``, those with their own cron).
+
+    ``now`` is the tick's start; each lease is taken at the tick's clock when it is taken (``now``
+    plus the time the tick has run), never at its start, and is renewed while its delivery runs.
+    """
     now = now or models.utcnow()
+    started = time.monotonic()
+
+    def clock() -> datetime:
+        return now + timedelta(seconds=time.monotonic() - started)
+
     with write_session(sessions) as session:
         form_batches(session, now, exports, credentials=credentials, exclude=exclude)
     with read_session(sessions) as session:
         due = due_batches(session, now, credentials=credentials, exclude=exclude)
     report = TickReport()
     for batch_id in due:
-        attempt = lease(sessions, batch_id, now, settings.lease_seconds)
+        attempt = lease(sessions, batch_id, clock(), settings.lease_seconds)
         if attempt is None:
             continue
-        outcome = deliver_batch(sessions, batch_id, attempt, exports, settings, now)
+        with LeaseKeeper(sessions, batch_id, attempt, settings.lease_seconds, clock):
+            outcome = deliver_batch(sessions, batch_id, attempt, exports, settings, now)
         (report.delivered if outcome.pop("delivered") else report.failed).append(outcome)
     return report

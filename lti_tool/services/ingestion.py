@@ -130,8 +130,14 @@ def _store_failed(sessions: sessionmaker[Session], submission: Submission, exc: 
         return Outcome(models.EventStatus.QUEUED, event.id)
 
 
+MAX_EVENT_ATTEMPTS = 10
+"""An event whose processing failed this many times is ``parked`` with its last error (listed by
+``lti-tool events parked``, retried by ``lti-tool events retry ID``) instead of retried each tick."""
+
+
 def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit: int = 100) -> list[Outcome]:
-    """Retry events whose processing failed; each in its own transaction."""
+    """Retry events whose processing failed; each in its own transaction. One that fails for the
+    :data:`MAX_EVENT_ATTEMPTS`-th time is parked."""
     with sessions() as session:
         ids = list(session.scalars(
             select(models.LmsEvent.id).where(models.LmsEvent.status == models.EventStatus.FAILED)
@@ -158,4 +164,25 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
                 if event is not None:
                     event.attempts += 1
                     event.detail = {"error": f"{type(exc).__name__}: {exc}"}
+                    if event.attempts >= MAX_EVENT_ATTEMPTS:
+                        event.status = "parked"
+                        log.error("event %s parked after %d failed attempts: %s", event_id,
+                                  event.attempts, event.detail["error"])
     return outcomes
+
+
+def parked_events(session: Session) -> list[dict[str, Any]]:
+    """Events parked after repeated failures, oldest first, with their last error."""
+    return [{"id": e.id, "source_id": e.source_id, "received_at": e.received_at.isoformat(),
+             "attempts": e.attempts, "error": (e.detail or {}).get("error")}
+            for e in session.scalars(select(models.LmsEvent).where(models.LmsEvent.status == "parked")
+                                     .order_by(models.LmsEvent.id))]
+
+
+def unpark(session: Session, event_id: int) -> bool:
+    """Put a parked event back in line (in the caller's transaction); ``False`` if it is not parked."""
+    event = session.get(models.LmsEvent, event_id)
+    if event is None or event.status != "parked":
+        return False
+    event.status, event.attempts = "failed", 0
+    return True

@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_tool import models
+from lti_tool import models, text
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import upsert_many
 from lti_tool.services.ledger import revoked_award_ids
 from lti_tool.services.outside_credit import earned_outside
 
+log = logging.getLogger(__name__)
+
 
 class LearnerError(LookupError):
     pass
+
+
+class BadCredentialDetails(LearnerError):
+    """A number or date no one could hold (refused with a 400 or a usage error)."""
+
+
+EARLIEST_CERTIFICATION = date(1950, 1, 1)
+MAX_NUMBER = 100
+
+
+def check_details(number: str | None, certified_on: date | None, today: date | None = None) -> None:
+    """A member or licence number fits its column and is one clean line; a certification date lies
+    between 1950 and tomorrow (a date in year 9999 would break every renewal computation)."""
+    if number is not None:
+        try:
+            text.checked(number, "the number", MAX_NUMBER, required=False)
+        except text.BadText as exc:
+            raise BadCredentialDetails(str(exc)) from None
+    latest = (today or date.today()) + timedelta(days=1)
+    if certified_on is not None and not EARLIEST_CERTIFICATION <= certified_on <= latest:
+        raise BadCredentialDetails(f"the certification date {certified_on} is not between "
+                                   f"{EARLIEST_CERTIFICATION} and today")
 
 
 @dataclass(frozen=True)
@@ -94,6 +119,7 @@ def add_credential(
 ) -> models.LearnerCredential:
     """Record (or update) a credential the learner holds; the learner may have no events yet."""
     rulebook.get(credential)
+    check_details(number, certified_on)
     learner = record_learner(session, SeenLearner(key))
     holding = session.scalar(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id,
@@ -157,8 +183,16 @@ def progress(session: Session, rulebook: Rulebook, *, key: LearnerKey, on: date,
         rule = rulebook.get(h.credential)
         holding = api.Holding(credential=h.credential, certified_on=h.certified_on,
                               cycle_start=h.cycle_start, number=h.number)
-        results.append(rule.progress([e for e in earned if e.credential == h.credential], holding, on,
-                                     [c for c in confirmed if c.credential == h.credential]))
+        mine = [e for e in earned if e.credential == h.credential]
+        own = [c for c in confirmed if c.credential == h.credential]
+        try:
+            results.append(rule.progress(mine, holding, on, own))
+        except (ValueError, OverflowError) as exc:
+            # A stored date no calendar can follow (stored before dates were checked on input):
+            # the page shows the credential without its cycle instead of failing for good.
+            log.warning("learner %s: %s dates out of range (%s); shown without a cycle",
+                        learner.id, h.credential, exc)
+            results.append(rule.progress(mine, replace(holding, certified_on=None, cycle_start=None), on, own))
     return results
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_tool import models
+from lti_tool import models, text
 from lti_tool.credits.api import ACTIVITY_TYPES
 from lti_tool.credits.registry import Rulebook
 from lti_tool.services import sources as source_service
@@ -26,6 +26,13 @@ FACT_KEYS = (
 
 class MappingError(ValueError):
     """A mapping file or entry is invalid; the message names the file, the entry and the field."""
+
+
+TEXT_LIMITS = {"source": 100, "course": 2000, "activity": 32, "title": 500, "category": 64,
+               "sponsor": 255, "index_number": 64}
+"""The longest value of each text field (its column's length, or less): longer ones, and any with a
+NUL, a lone surrogate or a control character, are refused on SQLite and PostgreSQL alike."""
+MAX_MINUTES = 2**31 - 1
 
 
 class MappingSpec(BaseModel):
@@ -66,6 +73,17 @@ class MappingSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> MappingSpec:
+        for name, limit in TEXT_LIMITS.items():
+            value = getattr(self, name)
+            if value is not None:
+                text.checked(value, name, limit)  # BadText is a ValueError: reported as the field's
+        for name in ("credentials", "approved_by"):
+            for value in getattr(self, name):
+                text.checked(value, name, 100)
+        if self.minutes is not None and self.minutes > MAX_MINUTES:
+            raise ValueError(f"minutes: at most {MAX_MINUTES}")
+        if self.pilot_minutes is not None and self.pilot_minutes > MAX_MINUTES:
+            raise ValueError(f"pilot_minutes: at most {MAX_MINUTES}")
         if self.activity not in ACTIVITY_TYPES:
             raise ValueError(f"unknown activity {self.activity!r}; one of {', '.join(ACTIVITY_TYPES)}")
         if self.minutes is None and not self.use_measured_time:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lti_tool import models
+from lti_tool import models, outbound, text
 from lti_tool.db import read_session
 
 KINDS = ("canvas", "moodle", "xapi")
@@ -47,6 +47,13 @@ def add_source(
         raise SourceError(f"unknown source kind {kind!r}: use one of {', '.join(KINDS)}")
     if not name.strip():
         raise SourceError("a source needs a name")
+    try:
+        name = text.checked(name, "the source name", 100)
+        if jwks_url:
+            text.checked(jwks_url, "--jwks-url", 2000)
+            outbound.check_url(jwks_url)
+    except ValueError as exc:
+        raise SourceError(f"{exc}" if isinstance(exc, text.BadText) else f"--jwks-url {exc}") from None
     if session.scalar(select(models.Source).where(models.Source.name == name)):
         raise SourceError(f"a source named {name!r} exists already")
     identity_id = None

@@ -38,8 +38,20 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
         if exc.code and 400 <= exc.code < 500:
-            log.warning("%s %s rejected (%s): %s", request.method, request.path, exc.code, exc.name)
+            log.warning("%s %s rejected (%s): %s", request.method, events.logged_path(), exc.code, exc.name)
         return jsonify(status="error", error=exc.description or exc.name), exc.code
+
+    def log_exception(exc_info: Any) -> None:
+        """Flask's own log line names the request path, which for events holds the source's token."""
+        app.logger.error("Exception on %s [%s]", events.logged_path(), request.method, exc_info=exc_info)
+
+    app.log_exception = log_exception  # type: ignore[method-assign]
+
+    @app.after_request
+    def no_sniffing(response: Any) -> Any:
+        """Downloads (CSV, ZIP, PDF) and every other answer are taken as the type they declare."""
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
     return app
 

@@ -33,6 +33,17 @@ MAX_CONTENT_TYPE = 200
 """The longest Content-Type stored with an event (its column's length)."""
 
 
+def logged_path() -> str:
+    """The request's path as log lines may show it: an event URL's token (a credential) replaced
+    by its source's name."""
+    parts = request.path.split("/")
+    if len(parts) >= 4 and parts[1] == "events":
+        source = current_runtime().sources.find(parts[3])
+        parts[3] = f"<{source.name}>" if source else "<unknown source>"
+        return "/".join(parts)
+    return request.path
+
+
 def _reject(code: int, reason: str, source: str = "-", **headers: str) -> Any:
     log.warning("event rejected (%s) from %s: %s", code, source, reason)
     response = jsonify(status="error", error=reason)

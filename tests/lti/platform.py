@@ -88,10 +88,7 @@ class TestPlatform:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path == "/register":
                     platform.registration = {"auth": self.headers.get("Authorization"), "body": json.loads(body)}
-                    self._send(200, json.dumps({
-                        "client_id": "dyn-client-9",
-                        "https://purl.imsglobal.org/spec/lti-tool-configuration": {"deployment_id": "dyn-dep-1"},
-                    }))
+                    self._send(200, json.dumps(platform.registration_answer()))
                 elif self.path == "/deep-link-return":
                     form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
                     if platform.on_dl_response:
@@ -164,6 +161,11 @@ class TestPlatform:
                 f'<input type="hidden" name="id_token" value="{token}">'
                 f'<input type="hidden" name="state" value="{html.escape(query["state"])}"></form>'
                 '<script>document.getElementById("f").submit()</script>')
+
+    def registration_answer(self) -> dict[str, Any]:
+        """What the registration endpoint answers the tool (LTI-DR 1.0 section 3.6)."""
+        return {"client_id": "dyn-client-9",
+                "https://purl.imsglobal.org/spec/lti-tool-configuration": {"deployment_id": "dyn-dep-1"}}
 
     def openid_configuration(self) -> dict[str, Any]:
         return {

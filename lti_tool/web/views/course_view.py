@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from lti_tool import models
 from lti_tool.credits.rounding import normalized
+from lti_tool.text import csv_cell
 
 CSV_COLUMNS = ("learner", "learner_name", "credential", "credential_name", "amount", "unit", "category",
                "completed_at")
@@ -189,10 +190,5 @@ def render_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(row[k]) for k in CSV_COLUMNS})
+        writer.writerow({k: csv_cell(row[k]) for k in CSV_COLUMNS})  # no spreadsheet formulas
     return out.getvalue()
-
-
-def _cell(value: Any) -> str:
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text  # no spreadsheet formulas

@@ -1,0 +1,93 @@
+"""Text that crosses the tool's boundary: what is accepted in, and how it is written out.
+
+In: :func:`checked` refuses what a database column cannot hold the same way on SQLite and
+PostgreSQL (NUL characters, lone surrogates, other control characters, more characters than the
+column has) with :class:`BadText`, a ``ValueError`` naming the field, for a 4xx at the door.
+
+Out: :func:`one_line` makes any free text (a learner's name, a course title) one line wherever it
+is written into a line-oriented text format (an e-mail body, a remittance list, a log line), so a
+name cannot forge lines; :func:`csv_cell` neutralises spreadsheet formulas in every CSV cell the
+tool writes (OWASP "CSV Injection": a cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR is
+prefixed with ``'``; plain numbers such as ``-0.5`` are left as they are).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+class BadText(ValueError):
+    """A value that no column of the tool accepts; the message names the field."""
+
+
+def _refused_character(value: str, multiline: bool) -> str | None:
+    for char in value:
+        code = ord(char)
+        if code == 0:
+            return "a NUL character"
+        if 0xD800 <= code <= 0xDFFF:
+            return "a lone surrogate"
+        if multiline and char in "\t\r\n":
+            continue
+        if unicodedata.category(char) == "Cc":
+            return "a control character"
+    return None
+
+
+def checked(value: Any, field: str, max_length: int, *, multiline: bool = False,
+            required: bool = True) -> str:
+    """``value`` as text a column of ``max_length`` characters holds, stripped; else :class:`BadText`."""
+    if not isinstance(value, str):
+        raise BadText(f"{field}: must be text")
+    text = value.strip()
+    if required and not text:
+        raise BadText(f"{field}: is required")
+    if len(text) > max_length:
+        raise BadText(f"{field}: longer than {max_length} characters")
+    problem = _refused_character(text, multiline)
+    if problem:
+        raise BadText(f"{field}: contains {problem}")
+    return text
+
+
+def is_clean(value: str) -> bool:
+    """No NUL, lone surrogate or control character (tab and line breaks allowed)."""
+    return _refused_character(value, multiline=True) is None
+
+
+def one_line(value: Any) -> str:
+    """Free text as one line: line breaks and other control characters become single spaces."""
+    text = _LINE_BREAKS.sub(" ", str(value))
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text).strip()
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV cell, never a spreadsheet formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def check_strings(data: Any, max_depth: int = 64) -> None:
+    """Refuse (:class:`BadText`) a JSON-like tree nesting deeper than ``max_depth`` or holding a
+    NUL, a lone surrogate or a control character other than tab and line breaks in any string."""
+    pending = [(data, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > max_depth:
+            raise BadText(f"nests deeper than {max_depth} levels")
+        if isinstance(value, str):
+            if not is_clean(value):
+                raise BadText("holds a NUL, a lone surrogate or a control character")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                pending += [(key, depth + 1), (item, depth + 1)]
+        elif isinstance(value, list):
+            pending += [(item, depth + 1) for item in value]

@@ -1,0 +1,97 @@
+"""Hostile values at the LTI login, the launch and the learner's form: a 4xx with nothing stored,
+the same on SQLite and PostgreSQL; a stored value out of range never breaks a page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from lti_tool import models
+from lti_tool.db import write_session
+from lti_tool.runtime import Runtime
+from lti_tool.services.learners import add_credential
+from tests.lti.conftest import Launcher, stored_counts
+from tests.lti.pages import csrf_token
+from tests.lti.platform import TestPlatform
+
+CMA = "aama-cma"
+
+
+@pytest.mark.parametrize("params", [
+    {"lti_deployment_id": "\x00"}, {"lti_deployment_id": "d" * 256}, {"login_hint": "\x00"},
+    {"client_id": "c\x00"}, {"iss": "https://x.example/" + "i" * 600}, {"lti_message_hint": "h" * 5000},
+], ids=["deployment NUL", "deployment over 255", "login_hint NUL", "client_id NUL", "iss over 500",
+        "message hint over 4096"])
+def test_a_hostile_login_request_is_400_and_stores_nothing(
+    client: FlaskClient, runtime: Runtime, registered: TestPlatform, params: dict[str, str]
+) -> None:
+    before = stored_counts(runtime)
+    query = {"iss": registered.issuer, "login_hint": "42", **params}
+    response = client.get("/lti/login", query_string=query)
+    assert response.status_code == 400
+    assert stored_counts(runtime) == before
+
+
+@pytest.mark.parametrize("claims", [
+    {"sub": "4\x002"}, {"sub": "s" * 256}, {"name": "Ada\x00"}, {"sub": "4\ud8002"},
+    {"https://purl.imsglobal.org/spec/lti/claim/context": {"id": "c" * 256, "title": "Course"}},
+    {"https://purl.imsglobal.org/spec/lti/claim/context": {"id": "56\x005", "title": "Course"}},
+], ids=["sub NUL", "sub over 255", "name NUL", "sub lone surrogate", "context id over 255", "context id NUL"])
+def test_a_launch_with_hostile_claims_is_400_and_stores_nothing(
+    launch: Launcher, runtime: Runtime, claims: dict[str, Any]
+) -> None:
+    before = stored_counts(runtime)
+    response = launch(launch.platform.claims(**claims))
+    assert response.status_code == 400
+    assert stored_counts(runtime) == before
+
+
+@pytest.mark.parametrize("form", [
+    {"credential": CMA, "number": "\x00number:1..2"}, {"credential": CMA, "number": "12\x1b[2J"},
+    {"credential": CMA, "certified_on": "9999-12-31"}, {"credential": CMA, "certified_on": "0001-01-01"},
+    {"credential": "\x00"},
+], ids=["number NUL", "number control character", "certified 9999", "certified year 1", "credential NUL"])
+def test_a_hostile_credential_form_is_400_and_stores_nothing(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any], form: dict[str, str]
+) -> None:
+    assert launch(launch.platform.claims(sub="42")).status_code == 303
+    token = csrf_token(launch.client, "/lti/learner")
+    before = stored_counts(runtime)
+    response = launch.client.post("/lti/learner/credentials", data={"csrf_token": token, **form})
+    assert response.status_code == 400
+    assert stored_counts(runtime) == before
+
+
+def test_a_stored_certification_date_of_9999_does_not_break_the_learner_page(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any]
+) -> None:
+    with write_session(runtime.sessions) as session:
+        add_credential(session, runtime.rulebook, source_id=source["id"], user="42", credential=CMA,
+                       number="CMA-1", certified_on=date(2026, 1, 1), cycle_start=None)
+        session.execute(models.LearnerCredential.__table__.update().values(certified_on=date(9999, 12, 31)))
+    assert launch(launch.platform.claims(sub="42")).status_code == 303
+    response = launch.client.get("/lti/learner")
+    assert response.status_code == 200
+    assert "CMA-1" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("fields", [
+    {"title": "HIPAA\x00"}, {"title": "t" * 501}, {"category": "c" * 65}, {"index_number": "1\x00"},
+    {"minutes": str(2**40)}, {"credentials": "aama-cma\x00"},
+], ids=["title NUL", "title over 500", "category over 64", "index number NUL", "minutes beyond 32 bits",
+        "credential NUL"])
+def test_a_hostile_course_mapping_form_is_400_and_stores_nothing(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any], fields: dict[str, str]
+) -> None:
+    from tests.lti.pages import mapping_form
+    from tests.lti.platform import ADMINISTRATOR
+
+    assert launch(launch.platform.claims(sub="99", roles=ADMINISTRATOR)).status_code == 303
+    token = csrf_token(launch.client, "/lti/mapping")
+    before = stored_counts(runtime)
+    response = launch.client.post("/lti/mapping", data=mapping_form(token, **fields))
+    assert response.status_code == 400
+    assert stored_counts(runtime) == before
