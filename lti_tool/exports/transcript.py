@@ -13,6 +13,7 @@ from fpdf import FPDF
 
 from lti_tool.credits import api
 from lti_tool.credits.rounding import normalized
+from lti_tool.text import csv_cell
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,9 @@ class Transcript:
     met: bool
     missing: tuple[str, ...] = ()
     items: tuple[tuple[str, str], ...] = ()
-    """(non-credit item, its state) when the plugin's progress lists items."""
+    """(non-credit item, its state: confirmed with the date, or not confirmed)."""
     outside: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-    """(outside credit, amount) when the plugin's progress lists it."""
+    """(outside activity with its provider, date and status, amount): credit earned outside the LMS."""
 
     @property
     def cycle(self) -> str:
@@ -56,14 +57,8 @@ class Transcript:
         return f"{self.cycle_start.isoformat()} to {self.cycle_end.isoformat()}"
 
 
-
 COLUMNS = ("section", "award_id", "completed_on", "course", "contact_minutes", "credit", "unit", "category",
            "index_number", "requirement", "earned", "required", "met", "state")
-
-
-def _safe(value: str) -> str:
-    """A spreadsheet must not run a cell as a formula (a course title starting with '=')."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def transcript_csv(t: Transcript) -> bytes:
@@ -72,17 +67,17 @@ def transcript_csv(t: Transcript) -> bytes:
     writer.writeheader()
     for line in t.lines:
         writer.writerow({"section": "award", "award_id": line.award_id, "completed_on": line.completed_on.isoformat(),
-                         "course": _safe(line.course), "contact_minutes": line.minutes, "credit": line.amount,
-                         "unit": _safe(line.unit), "category": _safe(line.category or ""),
-                         "index_number": _safe(line.index_number or "")})
+                         "course": csv_cell(line.course), "contact_minutes": line.minutes, "credit": line.amount,
+                         "unit": csv_cell(line.unit), "category": csv_cell(line.category or ""),
+                         "index_number": csv_cell(line.index_number or "")})
     for label, amount in t.outside:
-        writer.writerow({"section": "outside credit", "course": _safe(label), "credit": amount, "unit": t.unit})
+        writer.writerow({"section": "outside credit", "course": csv_cell(label), "credit": amount, "unit": t.unit})
     for r in t.requirements:
-        writer.writerow({"section": "requirement", "requirement": _safe(r.label), "earned": normalized(r.earned),
+        writer.writerow({"section": "requirement", "requirement": csv_cell(r.label), "earned": normalized(r.earned),
                          "required": normalized(r.required), "met": "yes" if r.met else "no", "unit": t.unit,
                          "state": "cap" if r.kind == "cap" else "minimum"})
     for label, state in t.items:
-        writer.writerow({"section": "non-credit item", "requirement": _safe(label), "state": state})
+        writer.writerow({"section": "non-credit item", "requirement": csv_cell(label), "state": state})
     return out.getvalue().encode()
 
 

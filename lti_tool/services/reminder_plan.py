@@ -59,16 +59,8 @@ def reminder_key(learner_id: int, credential: str, cycle_end: date, offset_days:
 
 
 def unmet_items(progress: api.Progress) -> list[str]:
-    """Non-credit renewal items not confirmed yet, when the plugin's progress result lists items
-    (``items``, each with ``met`` or ``confirmed`` and a ``label``); none otherwise."""
-    unmet = []
-    for item in getattr(progress, "items", None) or ():
-        done = getattr(item, "met", None)
-        if done is None:
-            done = getattr(item, "confirmed", False)
-        if not done:
-            unmet.append(str(getattr(item, "label", None) or getattr(item, "title", None) or item))
-    return unmet
+    """The non-credit renewal items (fees, memberships, volunteer hours) not confirmed yet."""
+    return [item.title for item in progress.items if not item.met]
 
 
 def offset_reached(cycle_end: date, on: date, offsets: Sequence[int]) -> int | None:
@@ -112,7 +104,7 @@ def due_reminders(session: Session, rulebook: Rulebook, *, on: date, offsets: Se
 
 
 def _due(learner: models.Learner, result: api.Progress, on: date, offsets: Sequence[int]) -> DueReminder | None:
-    if result.cycle_end is None or (result.met and not unmet_items(result)):
+    if result.cycle_end is None or result.ready:
         return None
     offset = offset_reached(result.cycle_end, on, offsets)
     if offset is None:
@@ -149,6 +141,6 @@ def no_longer_due(session: Session, rulebook: Rulebook, *, on: date, now: dateti
         if results is None:
             continue
         result = results.get((reminder.credential, reminder.cycle_end))
-        if result is None or on > reminder.cycle_end or (result.met and not unmet_items(result)):
+        if result is None or on > reminder.cycle_end or result.ready:
             stale.append(reminder.id)
     return stale

@@ -3,9 +3,9 @@ the totals per requirement as the plugin measures them, and the non-credit items
 
 The cycle is the one containing ``cycle_on`` (default: today); a past cycle is measured on its last
 day, the current one today. Without a cycle (a credential that does not renew, or no certification
-date on file) the transcript lists every award. Non-credit items and outside credit come from the
-plugin's progress result when it carries them (``items``, ``outside``), so they appear here with
-the items of #9 without a second definition.
+date on file) the transcript lists every award. It is measured as the learner's progress is
+(:func:`lti_tool.services.learners.progress`: awards, outside credit and confirmed items), and lists
+the outside credit of the cycle with its status (self-reported or verified; rejected left out).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.credits.rounding import normalized
 from lti_tool.exports.transcript import Transcript, TranscriptLine
-from lti_tool.services import learners
+from lti_tool.services import learners, outside_credit
 from lti_tool.services.awards import list_awards
 from lti_tool.services.crediting import find_mapping
 
@@ -31,19 +31,17 @@ class TranscriptUnavailable(LookupError):
 
 
 def _items(progress: api.Progress) -> tuple[tuple[str, str], ...]:
-    rows = []
-    for item in getattr(progress, "items", None) or ():
-        done = getattr(item, "met", None)
-        if done is None:
-            done = getattr(item, "confirmed", False)
-        label = getattr(item, "label", None) or getattr(item, "title", None) or str(item)
-        rows.append((str(label), "confirmed" if done else "not confirmed"))
-    return tuple(rows)
+    return tuple((item.title, f"confirmed {item.confirmed_on.isoformat()}" if item.met and item.confirmed_on
+                  else "confirmed" if item.met else "not confirmed") for item in progress.items)
 
 
-def _outside(progress: api.Progress) -> tuple[tuple[str, str], ...]:
-    return tuple((str(getattr(o, "label", None) or getattr(o, "description", None) or o),
-                  str(getattr(o, "amount", ""))) for o in getattr(progress, "outside", None) or ())
+def _outside(session: Session, learner_id: int, credential: str,
+             cycle: api.Cycle | None) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (f"{row.title} ({row.provider}, {row.activity_on.isoformat()}, {row.status})", str(normalized(row.amount)))
+        for row in outside_credit.outside_credits(session, learner_id)
+        if row.credential == credential and row.status != "rejected"
+        and (cycle is None or cycle.counts_from <= row.activity_on <= cycle.end))
 
 
 def build_transcript(session: Session, rulebook: Rulebook, *, key: learners.LearnerKey, credential: str,
@@ -64,8 +62,10 @@ def build_transcript(session: Session, rulebook: Rulebook, *, key: learners.Lear
                           number=holding_row.number if holding_row else None)
     cycle = rule.cycle(holding, cycle_on or today)
     on = min(max(today, cycle.start), cycle.end) if cycle is not None else today
-    earned = [e for e in learners.earned_credits(session, learner.id, zone) if e.credential == credential]
-    progress = rule.progress(earned, holding, on)
+    earned = [e for e in learners.earned_credits(session, learner.id, zone)
+              + outside_credit.earned_outside(session, learner.id) if e.credential == credential]
+    confirmed = [c for c in learners.confirmations(session, learner.id) if c.credential == credential]
+    progress = rule.progress(earned, holding, on, confirmed)
     lines = tuple(_line(session, a, zone) for a in awards)
     if cycle is not None:
         lines = tuple(line for line in lines if cycle.counts_from <= line.completed_on <= cycle.end)
@@ -75,7 +75,7 @@ def build_transcript(session: Session, rulebook: Rulebook, *, key: learners.Lear
         cycle_end=cycle.end if cycle else None, measured_on=progress.on, lines=lines,
         requirements=progress.requirements, earned=str(normalized(progress.earned)),
         required=str(normalized(progress.required)), met=progress.met, missing=progress.missing,
-        items=_items(progress), outside=_outside(progress))
+        items=_items(progress), outside=_outside(session, learner.id, credential, cycle))
 
 
 def _line(session: Session, award: dict[str, Any], zone: tzinfo) -> TranscriptLine:

@@ -15,6 +15,7 @@ from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
 from lti_tool.services.reminders import ReminderReport, run_reminders
+from lti_tool.services.renewal_items import confirm_item
 from tests.exports.ledger_rows import credit, learner
 from tests.exports.receivers import SmtpReceiver, smtp_server
 from tests.lifecycle.conftest import PUBLIC_URL
@@ -35,6 +36,13 @@ def holder(runtime: Runtime, user: str = "u-1", *, email: str | None = "dana@exa
     if earned is not None:
         credit(runtime.sessions, user, "565", amount=earned, completed_at=datetime(2026, 3, 4, 12, tzinfo=UTC))
     return learner_id
+
+
+def pay_fee(runtime: Runtime, learner_id: int) -> None:
+    """ACMSS's annual licensing fee, a renewal item no course proves, confirmed for the cycle."""
+    with write_session(runtime.sessions) as session:
+        confirm_item(session, runtime.rulebook, learner_id=learner_id, credential="acmss-cmss",
+                     item_id="annual-fee", on=date(2026, 2, 1), amount=None, recorded_by="test")
 
 
 def run(runtime: Runtime, on: date = IN_30_DAY_WINDOW, now: datetime | None = None,
@@ -131,11 +139,23 @@ def test_a_learner_first_seen_late_gets_only_the_nearest_offset(runtime: Runtime
 
 
 def test_a_learner_who_met_the_requirement_gets_nothing(runtime: Runtime, mail_port: int) -> None:
-    holder(runtime, earned="3")
+    pay_fee(runtime, holder(runtime, earned="3"))
     receiver = SmtpReceiver()
     with smtp_server(receiver, mail_port):
         report = run(runtime)
     assert report.due == [] and receiver.messages == []
+
+
+def test_a_learner_with_the_credit_but_an_unconfirmed_fee_is_reminded_of_the_fee(
+    runtime: Runtime, mail_port: int
+) -> None:
+    holder(runtime, earned="3")
+    receiver = SmtpReceiver()
+    with smtp_server(receiver, mail_port):
+        report = run(runtime)
+    [message] = receiver.messages
+    text, _ = parts(message)  # type: ignore[arg-type]
+    assert len(report.sent) == 1 and "the annual licensing fee" in text, text
 
 
 def test_a_learner_without_an_email_address_gets_nothing(runtime: Runtime, mail_port: int) -> None:
@@ -297,7 +317,7 @@ def test_a_stored_reminder_whose_message_cannot_be_composed_goes_dead_and_the_re
 def test_a_reminder_stored_while_the_server_was_down_is_not_sent_once_the_learner_has_met_the_minimum(
     runtime: Runtime, mail_port: int
 ) -> None:
-    holder(runtime)
+    pay_fee(runtime, holder(runtime))
     down = run(runtime)
     assert down.failed[0]["status"] == "failed"
     credit(runtime.sessions, "u-1", "566", amount="2", completed_at=datetime(2026, 3, 5, 12, tzinfo=UTC))

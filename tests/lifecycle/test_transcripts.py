@@ -120,3 +120,30 @@ def test_a_category_is_never_a_spreadsheet_formula_either() -> None:
                                                                      "CME", "@SUM(A1:A9)", None),))
     [row] = list(csv.DictReader(io.StringIO(transcript_csv(made).decode())))
     assert row["category"] == "'@SUM(A1:A9)"
+
+
+def test_the_transcript_lists_the_cycles_outside_credit_and_counts_it(
+    runtime: Runtime, cli: Callable[..., Result], cli_json: Callable[..., object], tmp_path: Path
+) -> None:
+    source_id, _ = history(runtime)
+    cli_json("learners", "outside", "add", "--source", str(source_id), "--user", "u-1", "--credential", "acmss-cmss",
+             "--title", "MLN webinar", "--provider", "CMS", "--date", "2026-05-02", "--minutes", "45")
+    rows = transcript_rows(cli, tmp_path, source_id, "--cycle", "2026-01-15")
+    [outside] = [r for r in rows if r["section"] == "outside credit"]
+    assert outside["credit"] == "1" and "MLN webinar (CMS, 2026-05-02, self-reported)" in outside["course"]
+    [total] = [r for r in rows if r["section"] == "requirement"]
+    assert total["earned"] == "2.5"
+
+
+def test_the_transcript_shows_a_renewal_item_confirmed_with_its_date(
+    runtime: Runtime, cli: Callable[..., Result], cli_json: Callable[..., object], tmp_path: Path
+) -> None:
+    source_id, _ = history(runtime)
+    def items() -> list[tuple[str, str]]:
+        rows = transcript_rows(cli, tmp_path, source_id, "--cycle", "2026-01-15")
+        return [(r["requirement"], r["state"]) for r in rows if r["section"] == "non-credit item"]
+
+    assert items() == [("the annual licensing fee", "not confirmed")]
+    cli_json("learners", "confirm", "--source", str(source_id), "--user", "u-1", "--credential", "acmss-cmss",
+             "--item", "annual-fee", "--on", "2026-02-01")
+    assert items() == [("the annual licensing fee", "confirmed 2026-02-01")]

@@ -21,8 +21,9 @@ from lti_tool.web.views.course_view import RosterQuery, _ten_thousandths, course
 NAMES = {"iacet-ceu": "Continuing Education Units (IACET convention)", "acmpe-cmpe": "CMPE"}
 
 
-def map_course(runtime: Runtime, source: dict[str, Any], *credentials: str, measured: bool = False) -> None:
-    spec = MappingSpec(source=source["name"], course="565", credentials=list(credentials), minutes=60,
+def map_course(runtime: Runtime, source: dict[str, Any], *credentials: str, measured: bool = False,
+               minutes: int = 60) -> None:
+    spec = MappingSpec(source=source["name"], course="565", credentials=list(credentials), minutes=minutes,
                        use_measured_time=measured)
     with write_session(runtime.sessions) as session:
         apply_mapping(session, runtime.rulebook, source["id"], spec)
@@ -61,7 +62,7 @@ def test_rows_are_paged_by_the_database(runtime: Runtime, source: dict[str, Any]
 
 
 def test_sorting_by_credit_puts_the_most_credit_first(runtime: Runtime, source: dict[str, Any]) -> None:
-    map_course(runtime, source, "iacet-ceu", measured=True)
+    map_course(runtime, source, "iacet-ceu", measured=True, minutes=300)  # measured time up to 300 minutes
     for user, minutes in (("a", 60), ("b", 300), ("c", 120)):
         complete(runtime, source, user, f"Learner {user}", minutes=minutes)
     rows = roster(runtime, source, sort="credit", descending=True).rows

@@ -14,7 +14,7 @@ from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
 from lti_tool.services.certificate_files import FOLDER, MAX_BYTES
-from lti_tool.services.learners import add_credential
+from lti_tool.services.learners import LearnerKey, add_credential
 from tests.lti.conftest import Launcher
 from tests.lti.pages import csrf_token
 
@@ -25,7 +25,7 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 @pytest.fixture
 def ncct_learner(launch: Launcher, runtime: Runtime, source: dict[str, Any]) -> Launcher:
     with write_session(runtime.sessions) as session:
-        add_credential(session, runtime.rulebook, source_id=source["id"], user="42", credential=NCCT,
+        add_credential(session, runtime.rulebook, key=LearnerKey(source["id"], "42"), credential=NCCT,
                        number="N-1", certified_on=None, cycle_start=None)
     assert launch(launch.platform.claims(sub="42")).status_code == 303
     return launch

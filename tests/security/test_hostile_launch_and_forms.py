@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from lti_tool import models
 from lti_tool.db import write_session
 from lti_tool.runtime import Runtime
-from lti_tool.services.learners import add_credential
+from lti_tool.services.learners import LearnerKey, add_credential
 from tests.lti.conftest import Launcher, stored_counts
 from tests.lti.pages import csrf_token
 from tests.lti.platform import TestPlatform
@@ -69,7 +69,7 @@ def test_a_stored_certification_date_of_9999_does_not_break_the_learner_page(
     launch: Launcher, runtime: Runtime, source: dict[str, Any]
 ) -> None:
     with write_session(runtime.sessions) as session:
-        add_credential(session, runtime.rulebook, source_id=source["id"], user="42", credential=CMA,
+        add_credential(session, runtime.rulebook, key=LearnerKey(source["id"], "42"), credential=CMA,
                        number="CMA-1", certified_on=date(2026, 1, 1), cycle_start=None)
         session.execute(models.LearnerCredential.__table__.update().values(certified_on=date(9999, 12, 31)))
     assert launch(launch.platform.claims(sub="42")).status_code == 303

@@ -20,6 +20,7 @@ from lti_tool.runtime import Runtime
 from lti_tool.services import learners
 from lti_tool.services.completions import Outcome
 from lti_tool.services.ingestion import Submission, record_events
+from lti_tool.services.learners import LearnerKey
 from tests.spine import import_mapping
 
 
@@ -55,7 +56,7 @@ def at(year: int, month: int, day: int) -> datetime:
 
 def hold(runtime: Runtime, source_id: int, credential: str, certified_on: date, user: str = "42") -> None:
     with write_session(runtime.sessions) as session:
-        learners.add_credential(session, runtime.rulebook, source_id=source_id, user=user, credential=credential,
+        learners.add_credential(session, runtime.rulebook, key=LearnerKey(source_id, user), credential=credential,
                                 number=None, certified_on=certified_on, cycle_start=None)
 
 
@@ -77,7 +78,7 @@ def test_ncct_annual_retake_in_the_next_cycle_is_credited_again(
     assert count(runtime, models.Award) == 2
     assert count(runtime, models.OutboxClaim) == 2
     with runtime.sessions() as session:
-        [this_year] = learners.progress(session, runtime.rulebook, source_id=source_id, user="42",
+        [this_year] = learners.progress(session, runtime.rulebook, key=LearnerKey(source_id, "42"),
                                         on=date(2025, 12, 1))
     assert (this_year.earned, this_year.met) == (Decimal(14), True)
 
@@ -117,7 +118,7 @@ def test_aapc_counts_an_indexed_course_once_across_two_lms_courses(
     assert second.status == "already credited this cycle"
     assert second.items[0]["already_credited"] == [{"credential": "aapc-cppm", "cycle": "ever"}]
     with runtime.sessions() as session:
-        [cppm] = learners.progress(session, runtime.rulebook, source_id=source_id, user="42", on=date(2025, 12, 1))
+        [cppm] = learners.progress(session, runtime.rulebook, key=LearnerKey(source_id, "42"), on=date(2025, 12, 1))
     assert cppm.earned == Decimal(2)
     assert not cppm.met
 
