@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
-import requests
 
+from lti_tool import outbound
 from lti_tool.exports import status_list, vc_jwt
 from lti_tool.jwks import JwksCache, JwksUnavailable, UnknownKey
 
@@ -48,12 +48,16 @@ class Verdict:
 
 
 def http_text(timeout: float = 10.0) -> Fetch:
+    """Fetch a status list through :mod:`lti_tool.outbound` (a total deadline, a size cap and the
+    address policy, as every remote call of the tool)."""
+
     def fetch(url: str) -> str:
         try:
-            response = requests.get(url, timeout=timeout)
-            response.raise_for_status()
-        except requests.RequestException as exc:
-            raise Refused("status", f"fetching {url}: {type(exc).__name__}") from None
+            response = outbound.request("GET", url, deadline=timeout)
+        except outbound.OutboundError as exc:
+            raise Refused("status", f"fetching {url}: {exc.reason}") from None
+        if not response.ok:
+            raise Refused("status", f"fetching {url}: HTTP {response.status}")
         return response.text
 
     return fetch

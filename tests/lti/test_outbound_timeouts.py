@@ -12,8 +12,9 @@ from tests.conftest import REPO
 
 PACKAGE = REPO / "lti_tool"
 HTTP_MODULES = {"requests", "urllib.request", "http.client", "urllib3", "httpx", "aiohttp"}
-OWN_SERVER_ONLY = {PACKAGE / "demo.py"}
-"""Polls the tool's own server on 127.0.0.1 at start-up (a health check, not a remote call)."""
+OWN_SERVER_ONLY = {PACKAGE / "demo.py", PACKAGE / "demo_lms.py"}
+"""The demo alone: it polls the tool's own server on 127.0.0.1 at start-up, and its stand-in LMS posts sample
+completions to it (calls to its own processes, not remote calls)."""
 PYLTI1P3_WITHOUT_HTTP = {
     "pylti1p3.deep_link", "pylti1p3.deep_link_resource", "pylti1p3.deployment", "pylti1p3.exception",
     "pylti1p3.message_validators", "pylti1p3.registration", "pylti1p3.tool_config.abstract",
