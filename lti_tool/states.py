@@ -21,6 +21,9 @@ class EventStatus(StrEnum):
     IGNORED = "ignored"
     FAILED = "failed"
     """Stored, not processed (an error); the scheduler retries it."""
+    PARKED = "parked"
+    """Failed the same way too many times: kept with its error for an administrator
+    (``lti-tool events parked`` / ``events retry ID``), no longer retried."""
     QUEUED = "queued"
     """Only an answer, never stored: the event was stored as ``FAILED`` and will be retried."""
 
@@ -69,3 +72,23 @@ class ClaimState(StrEnum):
     DEAD = "dead"
     OVERDUE = "overdue"
     """Not delivered, past the body's reporting deadline."""
+
+
+class ReminderStatus(StrEnum):
+    """A renewal reminder e-mail (:attr:`Reminder.status`)."""
+
+    PENDING = "pending"
+    """Stored, to be sent (or retried)."""
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    """No longer needed before it went out (the learner met the requirement, or the cycle ended)."""
+    DEAD = "dead"
+    """Refused for good, or out of attempts."""
+
+
+class OutsideStatus(StrEnum):
+    """Credit earned outside the LMS (:attr:`OutsideCredit.status`)."""
+
+    SELF_REPORTED = "self-reported"
+    VERIFIED = "verified"
+    REJECTED = "rejected"

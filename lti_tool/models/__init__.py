@@ -29,6 +29,8 @@ from lti_tool.states import (
     ClaimState,
     EntryKind,
     EventStatus,
+    OutsideStatus,
+    ReminderStatus,
 )
 
 __all__ = [
@@ -44,6 +46,8 @@ __all__ = [
     "LmsEvent",
     "OutboxClaim",
     "OUTSIDE_STATES",
+    "OutsideStatus",
+    "ReminderStatus",
     "OutsideCredit",
     "RenewalConfirmation",
     "ReportConsent",

@@ -10,8 +10,9 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.models.base import Base, Credit, Id, UtcDateTime, utcnow
+from lti_tool.states import OutsideStatus
 
-OUTSIDE_STATES = ("self-reported", "verified", "rejected")
+OUTSIDE_STATES = tuple(status.value for status in OutsideStatus)
 
 
 class OutsideCredit(Base):
@@ -42,7 +43,7 @@ class OutsideCredit(Base):
     reason: Mapped[str] = mapped_column(String(1000))
     rule_version: Mapped[str] = mapped_column(String(64))
     settings: Mapped[dict[str, str]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="self-reported")
+    status: Mapped[str] = mapped_column(String(16), default=OutsideStatus.SELF_REPORTED)
     status_reason: Mapped[str | None] = mapped_column(String(1000))
     certificate_file: Mapped[str | None] = mapped_column(String(100))
     """The stored certificate's file name (its SHA-256 and extension) under the instance folder."""

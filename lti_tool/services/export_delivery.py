@@ -96,7 +96,7 @@ class LeaseKeeper:
         with write_session(self.sessions) as session:
             result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                 update(models.ExportBatch).where(
-                    models.ExportBatch.id == self.batch_id, models.ExportBatch.status == "delivering",
+                    models.ExportBatch.id == self.batch_id, models.ExportBatch.status == models.BatchStatus.DELIVERING,
                     models.ExportBatch.attempts == self.attempt,
                 ).values(lease_until=self.clock() + timedelta(seconds=self.seconds)))
             return result.rowcount == 1
@@ -194,14 +194,14 @@ def set_aside_unrenderable(
         return False
     with write_session(sessions) as session:
         batch = session.get(models.ExportBatch, batch_id)
-        if batch is None or batch.status != "delivering" or batch.attempts != attempt:
+        if batch is None or batch.status != models.BatchStatus.DELIVERING or batch.attempts != attempt:
             return False
         rows = {c.idempotency_key: c for c in session.scalars(
             select(models.OutboxClaim).where(models.OutboxClaim.batch_id == batch_id))}
         for key, reason in bad.items():
             dead = models.ExportBatch(
                 credential=batch.credential, destination=batch.destination, exporter=batch.exporter,
-                key=batch_key([key]), status="dead", attempts=0, next_attempt_at=batch.next_attempt_at,
+                key=batch_key([key]), status=models.BatchStatus.DEAD, attempts=0, next_attempt_at=batch.next_attempt_at,
                 created_at=batch.created_at, deadline_at=batch.deadline_at,
                 last_error=f"cannot be rendered: {reason}")
             session.add(dead)

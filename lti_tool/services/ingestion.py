@@ -165,7 +165,7 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
                     event.attempts += 1
                     event.detail = {"error": f"{type(exc).__name__}: {exc}"}
                     if event.attempts >= MAX_EVENT_ATTEMPTS:
-                        event.status = "parked"
+                        event.status = models.EventStatus.PARKED
                         log.error("event %s parked after %d failed attempts: %s", event_id,
                                   event.attempts, event.detail["error"])
     return outcomes
@@ -175,14 +175,14 @@ def parked_events(session: Session) -> list[dict[str, Any]]:
     """Events parked after repeated failures, oldest first, with their last error."""
     return [{"id": e.id, "source_id": e.source_id, "received_at": e.received_at.isoformat(),
              "attempts": e.attempts, "error": (e.detail or {}).get("error")}
-            for e in session.scalars(select(models.LmsEvent).where(models.LmsEvent.status == "parked")
+            for e in session.scalars(select(models.LmsEvent).where(models.LmsEvent.status == models.EventStatus.PARKED)
                                      .order_by(models.LmsEvent.id))]
 
 
 def unpark(session: Session, event_id: int) -> bool:
     """Put a parked event back in line (in the caller's transaction); ``False`` if it is not parked."""
     event = session.get(models.LmsEvent, event_id)
-    if event is None or event.status != "parked":
+    if event is None or event.status != models.EventStatus.PARKED:
         return False
-    event.status, event.attempts = "failed", 0
+    event.status, event.attempts = models.EventStatus.FAILED, 0
     return True

@@ -19,6 +19,7 @@ from lti_tool.credits.registry import Rulebook
 from lti_tool.db import insert_or_skip
 from lti_tool.services.certificate_files import StoredCertificate
 from lti_tool.services.ledger import activity_facts
+from lti_tool.states import OutsideStatus
 
 LIMITS = {"title": 500, "provider": 500}
 
@@ -61,7 +62,7 @@ def record_outside(
         "activity_on": on, "minutes": activity.minutes, "activity": activity_facts(activity),
         "amount": result.amount, "unit": result.unit, "category": result.category,
         "index_number": result.index_number, "tags": sorted(result.tags), "reason": result.reason,
-        "rule_version": rule.rule_version, "settings": rule.settings_snapshot(), "status": "self-reported",
+        "rule_version": rule.rule_version, "settings": rule.settings_snapshot(), "status": OutsideStatus.SELF_REPORTED,
         "certificate_file": certificate.file if certificate else None,
         "certificate_type": certificate.media_type if certificate else None,
         "recorded_by": recorded_by, "created_at": models.utcnow(),
@@ -83,10 +84,10 @@ def decide(session: Session, outside_id: int, *, verified: bool, reason: str | N
     reason = (reason or "").strip()
     if not verified and not reason:
         raise OutsideRefused("a rejection needs a reason")
-    wanted = "verified" if verified else "rejected"
+    wanted = OutsideStatus.VERIFIED if verified else OutsideStatus.REJECTED
     if row.status == wanted:
         return row
-    if verified and row.status == "rejected":
+    if verified and row.status == OutsideStatus.REJECTED:
         raise OutsideRefused(f"outside credit {outside_id} was rejected ({row.status_reason}); record it again")
     row.status = wanted
     row.status_reason = None if verified else reason
@@ -116,6 +117,6 @@ def earned_outside(session: Session, learner_id: int) -> list[api.EarnedCredit]:
     return [
         api.EarnedCredit(credential=r.credential, amount=r.amount, earned_on=r.activity_on,
                          course_id=f"outside:{r.id}", category=r.category, tags=frozenset(r.tags),
-                         course_key=f"outside:{r.id}", self_reported=r.status == "self-reported")
-        for r in outside_credits(session, learner_id) if r.status != "rejected"
+                         course_key=f"outside:{r.id}", self_reported=r.status == OutsideStatus.SELF_REPORTED)
+        for r in outside_credits(session, learner_id) if r.status != OutsideStatus.REJECTED
     ]

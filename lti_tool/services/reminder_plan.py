@@ -25,6 +25,7 @@ from lti_tool.credits.registry import Rulebook, UnknownCredential
 from lti_tool.credits.rounding import normalized
 from lti_tool.services import learners
 from lti_tool.services.reminder_mail import mailbox
+from lti_tool.states import ReminderStatus
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,8 @@ def no_longer_due(session: Session, rulebook: Rulebook, *, on: date, now: dateti
     requirement was met since the reminder was made (say, while the mail server was down), or its
     cycle is over or no longer the learner's. Sending it would tell them to earn what they have."""
     pending = list(session.scalars(select(models.Reminder).where(
-        models.Reminder.status == "pending", models.Reminder.next_attempt_at <= now).order_by(models.Reminder.id)))
+        models.Reminder.status == ReminderStatus.PENDING, models.Reminder.next_attempt_at <= now)
+        .order_by(models.Reminder.id)))
     progress: dict[int, dict[tuple[str, date | None], api.Progress] | None] = {}
     stale = []
     for reminder in pending:

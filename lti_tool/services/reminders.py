@@ -34,6 +34,7 @@ from lti_tool.services.export_delivery import backoff_seconds
 from lti_tool.services.reminder_optout import opted_out, unsubscribe_token
 from lti_tool.services.reminder_plan import DueReminder, due_reminders, no_longer_due
 from lti_tool.settings import Settings
+from lti_tool.states import ReminderStatus
 
 log = logging.getLogger(__name__)
 
@@ -83,19 +84,21 @@ def run_reminders(sessions: sessionmaker[Session], rulebook: Rulebook, settings:
     with write_session(sessions) as session:
         for reminder_id in no_longer_due(session, rulebook, on=on, now=now, zone=settings.zone):
             cancelled = cast(CursorResult[Any], session.execute(update(models.Reminder).where(
-                models.Reminder.id == reminder_id, models.Reminder.status == "pending",
-                models.Reminder.next_attempt_at <= now).values(status="cancelled")))
+                models.Reminder.id == reminder_id, models.Reminder.status == ReminderStatus.PENDING,
+                models.Reminder.next_attempt_at <= now).values(status=ReminderStatus.CANCELLED)))
             if cancelled.rowcount == 1:
                 log.info("reminder %s cancelled: its learner no longer needs it", reminder_id)
-                report.failed.append({"id": reminder_id, "status": "cancelled", "reason": "no longer needed"})
+                report.failed.append({"id": reminder_id, "status": ReminderStatus.CANCELLED,
+                                      "reason": "no longer needed"})
     with read_session(sessions) as session:
         pending = list(session.scalars(select(models.Reminder.id).where(
-            models.Reminder.status == "pending", models.Reminder.next_attempt_at <= now).order_by(models.Reminder.id)))
+            models.Reminder.status == ReminderStatus.PENDING, models.Reminder.next_attempt_at <= now)
+            .order_by(models.Reminder.id)))
     sender = settings.reminders.sender or str(destination.options["from"])
     for reminder_id in pending:
         outcome = deliver(sessions, reminder_id, destination, settings, sender, now)
         if outcome is not None:
-            (report.sent if outcome["status"] == "sent" else report.failed).append(outcome)
+            (report.sent if outcome["status"] == ReminderStatus.SENT else report.failed).append(outcome)
     return report
 
 
@@ -112,7 +115,7 @@ def store(session: Session, due: DueReminder, rulebook: Rulebook, settings: Sett
         "idempotency_key": due.key, "learner_id": due.learner_id, "credential": due.credential,
         "cycle_end": due.cycle_end, "offset_days": due.offset_days, "email": due.email,
         "subject": reminder_mail.subject(content), "text_body": reminder_mail.text_body(content),
-        "html_body": reminder_mail.html_body(content), "status": "pending", "attempts": 0,
+        "html_body": reminder_mail.html_body(content), "status": ReminderStatus.PENDING, "attempts": 0,
         "next_attempt_at": models.utcnow(), "created_at": models.utcnow()}, ["idempotency_key"])
 
 
@@ -142,7 +145,7 @@ def deliver(sessions: sessionmaker[Session], reminder_id: int, destination: Smtp
     held_until = max(now, models.utcnow()) + timedelta(seconds=settings.exports.lease_seconds)
     with write_session(sessions) as session:
         claim = cast(CursorResult[Any], session.execute(update(models.Reminder).where(
-            models.Reminder.id == reminder_id, models.Reminder.status == "pending",
+            models.Reminder.id == reminder_id, models.Reminder.status == ReminderStatus.PENDING,
             models.Reminder.next_attempt_at <= now,
         ).values(attempts=models.Reminder.attempts + 1, next_attempt_at=held_until)))
         claimed = claim.rowcount == 1
@@ -151,9 +154,9 @@ def deliver(sessions: sessionmaker[Session], reminder_id: int, destination: Smtp
         reminder = session.get(models.Reminder, reminder_id)
         assert reminder is not None
         if opted_out(session, reminder.learner_id):
-            reminder.status = "cancelled"
+            reminder.status = ReminderStatus.CANCELLED
             log.info("reminder %s cancelled: learner %s unsubscribed", reminder.id, reminder.learner_id)
-            return {"id": reminder.id, "status": "cancelled", "key": reminder.idempotency_key}
+            return {"id": reminder.id, "status": ReminderStatus.CANCELLED, "key": reminder.idempotency_key}
         try:
             msg = reminder_mail.compose(
                 key=reminder.idempotency_key, sender=sender, to=reminder.email, subject=reminder.subject,
@@ -161,9 +164,10 @@ def deliver(sessions: sessionmaker[Session], reminder_id: int, destination: Smtp
                 unsubscribe_url=unsubscribe_url(session, reminder.learner_id, settings),
                 domain=str(destination.options.get("domain", "lti-tool")))
         except ValueError as exc:  # a header the e-mail library refuses: no retry can mend it
-            reminder.status, reminder.last_error = "dead", f"cannot compose: {exc}"[:1000]
+            reminder.status, reminder.last_error = ReminderStatus.DEAD, f"cannot compose: {exc}"[:1000]
             log.error("reminder %s dead: cannot compose the message: %s", reminder.id, exc)
-            return {"id": reminder.id, "status": "dead", "key": reminder.idempotency_key, "attempt": reminder.attempts,
+            return {"id": reminder.id, "status": ReminderStatus.DEAD, "key": reminder.idempotency_key,
+                    "attempt": reminder.attempts,
                     "error": reminder.last_error, "retry_at": None}
         attempt, key = reminder.attempts, reminder.idempotency_key
     try:
@@ -174,9 +178,9 @@ def deliver(sessions: sessionmaker[Session], reminder_id: int, destination: Smtp
                "destination": destination.name}
     with write_session(sessions) as session:
         session.execute(update(models.Reminder).where(models.Reminder.id == reminder_id).values(
-            status="sent", receipt=receipt, sent_at=models.utcnow(), last_error=None))
+            status=ReminderStatus.SENT, receipt=receipt, sent_at=models.utcnow(), last_error=None))
     log.info("reminder %s sent to learner %s (attempt %d)", reminder_id, msg["To"], attempt)
-    return {"id": reminder_id, "status": "sent", "key": key, "attempt": attempt, "receipt": receipt}
+    return {"id": reminder_id, "status": ReminderStatus.SENT, "key": key, "attempt": attempt, "receipt": receipt}
 
 
 def _failed(sessions: sessionmaker[Session], reminder_id: int, attempt: int, key: str, exc: DeliveryError,
@@ -187,10 +191,11 @@ def _failed(sessions: sessionmaker[Session], reminder_id: int, attempt: int, key
         # Only the attempt's own lease records its failure: a reminder another run has sent since
         # (after this lease ran out) stays sent and is never queued again.
         session.execute(update(models.Reminder).where(
-            models.Reminder.id == reminder_id, models.Reminder.status == "pending",
+            models.Reminder.id == reminder_id, models.Reminder.status == ReminderStatus.PENDING,
             models.Reminder.attempts == attempt,
-        ).values(status="dead" if dead else "pending", last_error=str(exc)[:1000], next_attempt_at=retry_at))
+        ).values(status=ReminderStatus.DEAD if dead else ReminderStatus.PENDING, last_error=str(exc)[:1000],
+                 next_attempt_at=retry_at))
     log.warning("reminder %s attempt %d %s: %s", reminder_id, attempt,
                 "dead" if dead else f"failed, retry at {retry_at:%Y-%m-%d %H:%M:%S}Z", exc)
-    return {"id": reminder_id, "status": "dead" if dead else "failed", "key": key, "attempt": attempt,
+    return {"id": reminder_id, "status": ReminderStatus.DEAD if dead else "failed", "key": key, "attempt": attempt,
             "error": str(exc), "retry_at": None if dead else retry_at.isoformat()}

@@ -24,6 +24,7 @@ from lti_tool.exports.transcript import Transcript, TranscriptLine
 from lti_tool.services import learners, outside_credit
 from lti_tool.services.awards import list_awards
 from lti_tool.services.crediting import find_mapping
+from lti_tool.states import OutsideStatus
 
 
 class TranscriptUnavailable(LookupError):
@@ -40,7 +41,7 @@ def _outside(session: Session, learner_id: int, credential: str,
     return tuple(
         (f"{row.title} ({row.provider}, {row.activity_on.isoformat()}, {row.status})", str(normalized(row.amount)))
         for row in outside_credit.outside_credits(session, learner_id)
-        if row.credential == credential and row.status != "rejected"
+        if row.credential == credential and row.status != OutsideStatus.REJECTED
         and (cycle is None or cycle.counts_from <= row.activity_on <= cycle.end))
 
 
