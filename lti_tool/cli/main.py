@@ -15,6 +15,7 @@ from lti_tool.cli.mappings import mappings
 from lti_tool.cli.platforms import platforms
 from lti_tool.cli.plugins import plugins
 from lti_tool.cli.processes import scheduler, serve
+from lti_tool.cli.reconcile import reconcile
 from lti_tool.cli.sources import sources
 
 
@@ -25,5 +26,5 @@ def cli() -> None:
 
 
 for command in (init, sources, mappings, credits, plugins, awards, learners, export, serve, scheduler,
-                platforms, keys, audit):
+                platforms, keys, audit, reconcile):
     cli.add_command(command)

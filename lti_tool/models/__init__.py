@@ -18,6 +18,7 @@ from lti_tool.models.lti import (
 )
 from lti_tool.models.mapping import CourseMapping
 from lti_tool.models.outbox import ExportAttempt, ExportBatch, OutboxClaim
+from lti_tool.models.reconciliation import ReconcileLease, ReconcileMark, ReconcileRun, SourceConnection
 from lti_tool.models.source import Source
 
 __all__ = [
@@ -43,4 +44,8 @@ __all__ = [
     "Platform",
     "ToolKey",
     "UsedNonce",
+    "ReconcileLease",
+    "ReconcileMark",
+    "ReconcileRun",
+    "SourceConnection",
 ]
