@@ -27,7 +27,7 @@ def test_jobs_come_from_the_config_and_coalesce_missed_runs(runtime: Runtime) ->
     clock.start(paused=True)
     try:
         jobs = {job.id: job for job in clock.get_jobs()}
-        assert set(jobs) == {"export", "reprocess"}
+        assert set(jobs) == {"export", "reprocess", "reconcile"}
         for job in jobs.values():
             assert isinstance(job.trigger, CronTrigger)
             assert job.coalesce is True and job.misfire_grace_time is None and job.max_instances == 1
@@ -46,7 +46,7 @@ def test_a_credential_with_its_own_cron_gets_its_own_job(runtime: Runtime, tmp_p
     clock = build_scheduler(runtime, BackgroundScheduler)
     clock.start(paused=True)
     try:
-        assert {job.id for job in clock.get_jobs()} == {"export", "reprocess", "export:acmss-cmss"}
+        assert {job.id for job in clock.get_jobs()} == {"export", "reprocess", "reconcile", "export:acmss-cmss"}
     finally:
         clock.shutdown(wait=False)
 
@@ -80,3 +80,23 @@ def test_scheduler_process_exports_due_claims_and_stops_on_sigterm(
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=20) == 0, log.read_text()
+
+
+def test_reconcile_runs_on_its_own_thread_so_exports_never_wait_for_it(runtime: Runtime) -> None:
+    clock = build_scheduler(runtime, BackgroundScheduler)
+    clock.start(paused=True)
+    try:
+        jobs = {job.id: job for job in clock.get_jobs()}
+        assert jobs["reconcile"].executor == "reconcile"
+        assert jobs["export"].executor == "default"
+    finally:
+        clock.shutdown(wait=False)
+
+
+def test_a_reconcile_tick_that_cannot_reach_the_database_does_not_raise(runtime: Runtime) -> None:
+    from lti_tool.scheduler import reconcile_tick
+
+    runtime.engine.dispose()
+    broken = runtime.sessions.kw["bind"]
+    runtime.sessions.configure(bind=broken.execution_options(schema_translate_map={None: "no_such_schema"}))
+    reconcile_tick(runtime)  # logged, not raised

@@ -46,6 +46,7 @@ class Jobs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     export: Job = Job(cron="* * * * *")
     reprocess: Job = Job(cron="* * * * *")
+    reconcile: Job = Job(cron="*/30 * * * *")
 
 
 class Binding(BaseModel):
