@@ -6,6 +6,7 @@ import click
 
 from lti_tool.cli.audit import audit
 from lti_tool.cli.awards import awards
+from lti_tool.cli.completions import completions
 from lti_tool.cli.credits import credits
 from lti_tool.cli.export import export
 from lti_tool.cli.init import init
@@ -26,5 +27,5 @@ def cli() -> None:
 
 
 for command in (init, sources, mappings, credits, plugins, awards, learners, export, serve, scheduler,
-                platforms, keys, audit, reconcile):
+                platforms, keys, audit, reconcile, completions):
     cli.add_command(command)
