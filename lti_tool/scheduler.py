@@ -65,10 +65,10 @@ def reprocess_tick(rt: Runtime) -> None:
         log.info("reprocess tick: %d event(s) processed", len(outcomes))
 
 
-def reconcile_tick(rt: Runtime) -> None:
+def reconcile_tick(rt: Runtime, requested_only: bool = False) -> None:
     """Ask every connected LMS for completions; an LMS that is down is reported, never raised."""
     try:
-        reports = reconcile(rt.sessions, rt.rulebook, rt.settings.reconcile)
+        reports = reconcile(rt.sessions, rt.rulebook, rt.settings.reconcile, requested_only=requested_only)
     except Exception:  # noqa: BLE001 - e.g. the database is away: the next tick tries again
         log.exception("reconcile tick failed")
         return
@@ -78,9 +78,15 @@ def reconcile_tick(rt: Runtime) -> None:
                      report.completions_found, report.credited, report.errors)
 
 
+def reconcile_requests_tick(rt: Runtime) -> None:
+    """"Reconcile now", asked on the administrator's page."""
+    reconcile_tick(rt, requested_only=True)
+
+
 JOBS: dict[str, Callable[[Runtime], None]] = {"export": export_tick, "reprocess": reprocess_tick,
-                                               "reconcile": reconcile_tick}
-EXECUTORS = {"reconcile": "reconcile"}
+                                               "reconcile": reconcile_tick,
+                                               "reconcile_requests": reconcile_requests_tick}
+EXECUTORS = {"reconcile": "reconcile", "reconcile_requests": "reconcile"}
 """Reconciliation waits on LMSs for minutes at worst: it runs on its own thread, so exports never wait for it."""
 
 

@@ -27,7 +27,7 @@ def test_jobs_come_from_the_config_and_coalesce_missed_runs(runtime: Runtime) ->
     clock.start(paused=True)
     try:
         jobs = {job.id: job for job in clock.get_jobs()}
-        assert set(jobs) == {"export", "reprocess", "reconcile"}
+        assert set(jobs) == {"export", "reprocess", "reconcile", "reconcile_requests"}
         for job in jobs.values():
             assert isinstance(job.trigger, CronTrigger)
             assert job.coalesce is True and job.misfire_grace_time is None and job.max_instances == 1
@@ -46,7 +46,8 @@ def test_a_credential_with_its_own_cron_gets_its_own_job(runtime: Runtime, tmp_p
     clock = build_scheduler(runtime, BackgroundScheduler)
     clock.start(paused=True)
     try:
-        assert {job.id for job in clock.get_jobs()} == {"export", "reprocess", "reconcile", "export:acmss-cmss"}
+        assert {job.id for job in clock.get_jobs()} == {"export", "reprocess", "reconcile", "reconcile_requests",
+                                                       "export:acmss-cmss"}
     finally:
         clock.shutdown(wait=False)
 

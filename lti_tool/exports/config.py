@@ -47,6 +47,7 @@ class Jobs(BaseModel):
     export: Job = Job(cron="* * * * *")
     reprocess: Job = Job(cron="* * * * *")
     reconcile: Job = Job(cron="*/30 * * * *")
+    reconcile_requests: Job = Job(cron="* * * * *")
 
 
 class Binding(BaseModel):

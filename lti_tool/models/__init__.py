@@ -18,7 +18,13 @@ from lti_tool.models.lti import (
 )
 from lti_tool.models.mapping import CourseMapping
 from lti_tool.models.outbox import ExportAttempt, ExportBatch, OutboxClaim
-from lti_tool.models.reconciliation import ReconcileLease, ReconcileMark, ReconcileRun, SourceConnection
+from lti_tool.models.reconciliation import (
+    ReconcileLease,
+    ReconcileMark,
+    ReconcileRequest,
+    ReconcileRun,
+    SourceConnection,
+)
 from lti_tool.models.source import Source
 
 __all__ = [
@@ -46,6 +52,7 @@ __all__ = [
     "UsedNonce",
     "ReconcileLease",
     "ReconcileMark",
+    "ReconcileRequest",
     "ReconcileRun",
     "SourceConnection",
 ]

@@ -65,3 +65,14 @@ class ReconcileLease(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReconcileRequest(Base):
+    """Someone asked for a source to be reconciled now ("Reconcile now"): the scheduler does it
+    within a minute (web workers never run the job)."""
+
+    __tablename__ = "reconcile_requests"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    requested_by: Mapped[str | None] = mapped_column(String(255))

@@ -36,6 +36,7 @@ from lti_tool.pull.found import Found, PullClient
 from lti_tool.pull.http import HttpLimits, LmsHttp, PullError
 from lti_tool.services.connections import find_connection
 from lti_tool.services.ingestion import Submission, record_events
+from lti_tool.services.reconcile_requests import clear_request, requested_source_names
 from lti_tool.settings import ReconcileSettings
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,16 @@ def holder_name() -> str:
 def reconcile(
     sessions: sessionmaker[Session], rulebook: Rulebook, settings: ReconcileSettings, *,
     source: str | None = None, course: str | None = None, since: datetime | None = None,
-    holder: str | None = None,
+    holder: str | None = None, requested_only: bool = False,
 ) -> list[SourceReport]:
-    """Reconcile every connected source (or the one named); one report per source."""
+    """Reconcile every connected source (or the one named, or those someone asked for with
+    "Reconcile now"); one report per source."""
     holder = holder or holder_name()
+    if requested_only:
+        with read_session(sessions) as session:
+            names = requested_source_names(session)
+        return [report for name in names for report in reconcile(
+            sessions, rulebook, settings, source=name, course=course, since=since, holder=holder)]
     with read_session(sessions) as session:
         query = select(models.Source).join(models.SourceConnection,
                                            models.SourceConnection.source_id == models.Source.id)
@@ -107,7 +114,7 @@ def _reconcile_source(sessions: sessionmaker[Session], rulebook: Rulebook, setti
     if not _take_lease(sessions, source.id, holder, settings.lease_seconds):
         report.errors.append("another process is reconciling this source now")
         return
-    run_id = _start_run(sessions, source.id)
+    run_id, started = _start_run(sessions, source.id)
     try:
         http = LmsHttp(HttpLimits(settings.timeout_seconds, settings.deadline_seconds, settings.max_response_bytes))
         throttle = Throttle(settings.throttle_attempts, settings.throttle_first_wait_seconds,
@@ -123,7 +130,7 @@ def _reconcile_source(sessions: sessionmaker[Session], rulebook: Rulebook, setti
                 if exc.scope == "source":
                     break
     finally:
-        _finish_run(sessions, run_id, report)
+        _finish_run(sessions, run_id, report, started)
         _release_lease(sessions, source.id, holder)
     log.info("reconciled %s: %s", source.name, json.dumps(report.as_dict()))
 
@@ -212,18 +219,19 @@ def _save_mark(sessions: sessionmaker[Session], source_id: int, course_id: str, 
             mark.completed_through, mark.checked_at = latest, models.utcnow()
 
 
-def _start_run(sessions: sessionmaker[Session], source_id: int) -> int:
+def _start_run(sessions: sessionmaker[Session], source_id: int) -> tuple[int, datetime]:
     with write_session(sessions) as session:
-        run = models.ReconcileRun(source_id=source_id, errors=[])
+        run = models.ReconcileRun(source_id=source_id, errors=[], started_at=models.utcnow())
         session.add(run)
         session.flush()
-        return run.id
+        return run.id, run.started_at
 
 
-def _finish_run(sessions: sessionmaker[Session], run_id: int, report: SourceReport) -> None:
+def _finish_run(sessions: sessionmaker[Session], run_id: int, report: SourceReport, started: datetime) -> None:
     with write_session(sessions) as session:
         run = session.get(models.ReconcileRun, run_id)
         assert run is not None
+        clear_request(session, run.source_id, started)
         run.finished_at = models.utcnow()
         for name in ("courses", "users_checked", "completions_found", "credited", "already_known"):
             setattr(run, name, getattr(report, name))

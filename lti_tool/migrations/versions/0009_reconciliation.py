@@ -4,6 +4,7 @@ source_connections: an LMS's API address and where its credentials live (never t
 reconcile_marks: per source and course, how far completions have been read.
 reconcile_runs: each reconciliation's counts and errors.
 reconcile_leases: one scheduler at a time reconciles a source.
+reconcile_requests: "Reconcile now" asked on the administrator's page, for the scheduler.
 
 Revision ID: 0009
 Revises: 0005
@@ -70,9 +71,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_reconcile_leases_source_id_sources')),
     sa.PrimaryKeyConstraint('source_id', name=op.f('pk_reconcile_leases'))
     )
+    op.create_table('reconcile_requests',
+    sa.Column('source_id', Id, nullable=False),
+    sa.Column('requested_at', When, nullable=False),
+    sa.Column('requested_by', sa.String(length=255), nullable=True),
+    sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_reconcile_requests_source_id_sources')),
+    sa.PrimaryKeyConstraint('source_id', name=op.f('pk_reconcile_requests'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('reconcile_requests')
     op.drop_table('reconcile_leases')
     with op.batch_alter_table('reconcile_runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reconcile_runs_source_id'))

@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lti_tool.runtime import EXTENSION, Runtime
-from lti_tool.web.lti import keys, launch, learner, pages, registration
+from lti_tool.web.lti import keys, launch, learner, pages, reconcile_panel, registration
 from lti_tool.web.lti.cookies import LaunchSessionInterface
 from lti_tool.web.lti.headers import add_frame_ancestors
 
@@ -31,6 +31,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     CSRFProtect(app)  # pages.check_csrf runs it for every form the pages serve
     for blueprint in (launch.blueprint, keys.blueprint, registration.blueprint, pages.blueprint,
-                      learner.blueprint):
+                      learner.blueprint, reconcile_panel.blueprint):
         app.register_blueprint(blueprint)
     app.after_request(add_frame_ancestors)
