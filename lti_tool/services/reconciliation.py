@@ -122,6 +122,9 @@ def _reconcile_source(sessions: sessionmaker[Session], rulebook: Rulebook, setti
         client = client_for(source.kind, http, connection.api_url, dict(connection.auth), throttle)
         look_back = timedelta(hours=settings.look_back_hours)
         for course_id in (courses if client.per_course else [FEED]):
+            if not _take_lease(sessions, source.id, holder, settings.lease_seconds):  # renewed per course
+                report.errors.append("the lease on this source was lost to another process; stopped")
+                break
             try:
                 _reconcile_course(sessions, rulebook, client, source, course_id, report, since, look_back)
             except PullError as exc:
