@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lti_tool import models  # noqa: E402
-from lti_tool.db import write_session  # noqa: E402
+from lti_tool.db import make_engine, write_session  # noqa: E402
 from lti_tool.runtime import build_runtime  # noqa: E402
 from lti_tool.schema import upgrade  # noqa: E402
 from lti_tool.services.mappings import MappingSpec, import_mappings  # noqa: E402
@@ -67,10 +67,10 @@ def prepare(instance: Path, courses: int) -> str:
 
 def bare_executemany(instance: Path, rows: int, courses: int) -> float:
     """The floor: the same completion rows into the same table, one executemany, one commit."""
-    settings = load_settings(instance_dir=instance, config_dir=ROOT / "config", log_level="WARNING")
-    rt = build_runtime(settings)
-    upgrade(rt.engine)
-    rt.engine.dispose()
+    instance.mkdir(parents=True)
+    engine = make_engine(f"sqlite:///{instance / 'lti_tool.sqlite3'}")
+    upgrade(engine)
+    engine.dispose()
     connection = sqlite3.connect(instance / "lti_tool.sqlite3")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")

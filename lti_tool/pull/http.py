@@ -83,7 +83,8 @@ class LmsHttp:
                                         f"{limits.max_bytes}-byte cap")
                     chunks: list[bytes] = []
                     size = 0
-                    for chunk in response.iter_content(65536):
+                    while chunk := response.raw.read1(65536, decode_content=True):
+                        # read1: whatever has arrived, so a peer trickling bytes meets the deadline
                         size += len(chunk)
                         if size > limits.max_bytes:
                             raise PullError(f"{_where(url)}: answer over the {limits.max_bytes}-byte cap")

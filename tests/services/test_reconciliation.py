@@ -186,3 +186,20 @@ def test_an_lrs_is_asked_only_for_what_was_stored_since_the_last_run_less_the_lo
     assert "since" not in state.queries[0]
     assert state.queries[-1]["since"] == "2026-11-01T10:00:00Z"  # 2026-11-04T10:00Z less 72 hours
     assert (second["credited"], second["already_known"]) == (0, 2)
+
+
+def test_two_schedulers_at_once_reconcile_a_source_once(runtime: Runtime, canvas: dict[str, Any],
+                                                        canvas_state: CanvasState) -> None:
+    import threading
+
+    canvas_state.hang_seconds = 0.5
+    reports: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda h=h: reports.extend(run(runtime, holder=h))) for h in ("s1", "s2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    errors = sorted(str(r["errors"]) for r in reports)
+    assert errors == ["['another process is reconciling this source now']", "[]"]
+    assert sum(r["credited"] for r in reports) == 2
+    assert sum(1 for r in canvas_state.requests if "bulk_user_progress" in r) == 1
