@@ -22,10 +22,13 @@ def request_reconcile(session: Session, source_ids: list[int], requested_by: str
         for source_id in sorted(source_ids)]).on_conflict_do_nothing(index_elements=["source_id"]))
 
 
-def requested_source_names(session: Session) -> list[str]:
-    return list(session.scalars(
-        select(models.Source.name).join(models.ReconcileRequest, models.ReconcileRequest.source_id == models.Source.id)
-        .order_by(models.Source.id)))
+def requested_source_names(session: Session) -> list[tuple[str, int]]:
+    """The sources someone asked to reconcile: (name, id)."""
+    rows = session.execute(
+        select(models.Source.name, models.Source.id)
+        .join(models.ReconcileRequest, models.ReconcileRequest.source_id == models.Source.id)
+        .order_by(models.Source.id))
+    return [(str(name), int(source_id)) for name, source_id in rows]
 
 
 def clear_request(session: Session, source_id: int, asked_before: datetime) -> None:

@@ -72,10 +72,15 @@ def reconcile(
     "Reconcile now"); one report per source."""
     holder = holder or holder_name()
     if requested_only:
+        asked_before = models.utcnow()
         with read_session(sessions) as session:
-            names = requested_source_names(session)
-        return [report for name in names for report in reconcile(
-            sessions, rulebook, settings, source=name, course=course, since=since, holder=holder)]
+            requested = requested_source_names(session)
+        reports = []
+        for name, source_id in requested:
+            reports += reconcile(sessions, rulebook, settings, source=name, course=course, since=since, holder=holder)
+            with write_session(sessions) as session:  # served, or not connected: asked once, answered once
+                clear_request(session, source_id, asked_before)
+        return reports
     with read_session(sessions) as session:
         query = select(models.Source).join(models.SourceConnection,
                                            models.SourceConnection.source_id == models.Source.id)

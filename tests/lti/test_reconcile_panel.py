@@ -52,7 +52,9 @@ def test_a_source_not_yet_reconciled_says_so(launch: Launcher, moodle: MoodleSta
 
 
 def test_a_source_not_connected_tells_the_admin_who_connects_it(launch: Launcher) -> None:
-    assert "lti-tool sources connect" in panel_row(admin_page(launch), "moodle-1")
+    page = admin_page(launch)
+    assert "lti-tool sources connect" in panel_row(page, "moodle-1")
+    assert "Reconcile now" not in page
 
 
 def test_reconcile_now_is_carried_out_by_the_scheduler_and_shown(
@@ -91,5 +93,16 @@ def test_a_learner_cannot_reconcile(launch: Launcher, moodle: MoodleState, runti
     assert launch(launch.platform.claims(sub="42", roles=LEARNER)).status_code == 303
     token = csrf_token(launch.client, "/lti/learner")
     assert launch.client.post("/lti/reconcile", data={"csrf_token": token}).status_code == 403
+    with read_session(runtime.sessions) as session:
+        assert session.scalar(select(models.ReconcileRequest)) is None
+
+
+def test_another_platforms_admin_neither_sees_nor_reconciles_this_platforms_source(
+        launch: Launcher, moodle: MoodleState, other_platform: Any, runtime: Runtime) -> None:
+    other = Launcher(launch.client, other_platform)
+    page = admin_page(other)
+    assert 'data-source="moodle-1"' not in page and "Reconcile now" not in page
+    token = csrf_token(other.client, "/lti/mapping")
+    assert other.client.post("/lti/reconcile", data={"csrf_token": token}).status_code == 409
     with read_session(runtime.sessions) as session:
         assert session.scalar(select(models.ReconcileRequest)) is None

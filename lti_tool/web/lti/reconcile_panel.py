@@ -53,7 +53,9 @@ def reconcile_now() -> Any:
         identity_id = _identity_id(db, launch)
         if identity_id is None:
             abort(404, "this platform is not linked to an event source; ask the tool's operator")
-        sources = [s.id for s in reconcile_view.platform_sources(db, identity_id)]
+        sources = [s.id for s in reconcile_view.panel(db, identity_id) if s.connected]
+        if not sources:
+            abort(409, "none of this platform's sources is connected to its LMS's API; ask the tool's operator")
         request_reconcile(db, sources, requested_by=f"{launch.platform_id}:{launch.lms_user_id}")
         db.add(models.AuditEntry(platform_id=launch.platform_id, lms_user_id=launch.lms_user_id,
                                  action="reconcile.requested", subject=",".join(map(str, sources)),
