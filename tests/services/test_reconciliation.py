@@ -203,3 +203,13 @@ def test_two_schedulers_at_once_reconcile_a_source_once(runtime: Runtime, canvas
     assert errors == ["['another process is reconciling this source now']", "[]"]
     assert sum(r["credited"] for r in reports) == 2
     assert sum(1 for r in canvas_state.requests if "bulk_user_progress" in r) == 1
+
+
+def test_an_lms_that_refused_is_asked_again_on_the_next_run(runtime: Runtime, canvas: dict[str, Any],
+                                                            canvas_state: CanvasState) -> None:
+    canvas_state.tokens = set()  # the token was revoked
+    [refused] = run(runtime)
+    assert refused["credited"] == 0 and "HTTP 401" in refused["errors"][0]
+    canvas_state.tokens = {"good"}  # the operator fixed it
+    [again] = run(runtime)
+    assert (again["credited"], again["errors"]) == (2, [])
