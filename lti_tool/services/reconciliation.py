@@ -131,7 +131,8 @@ def _reconcile_source(sessions: sessionmaker[Session], rulebook: Rulebook, setti
                 report.errors.append("the lease on this source was lost to another process; stopped")
                 break
             try:
-                _reconcile_course(sessions, rulebook, client, source, course_id, report, since, look_back)
+                _reconcile_course(sessions, rulebook, client, source, course_id, report, since, look_back,
+                                  only_course=course)
             except PullError as exc:
                 log.warning("reconcile %s: %s", source.name, exc)
                 report.errors.append(str(exc))
@@ -145,7 +146,7 @@ def _reconcile_source(sessions: sessionmaker[Session], rulebook: Rulebook, setti
 
 def _reconcile_course(sessions: sessionmaker[Session], rulebook: Rulebook, client: PullClient,
                       source: models.Source, course_id: str, report: SourceReport, since: datetime | None,
-                      look_back: timedelta) -> None:
+                      look_back: timedelta, only_course: str | None = None) -> None:
     with read_session(sessions) as session:
         mark = session.scalar(select(models.ReconcileMark).where(
             models.ReconcileMark.source_id == source.id, models.ReconcileMark.course_id == course_id))
@@ -161,7 +162,8 @@ def _reconcile_course(sessions: sessionmaker[Session], rulebook: Rulebook, clien
         report.users_checked += page.users_checked
         report.completions_found += page.known
         report.already_known += page.known
-        found = [f for f in page.found if since is None or f.completion.completed_at >= since]
+        found = [f for f in page.found if (since is None or f.completion.completed_at >= since)
+                 and (only_course is None or f.completion.course_id == only_course)]
         courses_seen.update(f.completion.course_id for f in found)
         report.completions_found += len(found)
         _record(sessions, rulebook, source, found, report)
@@ -170,7 +172,8 @@ def _reconcile_course(sessions: sessionmaker[Session], rulebook: Rulebook, clien
                 latest = when
     if course_id == FEED:
         report.courses += len(courses_seen)
-    _save_mark(sessions, source.id, course_id, latest)
+    if course_id != FEED or only_course is None:  # a feed read for one course skipped the others' statements
+        _save_mark(sessions, source.id, course_id, latest)
 
 
 def _record(sessions: sessionmaker[Session], rulebook: Rulebook, source: models.Source, found: list[Found],

@@ -213,3 +213,24 @@ def test_an_lms_that_refused_is_asked_again_on_the_next_run(runtime: Runtime, ca
     canvas_state.tokens = {"good"}  # the operator fixed it
     [again] = run(runtime)
     assert (again["credited"], again["errors"]) == (2, [])
+
+
+def test_an_lrs_reconciled_for_one_course_credits_only_that_course(
+        runtime: Runtime, cli_json: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LRS_CREDENTIALS", "k1:s1")
+    cli_json("sources", "add", "--kind", "xapi", "--name", "lrs")
+    hipaa, osha = "https://lms.example/course/hipaa", "https://lms.example/course/osha"
+    for course in (hipaa, osha):
+        import_mapping(cli_json, tmp_path, source="lrs", course=course, minutes=60, credentials=CREDENTIALS)
+    state = LrsState(key="k1", secret="s1", statements=[
+        statement("u1", hipaa, "2026-11-01T10:00:00Z"), statement("u2", osha, "2026-11-03T10:00:00Z")])
+    runtime.settings = runtime.settings.model_copy(update={
+        "reconcile": runtime.settings.reconcile.model_copy(update={"look_back_hours": 0})})
+    with serve(lrs_handler(state)) as base:
+        cli_json("sources", "connect", "lrs", "--api-url", f"{base}/xapi/", "--token-env", "LRS_CREDENTIALS")
+        [report] = run(runtime, course=osha)
+        with runtime.sessions() as session:
+            assert session.scalars(select(models.CourseCompletion.course_id)).all() == [osha]
+        [everything] = run(runtime)  # the feed's mark did not move past hipaa's statement
+    assert (report["courses"], report["completions_found"], report["credited"]) == (1, 1, 1)
+    assert (everything["credited"], everything["already_known"]) == (1, 1)
