@@ -130,4 +130,5 @@ def test_scheduler_process_exports_while_an_lms_hangs_its_reconciliation(
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=30) == 0, log.read_text()
+            state.released.set()
     assert "timed out after 8 s" in log.read_text()

@@ -25,6 +25,7 @@ def state() -> CanvasState:
 def url(state: CanvasState) -> Iterator[str]:
     with serve(canvas_handler(state)) as base:
         yield base
+        state.released.set()
 
 
 @pytest.fixture(autouse=True)

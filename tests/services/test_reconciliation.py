@@ -46,6 +46,7 @@ def canvas(canvas_state: CanvasState, cli_json: Callable[..., Any], tmp_path: Pa
     with serve(canvas_handler(canvas_state)) as base:
         cli_json("sources", "connect", "canvas-prod", "--api-url", base, "--token-env", "CANVAS_TOKEN")
         yield source
+        canvas_state.released.set()
 
 
 def run(runtime: Runtime, **kwargs: Any) -> list[dict[str, Any]]:

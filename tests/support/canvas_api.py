@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -46,6 +45,8 @@ class CanvasState:
     """Statuses (403 or 429) to answer, one per request, before answering normally again."""
     retry_after: str | None = None
     hang_seconds: float = 0.0
+    released: threading.Event = field(default_factory=threading.Event)
+    """Set when the test is over: a hanging answer stops waiting (so it never outlives its test)."""
     requests: list[str] = field(default_factory=list)
     in_flight: int = 0
     most_in_flight: int = 0
@@ -100,7 +101,7 @@ def canvas_handler(state: CanvasState) -> type[BaseHTTPRequestHandler]:
 
         def _get(self) -> None:
             if state.hang_seconds:
-                time.sleep(state.hang_seconds)
+                state.released.wait(state.hang_seconds)
             with state.lock:
                 throttled = state.throttle.pop(0) if state.throttle else None
             if throttled == 403:
