@@ -59,6 +59,10 @@ def canvas_handler(state: CanvasState) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _answer(self, status: int, body: Any, **headers: str) -> None:
+            if getattr(self, "counted", False):  # done before the client can read the answer and ask again
+                self.counted = False
+                with state.lock:
+                    state.in_flight -= 1
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8" if not isinstance(body, bytes)
@@ -93,11 +97,8 @@ def canvas_handler(state: CanvasState) -> type[BaseHTTPRequestHandler]:
                 state.requests.append(f"GET {self.path}")
                 state.in_flight += 1
                 state.most_in_flight = max(state.most_in_flight, state.in_flight)
-            try:
-                self._get()
-            finally:
-                with state.lock:
-                    state.in_flight -= 1
+            self.counted = True
+            self._get()
 
         def _get(self) -> None:
             if state.hang_seconds:
