@@ -23,6 +23,7 @@ from lti_tool.exports.config import ExportConfig, ExportConfigError, load_export
 from lti_tool.runtime import Runtime
 from lti_tool.services.exporting import run_export_tick
 from lti_tool.services.ingestion import reprocess_failed
+from lti_tool.services.reconciliation import reconcile
 from lti_tool.services.reminders import RemindersNotConfigured, mail_destination, run_reminders
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,29 @@ def reminders_tick(rt: Runtime) -> None:
                  len(report.failed))
 
 
-JOBS: dict[str, Callable[[Runtime], None]] = {"export": export_tick, "reprocess": reprocess_tick}
+def reconcile_tick(rt: Runtime, requested_only: bool = False) -> None:
+    """Ask every connected LMS for completions; an LMS that is down is reported, never raised."""
+    try:
+        reports = reconcile(rt.sessions, rt.rulebook, rt.settings.reconcile, requested_only=requested_only)
+    except Exception:  # noqa: BLE001 - e.g. the database is away: the next tick tries again
+        log.exception("reconcile tick failed")
+        return
+    for report in reports:
+        if report.credited or report.errors:
+            log.info("reconcile tick %s: %d found, %d credited, errors: %s", report.source,
+                     report.completions_found, report.credited, report.errors)
+
+
+def reconcile_requests_tick(rt: Runtime) -> None:
+    """"Reconcile now", asked on the administrator's page."""
+    reconcile_tick(rt, requested_only=True)
+
+
+JOBS: dict[str, Callable[[Runtime], None]] = {"export": export_tick, "reprocess": reprocess_tick,
+                                               "reconcile": reconcile_tick,
+                                               "reconcile_requests": reconcile_requests_tick}
+EXECUTORS = {"reconcile": "reconcile", "reconcile_requests": "reconcile"}
+"""Reconciliation waits on LMSs for minutes at worst: it runs on its own thread, so exports never wait for it."""
 
 
 def build_scheduler(rt: Runtime, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
@@ -91,13 +114,13 @@ def build_scheduler(rt: Runtime, scheduler_class: type[BaseScheduler] = Blocking
              for credential, cron in sorted(own_schedules(schedule).items())]
     scheduler = scheduler_class(
         jobstores={"default": MemoryJobStore()},
-        executors={"default": ThreadPoolExecutor(max_workers=2)},
+        executors={"default": ThreadPoolExecutor(max_workers=2), "reconcile": ThreadPoolExecutor(max_workers=1)},
         job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
         timezone="UTC",
     )
     for name, cron, job, args in jobs:
         # First run at start: catching up on what became due while the clock was stopped.
         scheduler.add_job(job, CronTrigger.from_crontab(cron, timezone="UTC"), args=args, id=name,
-                          name=name, next_run_time=datetime.now(UTC))
+                          name=name, next_run_time=datetime.now(UTC), executor=EXECUTORS.get(name, "default"))
         log.info("scheduled %s: %s", name, cron)
     return scheduler

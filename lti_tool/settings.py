@@ -56,6 +56,20 @@ class ExportSettings(BaseModel):
     lease_seconds: float = Field(300.0, gt=0)
 
 
+class ReconcileSettings(BaseModel):
+    """Pulling completions from the LMSs' APIs (``lti-tool reconcile``, the ``reconcile`` job)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deadline_seconds: float = Field(60.0, gt=0, le=600)
+    max_response_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    look_back_hours: float = Field(72.0, ge=0)
+    lease_seconds: float = Field(1800.0, gt=0)
+    throttle_attempts: int = Field(5, ge=0, le=20)
+    throttle_first_wait_seconds: float = Field(2.0, ge=0)
+    throttle_max_wait_seconds: float = Field(60.0, ge=0)
+
+
 class LtiSettings(BaseModel):
     """LTI 1.3 launches, tool keys and dynamic registration."""
 
@@ -156,6 +170,7 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = ReminderSettings()
     bench: BenchSettings = BenchSettings()
     outbound: OutboundSettings = OutboundSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
 
     @classmethod
     def settings_customise_sources(

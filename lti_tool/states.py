@@ -24,6 +24,8 @@ class EventStatus(StrEnum):
     PARKED = "parked"
     """Failed the same way too many times: kept with its error for an administrator
     (``lti-tool events parked`` / ``events retry ID``), no longer retried."""
+    PROCESSING = "processing"
+    """Being stored and credited, inside the transaction that decides its final status."""
     QUEUED = "queued"
     """Only an answer, never stored: the event was stored as ``FAILED`` and will be retried."""
 

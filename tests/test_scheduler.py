@@ -27,7 +27,7 @@ def test_jobs_come_from_the_config_and_coalesce_missed_runs(runtime: Runtime) ->
     clock.start(paused=True)
     try:
         jobs = {job.id: job for job in clock.get_jobs()}
-        assert set(jobs) == {"export", "reprocess"}
+        assert set(jobs) == {"export", "reprocess", "reconcile", "reconcile_requests"}
         for job in jobs.values():
             assert isinstance(job.trigger, CronTrigger)
             assert job.coalesce is True and job.misfire_grace_time is None and job.max_instances == 1
@@ -46,7 +46,8 @@ def test_a_credential_with_its_own_cron_gets_its_own_job(runtime: Runtime, tmp_p
     clock = build_scheduler(runtime, BackgroundScheduler)
     clock.start(paused=True)
     try:
-        assert {job.id for job in clock.get_jobs()} == {"export", "reprocess", "export:acmss-cmss"}
+        assert {job.id for job in clock.get_jobs()} == {"export", "reprocess", "reconcile", "reconcile_requests",
+                                                       "export:acmss-cmss"}
     finally:
         clock.shutdown(wait=False)
 
@@ -80,3 +81,54 @@ def test_scheduler_process_exports_due_claims_and_stops_on_sigterm(
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=20) == 0, log.read_text()
+
+
+def test_reconcile_runs_on_its_own_thread_so_exports_never_wait_for_it(runtime: Runtime) -> None:
+    clock = build_scheduler(runtime, BackgroundScheduler)
+    clock.start(paused=True)
+    try:
+        jobs = {job.id: job for job in clock.get_jobs()}
+        assert jobs["reconcile"].executor == "reconcile"
+        assert jobs["export"].executor == "default"
+    finally:
+        clock.shutdown(wait=False)
+
+
+def test_a_reconcile_tick_that_cannot_reach_the_database_does_not_raise(runtime: Runtime) -> None:
+    from lti_tool.scheduler import reconcile_tick
+
+    runtime.engine.dispose()
+    broken = runtime.sessions.kw["bind"]
+    runtime.sessions.configure(bind=broken.execution_options(schema_translate_map={None: "no_such_schema"}))
+    reconcile_tick(runtime)  # logged, not raised
+
+
+def test_scheduler_process_exports_while_an_lms_hangs_its_reconciliation(
+    client: FlaskClient, cli_json: Callable[..., Any], cli_env: dict[str, str], runtime: Runtime, tmp_path: Path
+) -> None:
+    from tests.support.canvas_api import CanvasState, canvas_handler, progress_row
+    from tests.support.loopback import serve
+
+    canvas = cli_json("sources", "add", "--kind", "canvas", "--name", "c")
+    import_mapping(cli_json, tmp_path, source="c", course="565", minutes=60, credentials=["acmss-cmss"])
+    client.post(canvas["url"], data=fixture_bytes("canvas_course_completed.json"))
+    state = CanvasState(tokens={"good"}, hang_seconds=30,
+                        courses={"565": [progress_row(124, "Emmy Noether", "2026-11-02T15:00:00Z")]})
+    log = tmp_path / "scheduler.log"
+    with serve(canvas_handler(state)) as base, open(log, "wb") as out:
+        cli_json("sources", "connect", "c", "--api-url", base, "--token-env", "CANVAS_TOKEN")
+        env = {**os.environ, **cli_env, "CANVAS_TOKEN": "good", "LTI_TOOL_RECONCILE__TIMEOUT_SECONDS": "8"}
+        process = subprocess.Popen([sys.executable, "-m", "lti_tool", "scheduler"], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, cwd=REPO)
+        try:
+            deadline = time.monotonic() + 30
+            exports = runtime.settings.exports_dir / "acmss-cmss"
+            while time.monotonic() < deadline and not list(exports.glob("*.csv")):
+                time.sleep(0.2)
+            assert list(exports.glob("*.csv")), log.read_text()
+            assert state.in_flight == 1  # the reconciliation is still waiting on the LMS
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0, log.read_text()
+            state.released.set()
+    assert "timed out after 8 s" in log.read_text()

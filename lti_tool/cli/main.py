@@ -6,6 +6,7 @@ import click
 
 from lti_tool.cli.audit import audit
 from lti_tool.cli.awards import awards
+from lti_tool.cli.completions import completions
 from lti_tool.cli.credits import credits
 from lti_tool.cli.events import events
 from lti_tool.cli.export import export
@@ -16,6 +17,7 @@ from lti_tool.cli.mappings import mappings
 from lti_tool.cli.platforms import platforms
 from lti_tool.cli.plugins import plugins
 from lti_tool.cli.processes import scheduler, serve
+from lti_tool.cli.reconcile import reconcile
 from lti_tool.cli.reminders import reminders
 from lti_tool.cli.sources import sources
 from lti_tool.cli.transcripts import transcript
@@ -29,6 +31,6 @@ def cli() -> None:
 
 
 for command in (init, sources, mappings, credits, plugins, awards, learners, export, serve, scheduler,
-                platforms, keys, audit, reminders, verify, events):
+                platforms, keys, audit, reminders, verify, events, reconcile, completions):
     cli.add_command(command)
 learners.add_command(transcript)

@@ -53,6 +53,8 @@ class Jobs(BaseModel):
     reprocess: Job = Job(cron="* * * * *")
     reminders: Job = Job(cron="0 * * * *")
     """Renewal reminders (only when ``reminders.enabled`` in settings.toml)."""
+    reconcile: Job = Job(cron="*/30 * * * *")
+    reconcile_requests: Job = Job(cron="* * * * *")
 
 
 class Binding(BaseModel):

@@ -20,6 +20,13 @@ from lti_tool.models.lti import (
 from lti_tool.models.mapping import CourseMapping
 from lti_tool.models.outbox import ExportAttempt, ExportBatch, OutboxClaim
 from lti_tool.models.outside import OUTSIDE_STATES, OutsideCredit
+from lti_tool.models.reconciliation import (
+    ReconcileLease,
+    ReconcileMark,
+    ReconcileRequest,
+    ReconcileRun,
+    SourceConnection,
+)
 from lti_tool.models.renewal import RenewalConfirmation
 from lti_tool.models.source import Source
 from lti_tool.states import (
@@ -70,4 +77,9 @@ __all__ = [
     "CertificateCode",
     "Reminder",
     "ReminderOptOut",
+    "ReconcileLease",
+    "ReconcileMark",
+    "ReconcileRequest",
+    "ReconcileRun",
+    "SourceConnection",
 ]

@@ -106,7 +106,7 @@ def _store_and_credit(session: Session, rulebook: Rulebook, submissions: list[Su
     now = models.utcnow()
     event_ids = insert_many(session, models.LmsEvent.__table__, [
         {"source_id": s.source_id, "body": s.body, "content_type": s.content_type, "parsed": serialize(s.parsed),
-         "status": "processing", "detail": {}, "received_at": now, "attempts": 1}
+         "status": models.EventStatus.PROCESSING, "detail": {}, "received_at": now, "attempts": 1}
         for s in submissions
     ])
     outcomes = credit_events(session, rulebook, [

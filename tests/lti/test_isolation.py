@@ -27,7 +27,7 @@ from tests.lti.pages import CREDENTIAL, complete, csrf_token, mapping_form
 from tests.lti.platform import ADMINISTRATOR, INSTRUCTOR, LEARNER, TestPlatform
 from tests.lti.test_endpoints import deep_linking_claims
 
-PAGE_BLUEPRINTS = ("lti_pages", "lti_learner")
+PAGE_BLUEPRINTS = ("lti_pages", "lti_learner", "lti_reconcile")
 EVERYONE = {"learner", "instructor", "administrator"}
 STAFF = {"instructor", "administrator"}
 ADMIN = {"administrator"}
@@ -50,6 +50,7 @@ ROUTES: dict[tuple[str, str], tuple[set[str], int]] = {
     ("POST", "/lti/exports/<int:batch_id>/retry"): (ADMIN, 303),
     ("GET", "/lti/deep-link"): (STAFF, 200),
     ("POST", "/lti/deep-link"): (STAFF, 200),
+    ("POST", "/lti/reconcile"): (STAFF, 409),  # 409: the test platform's source is not connected
 }
 ROLES = {"learner": LEARNER, "instructor": INSTRUCTOR, "administrator": ADMINISTRATOR}
 
@@ -92,7 +93,8 @@ def request_route(launch: Launcher, method: str, rule: str, award_id: int, batch
              "/lti/learner/reminders": {"reminders": "off"},
              "/lti/mapping": mapping_form(token, action="preview"),
              "/lti/mapping/preview": mapping_form(token),
-             "/lti/deep-link": {"title": "CE credit"}, "/lti/exports/<int:batch_id>/retry": {}}
+             "/lti/deep-link": {"title": "CE credit"}, "/lti/exports/<int:batch_id>/retry": {},
+             "/lti/reconcile": {}}
     return launch.client.post(path, data={"csrf_token": token, **forms[rule]})
 
 
@@ -219,6 +221,9 @@ def test_another_platforms_users_see_and_change_none_of_this_platforms_data(
     assert message["aud"] in (other_platform.issuer, [other_platform.issuer])
     assert message["iss"] == other_platform.client_id
     assert message["https://purl.imsglobal.org/spec/lti/claim/deployment_id"] == "deployment-b"
+    assert check("POST", "/lti/reconcile", ADMINISTRATOR).status_code == 409  # B's own source, unconnected
+    with read_session(runtime.sessions) as session:
+        assert session.scalar(select(func.count()).select_from(models.ReconcileRequest)) == 0
     assert seen == set(ROUTES)
     with read_session(runtime.sessions) as session:
         assert session.scalar(select(func.count()).select_from(models.Award)) == 1

@@ -12,7 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lti_tool.runtime import runtime_of
-from lti_tool.web.lti import keys, launch, learner, learner_renewal, pages, registration
+from lti_tool.web.lti import keys, launch, learner, learner_renewal, pages, reconcile_panel, registration
 from lti_tool.web.lti.cookies import LaunchSessionInterface
 from lti_tool.web.lti.csrf import csrf
 from lti_tool.web.lti.headers import add_frame_ancestors
@@ -31,6 +31,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     csrf.init_app(app)  # context.check_csrf runs it for every form the pages serve
     for blueprint in (launch.blueprint, keys.blueprint, registration.blueprint, pages.blueprint,
-                      learner.blueprint, learner_renewal.blueprint):
+                      learner.blueprint, learner_renewal.blueprint, reconcile_panel.blueprint):
         app.register_blueprint(blueprint)
     app.after_request(add_frame_ancestors)

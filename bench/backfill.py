@@ -1,0 +1,130 @@
+"""Backfill benchmark: ``lti-tool completions import`` of N generated completions into a fresh SQLite
+database, each course mapped to two credentials (so every row makes a learner, a completion, two
+awards, two ledger entries and two outbox claims).
+
+Prints rows/s and the import process's peak RSS, and beside them a bare ``executemany`` of the
+same completion rows into the same table (``course_completions`` of another fresh database, one
+transaction, no crediting) in the same run, and the ratio of the two rates.
+Targets: 1,000,000 rows in under 3 minutes, ratio at least 0.25, RSS under 300 MB.
+It checks afterwards that every row became exactly one completion and two awards.
+
+    .venv/bin/python bench/backfill.py [--rows 1000000] [--courses 20] [--chunk-size 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lti_tool import models  # noqa: E402
+from lti_tool.db import make_engine, write_session  # noqa: E402
+from lti_tool.runtime import build_runtime  # noqa: E402
+from lti_tool.schema import upgrade  # noqa: E402
+from lti_tool.services.mappings import MappingSpec, import_mappings  # noqa: E402
+from lti_tool.services.sources import add_source  # noqa: E402
+from lti_tool.settings import load_settings  # noqa: E402
+
+CREDENTIALS = ["acmss-cmss", "iacet-ceu"]
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def row(i: int, courses: int) -> tuple[str, str, str]:
+    return str(i // courses + 1), f"course-{i % courses}", (START + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_csv(path: Path, rows: int, courses: int) -> None:
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["user_id", "course_id", "completed_at"])
+        writer.writerows(row(i, courses) for i in range(rows))
+
+
+def prepare(instance: Path, courses: int) -> str:
+    settings = load_settings(instance_dir=instance, config_dir=ROOT / "config", log_level="WARNING")
+    rt = build_runtime(settings)
+    upgrade(rt.engine)
+    with write_session(rt.sessions) as session:
+        add_source(session, kind="moodle", name="bench-moodle")
+        import_mappings(session, [MappingSpec(source="bench-moodle", course=f"course-{c}", minutes=60,
+                                              credentials=CREDENTIALS) for c in range(courses)], rt.rulebook)
+    rt.engine.dispose()
+    return settings.effective_database_url
+
+
+def bare_executemany(instance: Path, rows: int, courses: int) -> float:
+    """The floor: the same completion rows into the same table, one executemany, one commit."""
+    instance.mkdir(parents=True)
+    engine = make_engine(f"sqlite:///{instance / 'lti_tool.sqlite3'}")
+    upgrade(engine)
+    engine.dispose()
+    connection = sqlite3.connect(instance / "lti_tool.sqlite3")
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    now = datetime.now(UTC).isoformat()
+    started = time.perf_counter()
+    with connection:
+        connection.executemany(
+            "INSERT INTO course_completions (learner_id, source_id, course_id, course_name, completed_at, "
+            "measured_minutes, event_id, created_at) VALUES (?, 1, ?, NULL, ?, NULL, 1, ?)",
+            ((i // courses + 1, f"course-{i % courses}", (START + timedelta(minutes=i)).isoformat(), now)
+             for i in range(rows)))
+    seconds = time.perf_counter() - started
+    connection.close()
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--courses", type=int, default=20)
+    parser.add_argument("--chunk-size", type=int, default=5000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lti-backfill-") as folder:
+        base = Path(folder)
+        csv_path = base / "history.csv"
+        write_csv(csv_path, args.rows, args.courses)
+        url = prepare(base / "import", args.courses)
+        env = {**os.environ, "DATABASE_URL": url, "LTI_TOOL_INSTANCE_DIR": str(base / "import"),
+               "LTI_TOOL_CONFIG_DIR": str(ROOT / "config"), "LTI_TOOL_LOG_LEVEL": "WARNING"}
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "lti_tool", "completions", "import", str(csv_path),
+                               "--source", "bench-moodle", "--chunk-size", str(args.chunk_size), "--json"],
+                              env=env, cwd=ROOT, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            sys.exit(f"import failed ({done.returncode}): {done.stderr[-2000:]}")
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        bare = bare_executemany(base / "bare", args.rows, args.courses)
+        rt = build_runtime(load_settings(database_url=url, instance_dir=base / "import",
+                                         config_dir=ROOT / "config", log_level="WARNING"))
+        with rt.sessions() as session:
+            completions = session.scalar(select(func.count()).select_from(models.CourseCompletion))
+            awards = session.scalar(select(func.count()).select_from(models.Award))
+        rt.engine.dispose()
+    rate, bare_rate = args.rows / seconds, args.rows / bare
+    print(f"rows: {args.rows:,} ({args.courses} courses, {len(CREDENTIALS)} credentials each)")
+    print(f"import: {seconds:.1f} s, {rate:,.0f} rows/s, peak RSS {peak_mb:.0f} MB")
+    print(f"summary: {done.stdout.strip()[:300]}")
+    print(f"bare executemany of the same completion rows: {bare:.1f} s, {bare_rate:,.0f} rows/s")
+    print(f"ratio: {rate / bare_rate:.3f}  (targets: 1M rows < 180 s, ratio >= 0.25, RSS < 300 MB)")
+    if completions != args.rows or awards != args.rows * len(CREDENTIALS):
+        sys.exit(f"LOST OR DOUBLED: {completions} completions and {awards} awards for {args.rows} rows")
+    print(f"checked: {completions:,} completions, {awards:,} awards")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""``lti-tool completions import``: historical completions, through the rules of a pushed event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from sqlalchemy import func, select
+
+from lti_tool import models
+from lti_tool.runtime import Runtime
+from tests.spine import import_mapping
+
+CREDENTIALS = ["acmss-cmss", "iacet-ceu"]
+
+
+def count(runtime: Runtime, model: Any) -> int:
+    with runtime.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.fixture
+def source(cli_json: Callable[..., Any], tmp_path: Path) -> dict[str, Any]:
+    created = cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-prod")
+    import_mapping(cli_json, tmp_path, source="moodle-prod", course="42", minutes=90, credentials=CREDENTIALS)
+    return created
+
+
+def csv_file(tmp_path: Path, text: str, name: str = "history.csv", bom: bool = False) -> str:
+    path = tmp_path / name
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
+    return str(path)
+
+
+def run_import(cli: Callable[..., Result], path: str, *args: str, expect: int = 0) -> dict[str, Any]:
+    return json.loads(cli("completions", "import", path, "--source", "moodle-prod", "--json", *args,
+                          expect=expect).output)
+
+
+GOOD = ("user_id,course_id,completed_at,minutes,name,email\n"
+        "7,42,2025-03-31,,Rosa Diaz,rosa@clinic.example\n"
+        "8,42,2025-04-01T09:30:00Z,,,\n"
+        "9,77,2025-04-02T09:30:00-05:00,,,\n")
+
+
+def test_rows_are_credited_and_summarised(cli: Callable[..., Result], source: dict[str, Any], runtime: Runtime,
+                                          tmp_path: Path) -> None:
+    summary = run_import(cli, csv_file(tmp_path, GOOD))
+    assert summary == {"rows": 3, "credited": 2, "already_known": 0, "already_credited": 0, "unmapped": 1,
+                       "refused": 0, "errors": []}
+    assert count(runtime, models.Award) == 4 and count(runtime, models.OutboxClaim) == 4
+
+
+def test_importing_the_same_file_again_adds_nothing(cli: Callable[..., Result], source: dict[str, Any],
+                                                    runtime: Runtime, tmp_path: Path) -> None:
+    path = csv_file(tmp_path, GOOD)
+    run_import(cli, path)
+    before = [count(runtime, m) for m in (models.LmsEvent, models.CourseCompletion, models.Award, models.LedgerEntry,
+                                           models.OutboxClaim, models.Learner)]
+    summary = run_import(cli, path)
+    assert (summary["credited"], summary["already_known"]) == (0, 3)
+    assert [count(runtime, m) for m in (models.LmsEvent, models.CourseCompletion, models.Award, models.LedgerEntry,
+                                         models.OutboxClaim, models.Learner)] == before
+
+
+def test_a_bad_row_is_reported_by_line_and_the_rest_go_in(cli: Callable[..., Result], source: dict[str, Any],
+                                                          runtime: Runtime, tmp_path: Path) -> None:
+    text = ("user_id,course_id,completed_at\n"
+            "7,42,2025-03-31\n"
+            ",42,2025-03-31\n"
+            "8,42,31/03/2025\n"
+            "9,42,2999-01-01\n"
+            "10,42\n"
+            "11,42,2025-03-31\n")
+    summary = run_import(cli, csv_file(tmp_path, text), expect=1)
+    assert [e["line"] for e in summary["errors"]] == [3, 4, 5, 6]
+    assert "learner id is empty" in summary["errors"][0]["reason"]
+    assert "not an ISO 8601" in summary["errors"][1]["reason"]
+    assert "future" in summary["errors"][2]["reason"]
+    assert "2 fields" in summary["errors"][3]["reason"]
+    assert (summary["rows"], summary["credited"]) == (6, 2)
+    assert count(runtime, models.CourseCompletion) == 2
+
+
+def test_a_bom_and_crlf_line_ends_are_read(cli: Callable[..., Result], source: dict[str, Any], tmp_path: Path) -> None:
+    path = csv_file(tmp_path, "user_id,course_id,completed_at\r\n7,42,2025-03-31\r\n", bom=True)
+    assert run_import(cli, path)["credited"] == 1
+
+
+def test_a_date_without_time_credits_on_that_date_in_the_tools_time_zone(
+        cli: Callable[..., Result], source: dict[str, Any], runtime: Runtime, tmp_path: Path) -> None:
+    run_import(cli, csv_file(tmp_path, "user_id,course_id,completed_at\n7,42,2025-12-31\n"))
+    with runtime.sessions() as session:
+        completed = session.scalar(select(models.CourseCompletion.completed_at))
+    assert completed == datetime(2025, 12, 31, 12, 0, tzinfo=UTC)
+
+
+def test_a_row_that_is_not_utf8_is_reported(cli: Callable[..., Result], source: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"user_id,course_id,completed_at,name\n7,42,2025-03-31,Jos\xe9\n8,42,2025-03-31,Ann\n")
+    summary = run_import(cli, str(path), expect=1)
+    assert summary["errors"] == [{"line": 2, "reason": "not UTF-8 text"}] and summary["credited"] == 1
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    ("user,course_id,completed_at", "lacks user_id"),
+    ("user_id,course_id,completed_at,minuts", "unknown or repeated columns: minuts"),
+    ("", "empty"),
+])
+def test_a_file_without_the_required_header_is_refused(cli: Callable[..., Result], source: dict[str, Any],
+                                                       tmp_path: Path, header: str, message: str) -> None:
+    path = csv_file(tmp_path, header + ("\n7,42,2025-03-31\n" if header else ""))
+    assert message in cli("completions", "import", path, "--source", "moodle-prod", expect=2).output
+
+
+def test_a_dry_run_counts_and_writes_nothing(cli: Callable[..., Result], source: dict[str, Any], runtime: Runtime,
+                                             tmp_path: Path) -> None:
+    summary = run_import(cli, csv_file(tmp_path, GOOD), "--dry-run")
+    assert (summary["credited"], summary["unmapped"], summary["dry_run"]) == (2, 1, True)
+    assert count(runtime, models.CourseCompletion) == 0 and count(runtime, models.LmsEvent) == 0
+
+
+def test_rows_across_chunks_are_all_credited_once(cli: Callable[..., Result], source: dict[str, Any],
+                                                  runtime: Runtime, tmp_path: Path) -> None:
+    rows = "".join(f"{u},42,2025-03-31\n" for u in range(1, 22)) + "3,42,2025-03-31\n"
+    summary = run_import(cli, csv_file(tmp_path, "user_id,course_id,completed_at\n" + rows), "--chunk-size", "7")
+    assert (summary["rows"], summary["credited"], summary["already_known"]) == (22, 21, 1)
+    assert count(runtime, models.Award) == 42
+    assert count(runtime, models.LmsEvent) == 3  # the last chunk brought only a duplicate: no event left
+
+
+def test_a_later_completion_in_the_same_period_is_stored_and_earns_nothing_more(
+        cli: Callable[..., Result], source: dict[str, Any], runtime: Runtime, tmp_path: Path) -> None:
+    rows = "3,42,2025-03-31\n3,42,2025-04-30\n"
+    summary = run_import(cli, csv_file(tmp_path, "user_id,course_id,completed_at\n" + rows))
+    assert (summary["credited"], summary["already_known"], summary["already_credited"]) == (1, 0, 1)
+    assert count(runtime, models.Award) == 2  # one a credential
+    assert count(runtime, models.CourseCompletion) == 2
+
+
+def test_a_row_the_database_refuses_is_reported_and_its_chunk_still_goes_in(
+        cli: Callable[..., Result], source: dict[str, Any], runtime: Runtime, tmp_path: Path) -> None:
+    from tests.support.triggers import refusing_inserts
+    text = "user_id,course_id,completed_at\n7,42,2025-03-31\n666,42,2025-03-31\n8,42,2025-03-31\n"
+    with refusing_inserts(runtime.engine, "learners", "NEW.lms_user_id = '666'", "learner 666 refused"):
+        summary = run_import(cli, csv_file(tmp_path, text), expect=1)
+    assert summary["errors"] == [{"line": 3, "reason": summary["errors"][0]["reason"]}]
+    assert "refused by the database" in summary["errors"][0]["reason"]
+    assert (summary["rows"], summary["credited"]) == (3, 2)
+    assert count(runtime, models.CourseCompletion) == 2
+
+
+def test_a_completion_imported_then_pushed_is_a_duplicate(cli: Callable[..., Result], source: dict[str, Any],
+                                                         client: Any, tmp_path: Path) -> None:
+    from tests.spine import moodle_completed
+    run_import(cli, csv_file(tmp_path, GOOD))
+    noon = int(datetime(2025, 3, 31, 12, tzinfo=UTC).timestamp())  # a bare date is noon of that day
+    assert client.post(source["url"], json=moodle_completed(7, 42, time=noon)).json["status"] == "duplicate"
+
+
+def test_measured_minutes_are_used_where_the_mapping_says_so(
+        cli: Callable[..., Result], cli_json: Callable[..., Any], source: dict[str, Any], runtime: Runtime,
+        tmp_path: Path) -> None:
+    import_mapping(cli_json, tmp_path, source="moodle-prod", course="43", use_measured_time=True,
+                   credentials=["iacet-ceu"])
+    text = "user_id,course_id,completed_at,minutes\n7,43,2025-03-31,300\n8,43,2025-03-31,\n"
+    summary = run_import(cli, csv_file(tmp_path, text))
+    assert (summary["credited"], summary["refused"]) == (1, 1)
+    with runtime.sessions() as session:
+        assert session.scalar(select(models.Award.minutes)) == 300  # under the 8-hour ceiling of measured time
+
+
+def test_an_unknown_source_is_refused(cli: Callable[..., Result], tmp_path: Path) -> None:
+    path = csv_file(tmp_path, GOOD)
+    assert "no source named" in cli("completions", "import", path, "--source", "nope", expect=2).output
