@@ -7,13 +7,11 @@ import subprocess
 import sys
 from datetime import date
 from decimal import Decimal
-from itertools import product
 from pathlib import Path
 
 import pytest
 
 from lti_tool.credits.api import (
-    ACTIVITY_TYPES,
     Activity,
     Award,
     CreditRule,
@@ -24,6 +22,7 @@ from lti_tool.credits.api import (
 )
 from lti_tool.credits.registry import GROUP, RuleSettingsError, discover_rules, load_rulebook
 from lti_tool.credits.settings import with_overrides
+from lti_tool.credits.testing import activity_grid
 
 RULES = discover_rules()
 CREDENTIALS = sorted(RULES)
@@ -31,24 +30,6 @@ DIGEST_IDS = {
     "acmpe-cmpe", "acmpe-facmpe", "acmss-cmss", "aama-cma", "amt-rma", "ncct-ncma", "nha-ccma",
     "pahcom-cmm", "pmi-cmom", "aapc-cppm", "cie-cmmp", "pomaa-cpm", "mmi-rmm", "iacet-ceu",
 }
-
-
-def activities() -> list[Activity]:
-    """A grid of activities touching every type and the facts that change results."""
-    grid = []
-    for kind, minutes, first in product(ACTIVITY_TYPES, (0, 14, 29, 30, 49, 50, 61, 121, 600), (True, False)):
-        grid.append(Activity(minutes=minutes, type=kind, first_time=first))
-    grid += [
-        Activity(minutes=60, type="distance", pilot_minutes=90, offers_interaction=True, structured=True),
-        Activity(minutes=0, type="college", hours=Decimal("3.5")),
-        Activity(minutes=0, type="college", hours=Decimal("0.1")),
-        Activity(minutes=0, type="authorship", hours=Decimal("7.3")),
-        Activity(minutes=0, type="authorship", hours=Decimal(12)),
-        Activity(minutes=90, category="clinical", approved_by=frozenset({"AAMA"}), live=True, sponsor="MGMA"),
-        Activity(minutes=90, category="core", index_number="X-1", approved_by=frozenset({"AAPC", "PAHCOM"})),
-        Activity(minutes=30, cpr_card=True),
-    ]
-    return grid
 
 
 def test_every_credential_of_the_digest_has_exactly_one_plugin() -> None:
@@ -79,7 +60,7 @@ def test_conversion_is_deterministic_decimal_and_explained(credential: str) -> N
     rule = RULES[credential]()
     other = RULES[credential]()
     awarded = refused = 0
-    for activity in activities():
+    for activity in activity_grid():
         result = rule.convert(activity)
         assert result == other.convert(activity) == rule.convert(activity)
         assert result.credential == credential
