@@ -117,7 +117,7 @@ def test_scheduler_process_exports_while_an_lms_hangs_its_reconciliation(
     log = tmp_path / "scheduler.log"
     with serve(canvas_handler(state)) as base, open(log, "wb") as out:
         cli_json("sources", "connect", "c", "--api-url", base, "--token-env", "CANVAS_TOKEN")
-        env = {**os.environ, **cli_env, "CANVAS_TOKEN": "good", "LTI_TOOL_RECONCILE__TIMEOUT_SECONDS": "8"}
+        env = {**os.environ, **cli_env, "CANVAS_TOKEN": "good", "LTI_TOOL_RECONCILE__DEADLINE_SECONDS": "8"}
         process = subprocess.Popen([sys.executable, "-m", "lti_tool", "scheduler"], env=env, stdout=out,
                                    stderr=subprocess.STDOUT, cwd=REPO)
         try:
@@ -131,4 +131,4 @@ def test_scheduler_process_exports_while_an_lms_hangs_its_reconciliation(
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=30) == 0, log.read_text()
             state.released.set()
-    assert "timed out after 8 s" in log.read_text()
+    assert "timed out: no complete answer within 8 s" in log.read_text()

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from lti_tool import models
 from lti_tool.db import write_session
+from lti_tool.services import learners
 from lti_tool.runtime import current_runtime
 from lti_tool.services.reconcile_requests import request_reconcile
 from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, reading
@@ -29,8 +30,12 @@ STAFF = ("instructor", "administrator")
 
 def _identity_id(session: Any, launch: models.LaunchSession) -> int | None:
     platform = platform_of(session, launch)
-    source = session.get(models.Source, platform.source_id) if platform.source_id else None
-    return source.identity_id if source is not None else None
+    if platform.source_id is None:
+        return None
+    try:
+        return learners.identity_of(session, platform.source_id)
+    except learners.LearnerError:
+        return None
 
 
 @blueprint.app_context_processor
