@@ -14,8 +14,8 @@ from werkzeug.exceptions import HTTPException
 
 from lti_tool import models
 from lti_tool.db import write_session
-from lti_tool.services import learners
 from lti_tool.runtime import current_runtime
+from lti_tool.services import learners
 from lti_tool.services.reconcile_requests import request_reconcile
 from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, reading
 from lti_tool.web.views import reconcile_view
