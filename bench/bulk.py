@@ -67,7 +67,8 @@ class Filler:
         n = self.awards
         when = STARTED + timedelta(minutes=minute)
         self.add(models.Award, id=n, completion_id=completion_id, learner_id=learner_id, source_id=source_id,
-                 course_id=course, credential=credential, revision=0, amount=amount, unit=unit, category=None,
+                 course_id=course, course_key=f"course:{course}", period=f"completion:{completion_id}",
+                 credential=credential, revision=0, amount=amount, unit=unit, category=None,
                  index_number=None, reason="90 minutes", tags=[], minutes=90, activity={"minutes": 90},
                  rule_version=f"{credential}/1", settings={}, completed_at=when, created_at=when)
         self.add(models.LedgerEntry, id=n, award_id=n, kind="credit", amount=amount, reason="90 minutes",

@@ -61,7 +61,10 @@ def fresh_runtime(tmp: Path, *, exports_path: Path | None = None, **overrides: o
 def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {**os.environ, "LTI_TOOL_INSTANCE_DIR": str(settings.instance_dir),
            "LTI_TOOL_CONFIG_DIR": str(settings.config_dir), "LTI_TOOL_LOG_LEVEL": "WARNING",
-           "DATABASE_URL": settings.effective_database_url, **extra}
+           "DATABASE_URL": settings.effective_database_url,
+           # A server on 127.0.0.1 over plain http whose calls (the test platform's keyset) stay on
+           # loopback: a development server, as in the tests; never in production.
+           "LTI_TOOL_SERVER__DEVELOPMENT": "true", "LTI_TOOL_OUTBOUND__ALLOW_PRIVATE_ADDRESSES": "true", **extra}
     if settings.exports_path:
         env["LTI_TOOL_EXPORTS_PATH"] = str(settings.exports_path)
     return env

@@ -40,6 +40,7 @@ from sqlalchemy import event
 from lti_tool.db import read_session
 from lti_tool.runtime import Runtime
 from lti_tool.services import learners as learner_service
+from lti_tool.services.learners import LearnerKey
 from lti_tool.web.views.course_view import course_rows
 from lti_tool.web.views.learner_view import learner_page
 
@@ -105,7 +106,7 @@ def explain(rt: Runtime, source_id: int, course: str) -> None:
     with read_session(rt.sessions) as session:
         event.listen(rt.engine, "before_cursor_execute", seen)
         try:
-            course_rows(session, source_id=source_id, course_id=course)
+            course_rows(session, identity_id=source_id, course_id=course)
         finally:
             event.remove(rt.engine, "before_cursor_execute", seen)
     postgres = rt.engine.dialect.name == "postgresql"
@@ -161,10 +162,10 @@ def main() -> None:
             with read_session(rt.sessions) as session:
                 for _ in range(max(args.views // 2, 5)):
                     started = time.perf_counter()
-                    results = learner_service.progress(session, rt.rulebook, source_id=1, user=LEARNER_SUB,
+                    results = learner_service.progress(session, rt.rulebook, key=LearnerKey(1, LEARNER_SUB),
                                                        on=date(2026, 12, 1), zone=UTC)
                     progress_times.append(time.perf_counter() - started)
-                page = learner_page(session, rt.rulebook, source_id=1, user=LEARNER_SUB, on=date(2026, 12, 1))
+                page = learner_page(session, rt.rulebook, identity_id=1, user=LEARNER_SUB, on=date(2026, 12, 1))
             print(summary("progress (in-process)", progress_times))
             print(f"after the run: {load_average()}")
 

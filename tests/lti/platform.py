@@ -31,7 +31,7 @@ def new_key() -> rsa.RSAPrivateKey:
 
 
 def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
-    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
     jwk.update(kid=kid, alg="RS256", use="sig")
     return jwk
 
