@@ -7,13 +7,10 @@ to addresses that an outsider, a platform or an administrator chose. Each call h
   across redirects), enforced by a watchdog that shuts the sockets down when it passes: a remote
   that trickles one byte a second cannot hold the calling thread longer than the deadline;
 - a **response size cap** (``max_bytes``; a larger ``Content-Length`` or body is refused);
-- an **address policy** checked after DNS resolution, on every connection (so on every redirect
-  too), and the connection is made to the address that was checked (no second resolution a DNS
-  rebinding could change): loopback, link-local, private, shared, reserved, multicast and
-  unspecified addresses are refused unless :class:`Policy` ``allow_private`` is set (the
-  development setting ``[outbound] allow_private_addresses``, which also permits plain ``http`` to
-  private addresses only; link-local, multicast and unspecified stay refused); otherwise only ``https`` is
-  spoken, certificates verified;
+- an **address policy** (:mod:`lti_tool.address_policy`) checked after DNS resolution, on every
+  connection (so on every redirect too), and the connection is made to the address that was
+  checked (no second resolution a DNS rebinding could change); only ``https`` is spoken, with
+  certificates verified, except to private addresses in development;
 - **one generic error**: every failure (refused address, unknown host, closed or open port,
   timeout, TLS, an over-long answer) raises :class:`OutboundError` whose message is the same
   ``"the remote service could not be reached"``, so an error shown to a caller says nothing about
@@ -30,15 +27,15 @@ API::
 Redirects (301, 302, 303, 307, 308; at most ``max_redirects``) are followed with the policy checked
 again; a 303, or a 301/302 after a POST, continues as a GET without body; ``Authorization`` is not
 sent to another host. Non-2xx answers are returned, not raised: callers decide what a status means.
-The policy in force is the process's (:func:`configure`, called once by ``build_runtime`` from the
-settings), or the ``policy`` argument. :func:`check_url` checks a URL's form and scheme where it is
-configured (``sources add --jwks-url``, an https destination) without calling it.
+The policy in force is the process's (``configure``, called once by ``build_runtime`` from the
+settings), or the ``policy`` argument. ``check_url`` checks a URL's form and scheme where it is
+configured (``sources add --jwks-url``, an https destination) without calling it. Both are
+:mod:`lti_tool.address_policy`'s, re-exported here.
 """
 
 from __future__ import annotations
 
 import contextvars
-import ipaddress
 import json as jsonlib
 import socket
 import threading
@@ -55,6 +52,11 @@ from urllib3 import HTTPHeaderDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from lti_tool.address_policy import Policy, check_url, configure, current_policy, is_global
+
+__all__ = ["DEFAULT_MAX_BYTES", "GENERIC", "OutboundError", "Policy", "Response", "check_url", "configure",
+           "current_policy", "request"]
+
 GENERIC = "the remote service could not be reached"
 REDIRECTS = {301, 302, 303, 307, 308}
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -68,74 +70,6 @@ class OutboundError(Exception):
         self.reason = reason
         self.refused = refused
         """The address policy refused the call (retrying will not help)."""
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Which addresses the tool may call. ``allow_private``: development and tests only."""
-
-    allow_private: bool = False
-
-    def permits(self, address: str) -> bool:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if ip.is_multicast or ip.is_unspecified or ip.is_link_local:
-            return False  # link-local holds the cloud metadata service: never, not even in development
-        return self.allow_private or ip.is_global
-
-
-
-_policy = Policy()
-_lock = threading.Lock()
-
-
-def configure(policy: Policy) -> None:
-    """Set the process's policy (``build_runtime`` does, from ``[outbound]``)."""
-    global _policy
-    with _lock:
-        _policy = policy
-
-
-def current_policy() -> Policy:
-    return _policy
-
-
-def _is_private(host: str) -> bool:
-    if host.rstrip(".").lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return not ipaddress.ip_address(host).is_global
-    except ValueError:
-        return False
-
-
-def check_url(url: str, policy: Policy | None = None) -> None:
-    """Refuse a URL whose form or scheme the policy does not allow, or whose host is a literal
-    address it refuses (names are checked when called, after resolution). Raises ``ValueError``.
-
-    Plain ``http`` is allowed only with ``allow_private``, and only to a private host (a literal
-    private address or ``localhost``); its connection is refused unless every resolved address is
-    private."""
-    policy = policy or _policy
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise ValueError("is not a valid URL") from None
-    if not host or parts.scheme not in ("https", "http"):
-        raise ValueError("must be https://")
-    if parts.scheme == "http" and not (policy.allow_private and _is_private(host)):
-        raise ValueError("must be https:// (plain http only to a private address, in development)")
-    if _is_private(host) and not policy.allow_private:
-        raise ValueError("names an address that is not allowed")
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        return
-    if not policy.permits(str(literal)):
-        raise ValueError("names an address that is not allowed")
 
 
 @dataclass(frozen=True)
@@ -209,7 +143,7 @@ def _guarded_socket(host: str, port: int, timeout: Any, source_address: Any, *,
     refused = [address for address in resolved if not call.policy.permits(address)]
     if not addresses or refused:
         raise OutboundError(f"{host} resolves to an address the policy refuses: {refused}", refused=True)
-    if plain and any(_is_global(address) for address in resolved):
+    if plain and any(is_global(address) for address in resolved):
         raise OutboundError(f"plain http to {host}, a public address", refused=True)
     last: OSError | None = None
     for family, kind, proto, _, sockaddr in addresses:
@@ -226,13 +160,6 @@ def _guarded_socket(host: str, port: int, timeout: Any, source_address: Any, *,
             last = exc
             sock.close()
     raise OutboundError(f"cannot connect to {host}:{port}: {last}")
-
-
-def _is_global(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global
 
 
 class _GuardedHTTPConnection(HTTPConnection):
@@ -273,7 +200,7 @@ def request(
     max_redirects: int = 3, policy: Policy | None = None,
 ) -> Response:
     """One call, within ``deadline`` seconds in all; see the module's docstring."""
-    call = _Call(policy or _policy)
+    call = _Call(policy or current_policy())
     send_headers = {k.lower(): v for k, v in (headers or {}).items()}
     body = data
     if json is not None:
