@@ -41,3 +41,19 @@ class Rendered:
     filename: str
     media_type: str
     content: bytes
+
+
+@dataclass(frozen=True)
+class StatementFor:
+    """Whom a statement is for, when it is not read off its first claim (a learner whose only
+    credit in the cycle was earned outside the LMS)."""
+
+    learner: str
+    email: str | None
+    credential: str
+    member_number: str | None
+
+    @classmethod
+    def of(cls, claim: Claim) -> StatementFor:
+        return cls(claim.learner_name or claim.learner_lms_id, claim.learner_email, claim.credential,
+                   claim.member_number)

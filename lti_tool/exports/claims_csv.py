@@ -17,17 +17,22 @@ COLUMNS = (
 )
 
 
+def claim_cells(c: Claim) -> list[str]:
+    """One claim's row under :data:`COLUMNS`, every cell formula-safe."""
+    return [csv_cell(cell) for cell in (
+        c.idempotency_key, c.entry_kind, c.award_id, c.credential, c.learner_lms_id,
+        c.learner_name or "", c.learner_email or "", c.member_number or "", c.source,
+        c.course_id, c.course_title or "", c.completed_at.isoformat(), c.minutes,
+        str(c.amount), c.unit, c.category or "", c.index_number or "", c.rule_version,
+    )]
+
+
 def claims_csv(claims: list[Claim]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for c in claims:
-        writer.writerow(csv_cell(cell) for cell in (
-            c.idempotency_key, c.entry_kind, c.award_id, c.credential, c.learner_lms_id,
-            c.learner_name or "", c.learner_email or "", c.member_number or "", c.source,
-            c.course_id, c.course_title or "", c.completed_at.isoformat(), c.minutes,
-            str(c.amount), c.unit, c.category or "", c.index_number or "", c.rule_version,
-        ))
+        writer.writerow(claim_cells(c))
     return buffer.getvalue().encode("utf-8")
 
 

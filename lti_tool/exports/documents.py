@@ -7,16 +7,17 @@ retry gives the same bytes. fpdf2's core fonts are Latin-1, so other characters 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from lti_tool.credits.rounding import normalized
-from lti_tool.exports.claim import Claim
+from lti_tool.exports.claim import Claim, StatementFor
+from lti_tool.exports.outside_line import OutsideLine
 from lti_tool.exports.qr import draw_qr, verify_url
-from lti_tool.states import EntryKind
+from lti_tool.states import EntryKind, OutsideStatus
 
 
 def _text(value: object) -> str:
@@ -70,22 +71,40 @@ def certificate_pdf(claim: Claim, public_base: str | None = None) -> bytes:
     return bytes(pdf.output())
 
 
-def statement_pdf(claims: Sequence[Claim], title: str = "Continuing-education statement") -> bytes:
-    """A learner's statement: one line per claim, ready to enter in the body's portal."""
-    first = claims[0]
-    pdf = _document(max(c.completed_at for c in claims), title)
+def statement_pdf(claims: Sequence[Claim], title: str = "Continuing-education statement", *,
+                  outside: Sequence[OutsideLine] = (), learner: StatementFor | None = None) -> bytes:
+    """A learner's statement: one line per claim, ready to enter in the body's portal, and their
+    total; then (``outside``) the credit they earned outside the LMS, each line marked
+    self-reported or verified, with its own total: the learner's claim, never the tool's."""
+    who = learner or StatementFor.of(claims[0])
+    dates = [c.completed_at for c in claims] + [datetime.combine(o.on, time(), UTC) for o in outside]
+    pdf = _document(max(dates), title)
     _line(pdf, title, 18, "B")
-    _line(pdf, f"Learner: {first.learner_name or first.learner_lms_id} ({first.learner_email or 'no e-mail'})")
-    _line(pdf, f"Credential: {first.credential}   Member/licence number: {first.member_number or '(none on file)'}")
+    _line(pdf, f"Learner: {who.learner} ({who.email or 'no e-mail'})")
+    _line(pdf, f"Credential: {who.credential}   Member/licence number: {who.member_number or '(none on file)'}")
     pdf.ln(3)
     for c in claims:
         entry = "REVERSAL " if c.entry_kind == EntryKind.REVERSAL else ""
         _line(pdf, f"{c.completed_at:%Y-%m-%d}  {entry}{course_name(c)}: {c.minutes} min, "
                    f"{c.amount} {c.unit}" + (f", {c.category}" if c.category else "")
                    + (f", index {c.index_number}" if c.index_number else ""), 10)
-    total = normalized(sum((c.amount for c in claims), start=Decimal(0)))
-    pdf.ln(2)
-    _line(pdf, f"Total: {total} {first.unit}", 11, "B")
+    unit = claims[0].unit if claims else outside[0].unit
+    if claims:
+        total = normalized(sum((c.amount for c in claims), start=Decimal(0)))
+        pdf.ln(2)
+        _line(pdf, f"Total: {total} {unit}" + (" claimed by the tool" if outside else ""), 11, "B")
+    if outside:
+        pdf.ln(4)
+        _line(pdf, "Credit earned outside the LMS (the learner's own claims, not the tool's)", 12, "B")
+        for o in outside:
+            _line(pdf, f"{o.on:%Y-%m-%d}  {o.title} ({o.provider}): {o.minutes} min, {o.amount} {o.unit}"
+                       + (f", {o.category}" if o.category else "") + f" - {o.marked}", 10)
+        outside_total = normalized(sum((o.amount for o in outside), start=Decimal(0)))
+        unverified = normalized(sum((o.amount for o in outside if o.status != OutsideStatus.VERIFIED),
+                                    start=Decimal(0)))
+        pdf.ln(2)
+        _line(pdf, f"Total outside the LMS: {outside_total} {unit}, of which self-reported: {unverified} {unit}",
+              11, "B")
     return bytes(pdf.output())
 
 

@@ -1,6 +1,7 @@
 """The audit packet: everything a learner picked for a random audit needs, in one ZIP.
 
-``statement.pdf`` / ``statement.csv`` (the claims of the cycle), ``certificates/*.pdf`` (one per
+``statement.pdf`` / ``statement.csv`` (the claims of the cycle, then the outside credit that
+counts, each line marked self-reported or verified), ``certificates/*.pdf`` (one per
 training), ``evidence/award-<id>.json`` (the award with its activity facts, rule version and
 settings, the course mapping, the completion and the learner's own part of the stored LMS event,
 with the digest of the whole body: :mod:`lti_tool.services.evidence`) and
@@ -22,13 +23,15 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits.cycles import add_months
+from lti_tool.exports.claim import StatementFor
 from lti_tool.exports.documents import certificate_pdf
 from lti_tool.exports.remittance import certificate_name
 from lti_tool.exports.statement import render_statement
 from lti_tool.services.evidence import learner_evidence
 from lti_tool.services.export_claims import claims_where
 from lti_tool.services.learners import LearnerError, LearnerKey, find_learner
-from lti_tool.services.outside_evidence import add_outside_credit
+from lti_tool.services.outside_evidence import add_outside_credit, outside_lines
+from lti_tool.text import one_line
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -114,8 +117,11 @@ def build_audit_packet(
             names.append(name)
 
         add("README.txt", readme(learner, credential, cycle_start, cycle_end, len(claims)).encode())
-        if claims:
-            for rendered in render_statement("statement", claims):
+        outside = outside_lines(session, learner_id=learner.id, credential=credential, start=cycle_start,
+                                end=cycle_end)
+        if claims or outside:
+            for rendered in render_statement("statement", claims, outside, _statement_for(session, learner, credential),
+                                             one_line(learner.lms_user_id)):
                 add(rendered.filename, rendered.content)
         for claim in claims:
             if claim.entry_kind == models.EntryKind.CREDIT:
@@ -130,6 +136,14 @@ def build_audit_packet(
     return AuditPacket(f"audit-{credential}-{key.identity_id}-{key.lms_user_id}{since}.zip", buffer.getvalue(), names)
 
 
+def _statement_for(session: Session, learner: models.Learner, credential: str) -> StatementFor:
+    number = session.scalar(select(models.LearnerCredential.number).where(
+        models.LearnerCredential.learner_id == learner.id, models.LearnerCredential.credential == credential))
+    email = one_line(learner.email) if learner.email else None
+    return StatementFor(one_line(learner.name or learner.lms_user_id), email, credential,
+                        one_line(number) if number else None)
+
+
 def readme(learner: models.Learner, credential: str, cycle_start: date | None, cycle_end: date | None,
            count: int) -> str:
     cycle = "all awards"
@@ -139,7 +153,9 @@ def readme(learner: models.Learner, credential: str, cycle_start: date | None, c
         f"Audit packet: {credential} for {learner.name or learner.lms_user_id} "
         f"(LMS user {learner.lms_user_id})\n"
         f"Cycle: {cycle}; {count} claim(s).\n\n"
-        "statement.pdf / statement.csv  the claims, as entered in the body's portal\n"
+        "statement.pdf / statement.csv  the claims, as entered in the body's portal, then the credit\n"
+        "                               earned outside the LMS that counts, marked self-reported or\n"
+        "                               verified (the learner's own claims, not the tool's)\n"
         "certificates/                  a certificate of completion per training\n"
         "evidence/award-<id>.json       the award, how it was computed (activity facts, rule version,\n"
         "                               settings), the course mapping, the completion and your part\n"

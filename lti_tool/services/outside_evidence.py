@@ -15,10 +15,36 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.exports.documents import outside_statement_pdf
+from lti_tool.exports.outside_line import OutsideLine
 from lti_tool.services.certificate_files import read_certificate
+from lti_tool.states import OutsideStatus
+from lti_tool.text import csv_cell, one_line
 
 COLUMNS = ("id", "date", "title", "provider", "minutes", "activity", "amount", "unit", "status", "reason",
            "certificate")
+
+
+def _outside_rows(session: Session, learner_id: int, credential: str, start: date | None,
+                  end: date | None) -> list[models.OutsideCredit]:
+    where = [models.OutsideCredit.learner_id == learner_id, models.OutsideCredit.credential == credential]
+    if start is not None:
+        where.append(models.OutsideCredit.activity_on >= start)
+    if end is not None:
+        where.append(models.OutsideCredit.activity_on < end)
+    return list(session.scalars(select(models.OutsideCredit).where(*where)
+                                .order_by(models.OutsideCredit.activity_on, models.OutsideCredit.id)))
+
+
+def outside_lines(session: Session, *, learner_id: int, credential: str, start: date | None,
+                  end: date | None) -> list[OutsideLine]:
+    """The learner's outside credit of the credential dated in [start, end) that counts (rejected
+    left out), as the statement lists it: each line marked self-reported or verified."""
+    return [
+        OutsideLine(outside_id=r.id, on=r.activity_on, title=one_line(r.title), provider=one_line(r.provider),
+                    minutes=r.minutes, amount=r.amount, unit=r.unit, category=r.category,
+                    index_number=r.index_number, status=OutsideStatus(r.status))
+        for r in _outside_rows(session, learner_id, credential, start, end) if r.status != OutsideStatus.REJECTED
+    ]
 
 
 def add_outside_credit(session: Session, add: Callable[[str, bytes], None], *, learner_id: int, credential: str,
@@ -26,12 +52,7 @@ def add_outside_credit(session: Session, add: Callable[[str, bytes], None], *, l
     """Add ``outside-credit.pdf`` and ``.csv``, ``outside/outside-<id>.json`` and ``outside/certificate-<id>.<ext>``
     for the learner's outside credit of the credential dated in [start, end); rejected included
     (with its reason: an auditor sees what was claimed). Returns how many activities were added."""
-    where = [models.OutsideCredit.learner_id == learner_id, models.OutsideCredit.credential == credential]
-    if start is not None:
-        where.append(models.OutsideCredit.activity_on >= start)
-    if end is not None:
-        where.append(models.OutsideCredit.activity_on < end)
-    rows = list(session.scalars(select(models.OutsideCredit).where(*where).order_by(models.OutsideCredit.id)))
+    rows = _outside_rows(session, learner_id, credential, start, end)
     if not rows:
         return 0
     table = io.StringIO()
@@ -42,9 +63,9 @@ def add_outside_credit(session: Session, add: Callable[[str, bytes], None], *, l
         if row.certificate_file and instance_dir is not None:
             certificate = f"outside/certificate-{row.id}{Path(row.certificate_file).suffix}"
             add(certificate, read_certificate(instance_dir, row.certificate_file))
-        writer.writerow([row.id, row.activity_on.isoformat(), _cell(row.title), _cell(row.provider), row.minutes,
-                         row.activity.get("type"), str(row.amount), row.unit, row.status,
-                         _cell(row.status_reason or row.reason), certificate or ""])
+        writer.writerow(csv_cell(cell) for cell in (
+            row.id, row.activity_on.isoformat(), row.title, row.provider, row.minutes, row.activity.get("type"),
+            str(row.amount), row.unit, row.status, row.status_reason or row.reason, certificate or ""))
         add(f"outside/outside-{row.id}.json", json.dumps({
             "id": row.id, "credential": row.credential, "title": row.title, "provider": row.provider,
             "date": row.activity_on.isoformat(), "minutes": row.minutes, "activity": row.activity,
@@ -63,7 +84,3 @@ def add_outside_credit(session: Session, add: Callable[[str, bytes], None], *, l
          r.status + (f" ({r.status_reason})" if r.status_reason else "")) for r in rows]))
     return len(rows)
 
-
-def _cell(text: str) -> str:
-    """Text a spreadsheet will not run as a formula (a learner typed it)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -11,8 +11,8 @@ import pytest
 
 from lti_tool import models
 from lti_tool.db import read_session, write_session
-from lti_tool.exports.claims_csv import claims_csv
 from lti_tool.exports.remittance import remittance_body
+from lti_tool.exports.statement import statement_csv
 from lti_tool.runtime import Runtime
 from lti_tool.services.export_claims import claims_where
 from lti_tool.services.exporting import run_export_tick
@@ -53,7 +53,7 @@ def test_the_statement_csv_of_the_audit_packet_carries_no_formula(runtime: Runti
     hostile_learner(runtime, HOSTILE[2], HOSTILE[3], user="@cmd")
     with read_session(runtime.sessions) as session:
         claims = claims_where(session, models.Award.credential == "aama-cma")
-    rows = list(csv.reader(io.StringIO(claims_csv(claims).decode())))
+    rows = list(csv.reader(io.StringIO(statement_csv(claims).decode())))
     assert all(not cell.startswith(("=", "+", "@", "\t", "\r")) and not cell.startswith("-2")
                for row in rows[1:] for cell in row)
 
