@@ -6,7 +6,9 @@
 
 A source registered with a JWKS URL accepts only the signed form, or anyone holding its URL could
 forge events. Only ``course_completed`` credits; every other event is acknowledged and ignored.
-The learner is ``body.user.id`` and the course ``body.course.id``: Canvas's local ids.
+The learner is ``body.user.id`` and the course ``body.course.id``: Canvas's local ids. A learner
+completes a Canvas course once: a later ``course_completed`` for them is a re-fire of the same
+completion (:attr:`~lti_tool.events.completion.Completion.once_per_course`).
 """
 
 from __future__ import annotations
@@ -120,4 +122,5 @@ def _event(claims: Any) -> ParsedEvent:
         learner_email=body.user.email,
         course_name=body.course.name,
         external_id=envelope.metadata.request_id,
+        once_per_course=True,
     )

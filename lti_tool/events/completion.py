@@ -32,6 +32,11 @@ class Completion:
     course_name: str | None = None
     external_id: str | None = None
     """The LMS's id of this event or statement, when it gives one."""
+    once_per_course: bool = False
+    """A later completion of the same learner and course is this same completion, re-fired: Canvas
+    fires ``course_completed`` again, with a later time, when a module's completion time changes or a
+    requirement is added and met, and it keeps no retake under a course id (a course reset makes a
+    new course). Crediting then records it under the first completion time (``duplicate``)."""
 
     def __post_init__(self) -> None:
         """Ids are trimmed and must fit their columns (a malformed event, 400); descriptive text

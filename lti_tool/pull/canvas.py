@@ -73,7 +73,7 @@ class CanvasClient:
         try:
             completion = Completion(lms_user_id=as_id(row.get("id"), "id"), course_id=course_id,
                                     completed_at=as_utc(when, "progress.completed_at"),
-                                    learner_name=row.get("display_name") or row.get("name"))
+                                    learner_name=row.get("display_name") or row.get("name"), once_per_course=True)
         except BadEvent as exc:
             log.warning("canvas course %s: a progress row was skipped: %s", course_id, exc)
             return None

@@ -3,14 +3,18 @@
 Several events are credited with a few multi-row statements rather than a dozen statements each:
 every learner of the events in one upsert, every completion in one insert, every award, ledger entry
 and outbox claim in one insert each. Unique constraints still decide what is new (``ON CONFLICT DO
-NOTHING``), so a completion reported twice, in one set or in two, is credited once.
+NOTHING``), so a completion reported twice, in one set or in two, is credited once. A completion
+an LMS re-fires with a later time (Canvas) is recorded under its first time, so it is reported twice
+too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
@@ -50,11 +54,14 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
     learner_ids = record_learners(session, [
         SeenLearner(LearnerKey(event.identity_id, item.lms_user_id), item.learner_name, item.learner_email)
         for event, item in reported])
+    first_times = _first_times(session, [(learner_id, item) for learner_id, (_, item) in zip(
+        learner_ids, reported, strict=True) if item.once_per_course])
     completion_ids = insert_many_or_skip(
         session,
         models.CourseCompletion.__table__,
         [{"learner_id": learner_id, "source_id": event.identity_id, "course_id": item.course_id,
-          "course_name": item.course_name, "completed_at": item.completed_at,
+          "course_name": item.course_name,
+          "completed_at": first_times.get((learner_id, item.course_id), item.completed_at),
           "measured_minutes": item.measured_minutes, "event_id": event.id, "created_at": now}
          for learner_id, (event, item) in zip(learner_ids, reported, strict=True)],
         ("learner_id", "course_id", "completed_at"),
@@ -82,6 +89,26 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
         item = reported[index][1]
         results[index] = _credited(item, outcome)
     return _outcomes(events, results)
+
+
+def _first_times(session: Session, items: list[tuple[int, Completion]]) -> dict[tuple[int, str], datetime]:
+    """For completions an LMS re-fires with later times (:attr:`Completion.once_per_course`): the
+    time each (learner, course) was first completed at, stored or earlier in these items. Recorded
+    under it, a re-fire meets the completions' unique key and is a duplicate: the key decides."""
+    if not items:
+        return {}
+    first: dict[tuple[int, str], datetime] = {}
+    c = models.CourseCompletion
+    rows = session.execute(
+        select(c.learner_id, c.course_id, func.min(c.completed_at))
+        .where(c.learner_id.in_(sorted({learner_id for learner_id, _ in items})),
+               c.course_id.in_(sorted({item.course_id for _, item in items})))
+        .group_by(c.learner_id, c.course_id))
+    for learner_id, course_id, when in rows:
+        first[(learner_id, course_id)] = when
+    for learner_id, item in items:
+        first.setdefault((learner_id, item.course_id), item.completed_at)
+    return first
 
 
 def _credited(item: Completion, outcome: CreditOutcome) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def test_resent_canvas_event_awards_once(
     assert count(runtime, models.LmsEvent) == 2  # every accepted request is kept
 
 
-def test_canvas_refiring_with_a_changed_completion_time_is_already_credited_this_cycle(
+def test_canvas_refiring_with_a_changed_completion_time_is_a_duplicate(
     client: FlaskClient, runtime: Runtime, canvas: dict[str, Any], cli_json: Callable[..., Any], tmp_path: Path
 ) -> None:
     import_mapping(cli_json, tmp_path, source="canvas-prod", course="565", minutes=60, credentials=["acmss-cmss"])
@@ -82,11 +82,9 @@ def test_canvas_refiring_with_a_changed_completion_time_is_already_credited_this
     earlier = copy.deepcopy(later)
     earlier["body"]["progress"]["completed_at"] = "2019-11-04T10:00:00Z"
     assert post_json(client, canvas["url"], later).json["status"] == "credited"
-    again = post_json(client, canvas["url"], earlier).json
-    assert again["status"] == "already credited this cycle"
-    assert again["already_credited"] == [
-        {"credential": "acmss-cmss", "cycle": "unknown until the certification date is recorded"}]
+    assert post_json(client, canvas["url"], earlier).json["status"] == "duplicate"
     assert count(runtime, models.Award) == 1
+    assert count(runtime, models.CourseCompletion) == 1
 
 
 def test_canvas_course_progress_is_acknowledged_and_ignored(
