@@ -15,6 +15,7 @@ from lti_tool import models, text
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import upsert_many
+from lti_tool.services.award_keys import rekey_awards
 from lti_tool.services.ledger import revoked_award_ids
 from lti_tool.services.outside_credit import earned_outside
 
@@ -117,7 +118,10 @@ def add_credential(
     session: Session, rulebook: Rulebook, *, key: LearnerKey, credential: str,
     number: str | None, certified_on: date | None, cycle_start: date | None,
 ) -> models.LearnerCredential:
-    """Record (or update) a credential the learner holds; the learner may have no events yet."""
+    """Record (or update) a credential the learner holds; the learner may have no events yet. A
+    new or changed certification date (or cycle start) re-keys the learner's awards of the
+    credential to their cycles (:func:`lti_tool.services.award_keys.rekey_awards`), so a course
+    still earns at most once per cycle."""
     rulebook.get(credential)
     check_details(number, certified_on)
     learner = record_learner(session, SeenLearner(key))
@@ -128,9 +132,12 @@ def add_credential(
         holding = models.LearnerCredential(learner_id=learner.id, credential=credential)
         session.add(holding)
     holding.number = number if number is not None else holding.number
+    dates = (holding.certified_on, holding.cycle_start)
     holding.certified_on = certified_on or holding.certified_on
     holding.cycle_start = cycle_start or holding.cycle_start
     session.flush()
+    if (holding.certified_on, holding.cycle_start) != dates:
+        rekey_awards(session, rulebook, learner_id=learner.id, credential=credential)
     return holding
 
 

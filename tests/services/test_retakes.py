@@ -181,3 +181,26 @@ def test_without_a_certification_date_a_retake_waits_for_the_date(
         {"credential": "nha-ccma", "cycle": "unknown until the certification date is recorded"}]
     hold(runtime, source_id, "nha-ccma", date(2024, 3, 1))
     assert complete(runtime, source_id, "hipaa", at(2026, 6, 1)).status == "credited"  # the next cycle
+
+
+def test_once_the_date_is_recorded_the_unknown_cycle_award_counts_in_its_real_cycle(
+        runtime: Runtime, source_id: int, mapped: Any) -> None:
+    mapped("hipaa", ["nha-ccma"])
+    assert complete(runtime, source_id, "hipaa", at(2024, 5, 1)).status == "credited"  # cycle unknown
+    hold(runtime, source_id, "nha-ccma", date(2024, 3, 1))  # the cycle: 2024-03-01..2026-02-28
+    again = complete(runtime, source_id, "hipaa", at(2025, 5, 1))
+    assert again.items[0]["already_credited"] == [{"credential": "nha-ccma", "cycle": "2024-03-01..2026-02-28"}]
+    assert count(runtime, models.Award) == 1
+    assert complete(runtime, source_id, "hipaa", at(2026, 5, 1)).status == "credited"  # the next cycle
+
+
+def test_a_corrected_certification_date_rekeys_the_awards_to_the_new_cycles(
+        runtime: Runtime, source_id: int, mapped: Any) -> None:
+    mapped("hipaa", ["ncct-ncma"])
+    hold(runtime, source_id, "ncct-ncma", date(2024, 7, 1))
+    assert complete(runtime, source_id, "hipaa", at(2025, 3, 1)).status == "credited"  # 2024-07-01..2025-06-30
+    hold(runtime, source_id, "ncct-ncma", date(2024, 1, 1))  # corrected: 2025-01-01..2025-12-31
+    again = complete(runtime, source_id, "hipaa", at(2025, 9, 1))
+    assert again.items[0]["already_credited"] == [{"credential": "ncct-ncma", "cycle": "2025-01-01..2025-12-31"}]
+    with runtime.sessions() as session:
+        assert session.scalars(select(models.Award.period)).all() == ["cycle:2025-01-01"]
