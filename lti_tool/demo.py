@@ -48,7 +48,7 @@ def prepare(instance_dir: Path, lms: DemoLms | None = None) -> dict[str, str]:
     shutil.rmtree(instance_dir, ignore_errors=True)
     settings = load_settings(instance_dir=instance_dir, database_url="")
     rt = build_runtime(settings)
-    upgrade(rt.engine)
+    upgrade(rt.engine, rulebook=rt.rulebook)
     with write_session(rt.sessions) as session:
         canvas = add_source(session, kind="canvas", name="demo-canvas")
         moodle = add_source(session, kind="moodle", name="demo-moodle")

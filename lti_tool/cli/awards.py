@@ -10,6 +10,7 @@ from lti_tool.cli.context import emit, pass_runtime, source_identity
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
+from lti_tool.services.award_keys import rekey_all
 from lti_tool.services.awards import list_awards
 from lti_tool.services.ledger import AwardNotFound, revoke_award
 from lti_tool.services.recompute import recompute
@@ -71,3 +72,14 @@ def recompute_(rt: Runtime, credential: str | None, course: str | None, dry_run:
     except UnknownCredential as exc:
         raise click.UsageError(str(exc).strip("'\"")) from None
     emit(dataclasses.asdict(report), as_json)
+
+
+@awards.command("rekey")
+@click.option("--json", "as_json", is_flag=True)
+@pass_runtime
+def rekey(rt: Runtime, as_json: bool) -> None:
+    """Re-key every award's retake period with the configured rules (config/credit_rules.toml, the
+    time zone); no amount, ledger entry or claim changes. Run once after changing a cycle setting."""
+    with write_session(rt.sessions) as session:
+        done = rekey_all(session, rt.rulebook)
+    emit({"moved": done.moved, "kept": done.kept}, as_json)

@@ -15,7 +15,7 @@ from lti_tool.schema import upgrade
 @pass_runtime
 def init(rt: Runtime) -> None:
     """Create the database, or upgrade it to the newest schema."""
-    upgrade(rt.engine)
+    upgrade(rt.engine, rulebook=rt.rulebook)
     with write_session(rt.sessions) as session:
         if ensure_key(session) is not None:
             click.echo("generated the tool's first LTI signing key")

@@ -71,3 +71,17 @@ def rekey_awards(session: Session, rulebook: Rulebook, *, learner_id: int, crede
             log.warning("award %s (learner %s, %s) keeps period %s: another award of its course holds %s",
                         award_id, learner_id, credential, period, key.period)
     return Rekeyed(moved, kept)
+
+
+def rekey_all(session: Session, rulebook: Rulebook) -> Rekeyed:
+    """:func:`rekey_awards` for every learner and credential with awards (``lti-tool awards rekey``:
+    a database upgraded past 0006 before the configured rules were handed to the migration)."""
+    pairs = session.execute(select(models.Award.learner_id, models.Award.credential).distinct()
+                            .order_by(models.Award.learner_id, models.Award.credential)).all()
+    moved = kept = 0
+    for learner_id, credential in pairs:
+        if credential not in rulebook:
+            continue
+        done = rekey_awards(session, rulebook, learner_id=learner_id, credential=credential)
+        moved, kept = moved + done.moved, kept + done.kept
+    return Rekeyed(moved, kept)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
+from lti_tool.credits.registry import load_rulebook
 from lti_tool.db import make_engine
 from lti_tool.models import Base
 from lti_tool.runtime import Runtime
@@ -152,3 +154,18 @@ def test_the_migrated_awards_and_completions_match_the_models(runtime: Runtime) 
     mine = ("'awards'", "'course_completions'", "'renewal_confirmations'", "uq_awards", "uq_course_completions",
             "renewal_confirmations", "outside_credits")
     assert [d for d in diff if any(name in repr(d) for name in mine)] == []
+
+
+def test_upgraded_by_init_old_awards_are_keyed_with_the_configured_rules(
+        old_database: Engine, tmp_path: Path) -> None:
+    """``config/credit_rules.toml`` can change a cycle (here NHA's 24 months to 12): the keys must be
+    the ones the deployment's plugins give, or a retake would earn twice in one configured cycle."""
+    overrides = tmp_path / "credit_rules.toml"
+    overrides.write_text("[nha-ccma]\ncycle_months = 12\n")
+    rulebook = load_rulebook(overrides, ZoneInfo("America/New_York"))
+    _seed(old_database)
+    upgrade(old_database, rulebook=rulebook)
+    periods = {row["credential"]: row["period"] for row in _rows(old_database, "awards")}
+    # Completed 2026-01-02 (UTC and New York); NHA certified 2024-03-01: 24 months gives the cycle
+    # from 2024-03-01, the configured 12 months the one from 2025-03-01.
+    assert (periods["nha-ccma"], periods["iacet-ceu"]) == ("cycle:2025-03-01", "year:2026")

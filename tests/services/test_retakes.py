@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import func, select
 
 from lti_tool import models
+from lti_tool.credits.registry import load_rulebook
 from lti_tool.db import write_session
 from lti_tool.events.completion import Completion
 from lti_tool.runtime import Runtime
 from lti_tool.services import learners
+from lti_tool.services.award_keys import Rekeyed, rekey_all
 from lti_tool.services.completions import Outcome
 from lti_tool.services.ingestion import Submission, record_events
 from lti_tool.services.learners import LearnerKey
@@ -204,3 +206,18 @@ def test_a_corrected_certification_date_rekeys_the_awards_to_the_new_cycles(
     assert again.items[0]["already_credited"] == [{"credential": "ncct-ncma", "cycle": "2025-01-01..2025-12-31"}]
     with runtime.sessions() as session:
         assert session.scalars(select(models.Award.period)).all() == ["cycle:2025-01-01"]
+
+
+def test_rekeying_with_a_changed_cycle_setting_moves_the_period_and_nothing_else(
+        runtime: Runtime, source_id: int, mapped: Any, tmp_path: Path) -> None:
+    mapped("hipaa", ["nha-ccma"])
+    hold(runtime, source_id, "nha-ccma", date(2024, 3, 1))
+    complete(runtime, source_id, "hipaa", at(2025, 5, 1))  # 24-month cycle from 2024-03-01
+    overrides = tmp_path / "credit_rules.toml"
+    overrides.write_text("[nha-ccma]\ncycle_months = 12\n")
+    with write_session(runtime.sessions) as session:
+        before = session.execute(select(models.Award.amount, models.Award.course_key)).all()
+        assert rekey_all(session, load_rulebook(overrides, runtime.rulebook.zone)) == Rekeyed(1, 0)
+    with runtime.sessions() as session:
+        assert session.scalars(select(models.Award.period)).all() == ["cycle:2025-03-01"]
+        assert session.execute(select(models.Award.amount, models.Award.course_key)).all() == before

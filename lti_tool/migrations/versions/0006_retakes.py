@@ -3,8 +3,9 @@
 course_completions: unique per (learner, course, completed_at) instead of (learner, course), so a
 retake is a completion of its own (a re-sent event, with the same time, still is not).
 awards.course_key, awards.period: the plugin's retake policy; unique per (learner, credential,
-course_key, period, revision). Existing awards are keyed as their plugin keys new ones (default
-settings, the UTC date of completion); an existing award whose key an earlier award already holds
+course_key, period, revision). Existing awards are keyed as their plugin keys new ones: with the
+deployment's rules (config/credit_rules.toml, the date of completion in its time zone) when
+``lti-tool init`` upgrades, the plugins' defaults in UTC otherwise; an existing award whose key an earlier award already holds
 (the same AAPC index number under two LMS courses) is keyed ``legacy:<award id>``, so no award,
 ledger entry or claim changes. Progress counts such a course once.
 outside_credits: credit learners earned outside the LMS (self-reported until verified).
@@ -120,10 +121,18 @@ def _rebuild_sqlite(table: str, columns: tuple[str, ...], create: object) -> Non
 
 def _backfill_keys() -> None:
     """Each existing award's retake key, computed by its plugin as for a new award."""
+    from alembic import context
+
     from lti_tool.credits.api import Award, Holding
     from lti_tool.credits.registry import discover_rules
 
-    rules = {credential: cls() for credential, cls in discover_rules().items()}
+    rulebook = context.config.attributes.get('rulebook')  # the configured rules: lti_tool.schema.upgrade
+    if rulebook is not None:
+        rules = {credential: rulebook.get(credential) for credential in rulebook.credentials}
+        zone = rulebook.zone
+    else:
+        rules = {credential: cls() for credential, cls in discover_rules().items()}
+        zone = UTC
     bind = op.get_bind()
     held = sa.table('learner_credentials', sa.column('learner_id', sa.Integer), sa.column('credential', sa.String),
                     sa.column('certified_on', sa.Date), sa.column('cycle_start', sa.Date))
@@ -142,7 +151,7 @@ def _backfill_keys() -> None:
     updates: list[dict[str, object]] = []
     for row in bind.execute(sa.select(awards).order_by(awards.c.id)):
         rule = rules.get(row.credential)
-        on: date = row.completed_at.astimezone(UTC).date()
+        on: date = row.completed_at.astimezone(zone).date()
         if rule is None:
             course, period = f'course:{row.course_id}', f'legacy:{row.id}'
         else:
