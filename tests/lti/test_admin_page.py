@@ -79,3 +79,51 @@ def test_the_platforms_mapped_courses_are_listed_with_completions_and_awards(
     cells = re.findall(r'<td[^>]*>(.*?)</td>', row.group(1), flags=re.S)
     assert "HIPAA basics" in cells[0] and cells[1].strip() == "120"
     assert "Continuing Education Units" in cells[2] and [cells[3], cells[4]] == ["2", "2"]
+
+
+def saved_mapping(runtime: Runtime) -> Any:
+    from sqlalchemy import select
+
+    from lti_tool import models
+    with runtime.sessions() as session:
+        return session.scalar(select(models.CourseMapping))
+
+
+def test_the_measured_time_ceiling_is_saved_and_shown_again(launch: Launcher, runtime: Runtime) -> None:
+    admin(launch)
+    token = csrf_token(launch.client, "/lti/mapping")
+    response = launch.client.post("/lti/mapping", data=mapping_form(token, use_measured_time="on", max_minutes="90"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert saved_mapping(runtime).max_minutes == 90
+    page = launch.client.get("/lti/mapping").get_data(as_text=True)
+    assert re.search(r'<input id="max_minutes" name="max_minutes" type="number" min="1"[^>]* value="90"', page), page
+
+
+def test_without_a_ceiling_the_default_is_explained_and_none_is_saved(launch: Launcher, runtime: Runtime) -> None:
+    page = admin(launch)
+    assert "default: the contact minutes when set, else 8 hours" in page
+    token = csrf_token(launch.client, "/lti/mapping")
+    assert launch.client.post("/lti/mapping", data=mapping_form(token, max_minutes="")).status_code == 200
+    assert saved_mapping(runtime).max_minutes is None
+
+
+def test_a_ceiling_below_one_minute_is_a_field_error(launch: Launcher, runtime: Runtime) -> None:
+    admin(launch)
+    token = csrf_token(launch.client, "/lti/mapping")
+    response = launch.client.post("/lti/mapping", data=mapping_form(token, max_minutes="0"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(r'id="max_minutes"[^>]*aria-invalid="true" aria-describedby="max_minutes-error">'
+                     r'<span class="field-error" id="max_minutes-error">[^<]*greater than or equal to 1', page), page
+    assert saved_mapping(runtime) is None
+
+
+def test_a_presentations_own_portion_and_a_posters_staffed_minutes_are_facts_of_their_type(
+        launch: Launcher, runtime: Runtime) -> None:
+    assert {"own_minutes", "staffed_minutes"} <= hidden_facts(admin(launch))
+    token = csrf_token(launch.client, "/lti/mapping")
+    page = launch.client.post("/lti/mapping", data=mapping_form(
+        token, activity="presentation", action="preview")).get_data(as_text=True)
+    assert "own_minutes" not in hidden_facts(page) and "staffed_minutes" in hidden_facts(page)
+    launch.client.post("/lti/mapping", data=mapping_form(token, activity="poster", staffed_minutes="45"))
+    assert saved_mapping(runtime).facts["staffed_minutes"] == 45

@@ -22,16 +22,17 @@ from lti_tool.services.mappings import MappingSpec, apply_mapping, credit_waitin
 
 BOOLEAN_FIELDS = ("use_measured_time", "first_time", "live", "offers_interaction", "structured", "cpr_card")
 TEXT_FIELDS = ("title", "category", "sponsor", "index_number")
-NUMBER_FIELDS = ("minutes", "pilot_minutes", "hours")
+NUMBER_FIELDS = ("minutes", "max_minutes", "pilot_minutes", "hours", "own_minutes", "staffed_minutes")
 
 
 ACTIVITY_FACTS: dict[str, tuple[str, ...]] = {
-    "presentation": ("first_time",), "poster": ("first_time",),
+    "presentation": ("first_time", "own_minutes"), "poster": ("first_time", "staffed_minutes"),
     "distance": ("pilot_minutes", "offers_interaction", "structured"),
     "college": ("hours",), "authorship": ("hours",),
 }
 """Facts only an activity type uses (the credit rules digest: distance learning's pilot study,
-presentations given for the first time, hours entered for college and authorship)."""
+presentations given for the first time and a co-presenter's own portion, a poster's staffed
+minutes, hours entered for college and authorship)."""
 BODY_FACTS: dict[str, tuple[str, ...]] = {"ACMPE": ("sponsor",), "AAMA": ("cpr_card",)}
 """Facts only one body's rule reads; the plugin API declares categories and approval codes, not these."""
 GENERAL_FACTS = ("live",)
@@ -183,6 +184,7 @@ def as_form(mapping: models.CourseMapping | None) -> dict[str, Any]:
     if mapping is None:
         return {"activity": "education", "first_time": True}
     form: dict[str, Any] = {**mapping.facts, "title": mapping.title, "minutes": mapping.minutes,
+                            "max_minutes": mapping.max_minutes,
                             "use_measured_time": mapping.use_measured_time, "activity": mapping.activity,
                             "credentials": ", ".join(mapping.credentials)}
     form["approved_by"] = ", ".join(mapping.facts.get("approved_by") or [])
