@@ -5,6 +5,7 @@ root)."""
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -144,3 +145,56 @@ def test_outside_credit_without_minutes_or_hours_is_400(ncct_learner: Launcher, 
     response = ncct_learner.client.post("/lti/learner/outside", data=outside_form(token, minutes=""))
     assert response.status_code == 400 and "contact minutes" in response.get_data(as_text=True)
     assert count(runtime, models.OutsideCredit) == 0
+
+
+def hidden_outside_facts(html: str) -> set[str]:
+    return set(re.findall(r'data-outside-fact="(\w+)" hidden', html))
+
+
+def test_the_outside_form_shows_only_the_facts_of_its_activity_type(ncct_learner: Launcher) -> None:
+    assert {"pilot_minutes", "offers_interaction", "structured", "own_minutes", "staffed_minutes", "repeat"} \
+        <= hidden_outside_facts(page(ncct_learner))
+
+
+def test_distance_learning_is_recorded_with_its_pilot_study_and_criteria(
+        ncct_learner: Launcher, runtime: Runtime) -> None:
+    token = csrf_token(ncct_learner.client, "/lti/learner")
+    response = ncct_learner.client.post("/lti/learner/outside", data=outside_form(
+        token, activity="distance", pilot_minutes="75", offers_interaction="on", structured="on",
+        staffed_minutes="30"))  # a poster's fact, not distance learning's: not read
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with read_session(runtime.sessions) as session:
+        [row] = session.scalars(select(models.OutsideCredit))
+    assert (row.activity["type"], row.activity["pilot_minutes"], row.activity["offers_interaction"],
+            row.activity["structured"], row.activity["staffed_minutes"]) == ("distance", 75, True, True, None)
+
+
+def test_a_presentations_own_portion_is_recorded(ncct_learner: Launcher, runtime: Runtime) -> None:
+    token = csrf_token(ncct_learner.client, "/lti/learner")
+    response = ncct_learner.client.post("/lti/learner/outside", data=outside_form(
+        token, activity="presentation", own_minutes="40", repeat="on"))
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with read_session(runtime.sessions) as session:
+        [row] = session.scalars(select(models.OutsideCredit))
+    assert (row.activity["own_minutes"], row.activity["first_time"]) == (40, False)
+
+
+def test_field_errors_are_shown_beside_their_fields_with_what_was_typed(
+        ncct_learner: Launcher, runtime: Runtime) -> None:
+    token = csrf_token(ncct_learner.client, "/lti/learner")
+    response = ncct_learner.client.post("/lti/learner/outside", data=outside_form(
+        token, activity="poster", staffed_minutes="half an hour", date="yesterday", title="Poster day"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    for name, words in (("staffed_minutes", "whole number"), ("date", "YYYY-MM-DD")):
+        assert re.search(rf'aria-invalid="true" aria-describedby="outside-{name}-error">'
+                         rf'<span class="field-error" id="outside-{name}-error">[^<]*{words}', html), name
+    assert 'value="Poster day"' in html and "staffed_minutes" not in hidden_outside_facts(html)
+    assert count(runtime, models.OutsideCredit) == 0
+
+
+def test_a_refusal_by_the_plugin_is_shown_beside_the_kind_of_activity(ncct_learner: Launcher) -> None:
+    token = csrf_token(ncct_learner.client, "/lti/learner")
+    html = ncct_learner.client.post("/lti/learner/outside", data=outside_form(
+        token, activity="business_meeting")).get_data(as_text=True)
+    assert re.search(r'id="outside-activity-error">[^<]*business meetings', html), html[-3000:]

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, request, url_for
+from flask import Blueprint, abort, g, make_response, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from lti_tool.credits import api
@@ -23,6 +23,7 @@ from lti_tool.runtime import current_runtime
 from lti_tool.services import learners, outside_credit, renewal_items
 from lti_tool.services.certificate_files import MAX_BYTES, CertificateRefused, store_certificate
 from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, reading, refuse
+from lti_tool.web.lti.learner import learner
 from lti_tool.web.views import renewal_view
 
 log = logging.getLogger(__name__)
@@ -100,34 +101,110 @@ def confirm_item() -> Any:
     return redirect(url_for("lti_learner.learner", recorded=form.get("credential")), code=303)
 
 
+class FieldErrors(ValueError):
+    """The outside-credit form's problems, by field: the page shows each beside its field."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {message}" for name, message in fields.items()))
+        self.fields = fields
+
+
+def _whole(form: Any, name: str, errors: dict[str, str], what: str, least: int = 0) -> int | None:
+    text = str(form.get(name, "")).strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        errors[name] = f"the {what} must be a whole number"
+        return None
+    if value < least:
+        errors[name] = f"the {what} must be at least {least}"
+        return None
+    return value
+
+
+def _outside_activity(form: Any) -> tuple[api.Activity, date]:
+    """The activity and its date from the form, reading only the facts of its activity type (as
+    the page shows them); else :class:`FieldErrors`."""
+    errors: dict[str, str] = {}
+    kind = form.get("activity", "education")
+    if kind not in api.ACTIVITY_TYPES:
+        errors["activity"] = f"unknown activity type {kind!r}"
+    relevant = renewal_view.OUTSIDE_FACTS.get(kind, ())
+    hours: Decimal | None = None
+    hours_text = form.get("hours", "").strip()
+    if hours_text:
+        try:
+            hours = Decimal(hours_text)
+            if not hours.is_finite() or hours <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            errors["hours"] = "the hours must be a number above 0"
+            hours = None
+    minutes = _whole(form, "minutes", errors, "minutes", least=1)
+    if minutes is None and hours is not None:
+        minutes = int(hours * 60)
+    if minutes is None and not errors.get("minutes") and not errors.get("hours"):
+        errors["minutes"] = "give the contact minutes (or, for authorship or college coursework, the hours)"
+    facts: dict[str, Any] = {}
+    for name, what in (("pilot_minutes", "pilot-study minutes"), ("own_minutes", "own portion"),
+                       ("staffed_minutes", "staffed minutes")):
+        if name in relevant:
+            facts[name] = _whole(form, name, errors, what)
+    for name in ("offers_interaction", "structured"):
+        if name in relevant:
+            facts[name] = form.get(name) == "on"
+    texts: dict[str, str | None] = {}
+    for name in ("sponsor", "category", "index_number", "approved_by"):
+        value = str(form.get(name, "")).strip()
+        limit = 64 if name in ("category", "index_number") else 200
+        if len(value) > limit:
+            errors[name] = f"longer than {limit} characters"
+        texts[name] = value or None
+    on: date | None = None
+    try:
+        on = date.fromisoformat(form.get("date", "").strip())
+    except ValueError:
+        errors["date"] = "give the date the activity was completed (YYYY-MM-DD)"
+    if errors or minutes is None or on is None:
+        raise FieldErrors(errors)
+    approved = frozenset(part.upper() for part in (texts["approved_by"] or "").replace(",", " ").split())
+    activity = api.Activity(
+        minutes=minutes, type=kind, sponsor=texts["sponsor"], live=form.get("live") == "on",
+        category=texts["category"], approved_by=approved, index_number=texts["index_number"], hours=hours,
+        first_time=not ("repeat" in relevant and form.get("repeat") == "on"), **facts)
+    return activity, on
+
+
+def _refused_field(message: str) -> str:
+    """Which field a refusal of the service is about (the plugin's refusal: the kind of activity)."""
+    for name in ("title", "provider"):
+        if message.startswith(f"the {name} "):
+            return name
+    return "activity"
+
+
+def _form_again(errors: dict[str, str]) -> Any:
+    """The learner page again, 400, with the form as it was sent and each error beside its field."""
+    g.outside_errors = errors
+    g.outside_form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    log.info("learner %s: outside credit not recorded: %s", current_launch().lms_user_id, errors)
+    response = make_response(learner())
+    response.status_code = 400
+    return response
+
+
 @blueprint.post("/lti/learner/outside")
 def record_outside() -> Any:
     """The learner records credit earned outside the LMS (self-reported until verified)."""
     launch = current_launch()
     rt = current_runtime()
     form = request.form
-    kind = form.get("activity", "education")
-    if kind not in api.ACTIVITY_TYPES:
-        return refuse(f"unknown activity type {kind!r}", 400)
-    hours = _number(form.get("hours", "").strip(), "hours")
-    minutes_text = form.get("minutes", "").strip()
-    if minutes_text:
-        try:
-            minutes = int(minutes_text)
-        except ValueError:
-            return refuse("the minutes must be a whole number", 400)
-    elif hours is not None:
-        minutes = int(hours * 60)
-    else:
-        return refuse("give the contact minutes (or, for authorship or college coursework, the hours)", 400)
-    if minutes < 1:
-        return refuse("the minutes must be at least 1", 400)
-    approved = frozenset(part.upper() for part in form.get("approved_by", "").replace(",", " ").split())
-    activity = api.Activity(
-        minutes=minutes, type=kind, sponsor=_text(form, "sponsor"), live=form.get("live") == "on",
-        category=_text(form, "category"), approved_by=approved, index_number=_text(form, "index_number"),
-        hours=hours, first_time=form.get("repeat") != "on")
-    on = _day(form.get("date", "").strip(), "date")
+    try:
+        activity, on = _outside_activity(form)
+    except FieldErrors as exc:
+        return _form_again(exc.fields)
     upload = request.files.get("certificate")
     try:
         stored = None
@@ -138,18 +215,16 @@ def record_outside() -> Any:
                 db, rt.rulebook, learner_id=_learner(db, launch), credential=form.get("credential", ""),
                 title=form.get("title", ""), provider=form.get("provider", ""), on=on, activity=activity,
                 certificate=stored, recorded_by="learner")
-    except (outside_credit.OutsideRefused, CertificateRefused, learners.LearnerError, UnknownCredential) as exc:
-        return refuse(str(exc).strip("'\""), 400)
+    except CertificateRefused as exc:
+        return _form_again({"certificate": str(exc).strip("'\"")})
+    except outside_credit.OutsideRefused as exc:
+        message = str(exc).strip("'\"")
+        return _form_again({_refused_field(message): message})
+    except (learners.LearnerError, UnknownCredential) as exc:
+        return _form_again({"credential": str(exc).strip("'\"")})
     log.info("learner %s of platform %s recorded outside credit %s (%s %s)", launch.lms_user_id,
              launch.platform_id, recorded.row.id, recorded.row.amount, recorded.row.unit)
     return redirect(url_for("lti_learner.learner", recorded=form.get("credential")), code=303)
-
-
-def _text(form: Any, name: str, limit: int = 200) -> str | None:
-    value = str(form.get(name, "")).strip()
-    if len(value) > limit:
-        abort(400, f"the {name.replace('_', ' ')} is longer than {limit} characters")
-    return value or None
 
 
 def _learner(db: Any, launch: Any) -> int:

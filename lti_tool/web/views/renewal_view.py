@@ -38,11 +38,23 @@ class CredentialRenewal:
     outside: list[Outside] = field(default_factory=list)
 
 
+OUTSIDE_FACTS: dict[str, tuple[str, ...]] = {
+    "distance": ("pilot_minutes", "offers_interaction", "structured"),
+    "presentation": ("repeat", "own_minutes"),
+    "poster": ("repeat", "staffed_minutes"),
+}
+"""The outside-credit form's facts that only one activity type uses (as on the mapping page, and
+as ``learners outside add`` takes them): distance learning's pilot study and criteria, a
+presentation's own portion, a poster's staffed minutes, and whether either was given before."""
+
+
 @dataclass
 class RenewalPage:
     credentials: list[CredentialRenewal] = field(default_factory=list)
     activity_types: tuple[str, ...] = ()
     today: date | None = None
+
+    outside_facts: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(OUTSIDE_FACTS))
 
     @property
     def held(self) -> list[tuple[str, str]]:
