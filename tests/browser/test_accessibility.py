@@ -156,6 +156,33 @@ def test_the_learners_forms_work_with_the_keyboard_alone(browser: Any, course: T
     assert page.input_value(f"{card} input[name=number]") == "CMSS-43"
 
 
+def test_the_outside_credit_form_shows_its_facts_and_errors_accessibly(browser: Any, course: TestPlatform) -> None:
+    """Choosing distance learning shows its facts; a field left wrong comes back beside its field;
+    axe finds nothing serious in either state."""
+    page = browser.new_page()
+    page.goto(f"{course.base}/start?user=learner")
+    page.wait_for_selector("h1:has-text('Your continuing-education credit')")
+    assert page.is_hidden("#outside-pilot-minutes")
+    tab_to(page, "#outside-title")
+    page.keyboard.type("Coding webinar")
+    tab_to(page, "#outside-provider")
+    page.keyboard.type("State society")
+    tab_to(page, "#outside-minutes")
+    page.keyboard.type("60")
+    tab_to(page, "#outside-activity")
+    page.keyboard.type("distance")  # a select picks by typing its option's name
+    page.wait_for_selector("#outside-pilot-minutes", state="visible")
+    tab_to(page, "#outside-pilot-minutes")
+    page.keyboard.type("75")
+    assert problems(page) == []
+    tab_to(page, "#outside-form button")
+    page.keyboard.press("Enter")  # no date: refused beside the date field
+    page.wait_for_selector("#outside-date-error")
+    assert page.get_attribute("#outside-date", "aria-describedby") == "outside-date-error"
+    assert page.input_value("#outside-pilot-minutes") == "75" and page.is_visible("#outside-pilot-minutes")
+    assert problems(page) == []
+
+
 def test_the_instructors_search_and_sorting_work_with_the_keyboard_alone(browser: Any, course: TestPlatform) -> None:
     page = browser.new_page()
     page.goto(f"{course.base}/start?user=teacher")
