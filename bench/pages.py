@@ -41,7 +41,7 @@ from lti_tool.db import read_session
 from lti_tool.runtime import Runtime
 from lti_tool.services import learners as learner_service
 from lti_tool.services.learners import LearnerKey
-from lti_tool.web.views.course_view import course_rows
+from lti_tool.web.views.course_view import RosterQuery, course_roster
 from lti_tool.web.views.learner_view import learner_page
 
 COURSE = "565"
@@ -96,17 +96,17 @@ def summary(name: str, latencies: list[float]) -> str:
 
 
 def explain(rt: Runtime, source_id: int, course: str) -> None:
-    """The instructor page's queries for ``course`` with their plans."""
+    """The instructor page's queries for ``course`` (its first page, default sort) with their plans."""
     statements: list[tuple[str, Any]] = []
 
     def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             statements.append((statement, parameters))
 
     with read_session(rt.sessions) as session:
         event.listen(rt.engine, "before_cursor_execute", seen)
         try:
-            course_rows(session, identity_id=source_id, course_id=course)
+            course_roster(session, identity_id=source_id, course_id=course, query=RosterQuery())
         finally:
             event.remove(rt.engine, "before_cursor_execute", seen)
     postgres = rt.engine.dialect.name == "postgresql"

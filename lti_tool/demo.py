@@ -18,6 +18,7 @@ import urllib.request
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
+from typing import Any
 
 from lti_tool.db import write_session
 from lti_tool.demo_lms import COURSE, LEARNER_ID, LEARNER_NAME, DemoLms, canvas_completion
@@ -49,18 +50,28 @@ def prepare(instance_dir: Path, lms: DemoLms | None = None) -> dict[str, str]:
     settings = load_settings(instance_dir=instance_dir, database_url="")
     rt = build_runtime(settings)
     upgrade(rt.engine, rulebook=rt.rulebook)
+    urls = seed(rt, settings.config_dir, date.today(), platform=lms.platform_fields() if lms else None)
+    rt.engine.dispose()
+    return urls
+
+
+def seed(rt: Runtime, config_dir: Path, today: date, platform: dict[str, Any] | None = None) -> dict[str, str]:
+    """The demo's data in ``rt``'s (migrated, empty) database: the sources ``demo-canvas`` and
+    ``demo-moodle``, the example and demo mappings, ``platform`` (``add_platform``'s fields) as a
+    platform of the Canvas source, and the learners with credit. ``make screenshots`` seeds the
+    browser suite's database with it too, so the README shows the demo's pages."""
     with write_session(rt.sessions) as session:
         canvas = add_source(session, kind="canvas", name="demo-canvas")
         moodle = add_source(session, kind="moodle", name="demo-moodle")
-        specs = [*read_mapping_file(settings.config_dir / "mappings.example.toml"),
-                 *read_mapping_file(settings.config_dir / "mappings.demo.toml")]
+        specs = [*read_mapping_file(config_dir / "mappings.example.toml"),
+                 *read_mapping_file(config_dir / "mappings.demo.toml")]
         import_mappings(session, specs, rt.rulebook)
-        if lms is not None:
-            add_platform(session, source_name="demo-canvas", **lms.platform_fields())
+        if platform is not None:
+            add_platform(session, source_name="demo-canvas", **platform)
         canvas_id = identity_id = canvas.id  # a new source is its own identity
-    seed_learners(rt, canvas_id, identity_id, date.today())
-    rt.engine.dispose()
-    return {"canvas": canvas.url, "moodle": moodle.url}
+        urls = {"canvas": canvas.url, "moodle": moodle.url}
+    seed_learners(rt, canvas_id, identity_id, today)
+    return urls
 
 
 def seed_learners(rt: Runtime, source_id: int, identity_id: int, today: date) -> None:

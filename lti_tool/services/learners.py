@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from lti_tool import models, text
@@ -16,7 +16,6 @@ from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import upsert_many
 from lti_tool.services.award_keys import rekey_awards
-from lti_tool.services.ledger import revoked_award_ids
 from lti_tool.services.outside_credit import earned_outside
 
 log = logging.getLogger(__name__)
@@ -157,16 +156,27 @@ def holds_or_earned(session: Session, learner_id: int, credential: str) -> bool:
 
 def earned_credits(session: Session, learner_id: int, zone: tzinfo = UTC) -> list[api.EarnedCredit]:
     """The learner's awards that stand (revoked ones left out), as progress sees them: each dated
-    by the calendar of ``zone`` (the deployment's), not UTC's."""
-    awards = list(session.scalars(select(models.Award).where(models.Award.learner_id == learner_id)))
-    revoked = revoked_award_ids(session, [a.id for a in awards])
-    return [
-        api.EarnedCredit(
-            credential=a.credential, amount=a.amount, earned_on=_local_date(a.completed_at, zone),
-            course_id=a.course_id, category=a.category, tags=frozenset(a.tags), course_key=a.course_key,
-        )
-        for a in awards if a.id not in revoked
-    ]
+    by the calendar of ``zone`` (the deployment's), not UTC's.
+
+    Read as the columns progress needs, the revocation decided in the same query: the learner page
+    reads a learner's hundreds of awards on every view, and whole ORM rows (their activity and
+    settings JSON decoded) plus an ``IN`` list of every id cost more than the progress itself."""
+    a = models.Award
+    revoked = exists().where(models.LedgerEntry.award_id == a.id, models.LedgerEntry.kind == models.EntryKind.REVERSAL)
+    rows = session.execute(
+        select(a.credential, a.amount, a.completed_at, a.course_id, a.category, a.tags, a.course_key)
+        .where(a.learner_id == learner_id, ~revoked).order_by(a.id))
+    days: dict[datetime, date] = {}  # a completion's awards share its moment: one zone lookup for them
+    earned = []
+    for row in rows:
+        day = days.get(row.completed_at)
+        if day is None:
+            day = days[row.completed_at] = _local_date(row.completed_at, zone)
+        earned.append(api.EarnedCredit(
+            credential=row.credential, amount=row.amount, earned_on=day, course_id=row.course_id,
+            category=row.category, tags=frozenset(row.tags), course_key=row.course_key,
+        ))
+    return earned
 
 
 def _local_date(moment: datetime, zone: tzinfo) -> date:

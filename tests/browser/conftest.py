@@ -44,11 +44,9 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture
-def lms(server: str, cli: Callable[..., Any], cli_json: Callable[..., Any]) -> Iterator[tuple[TestPlatform, str]]:
-    """A Canvas-like platform registered with the running tool, sharing the 'canvas' event source."""
-    cli("init")
-    source = cli_json("sources", "add", "--kind", "canvas", "--name", "canvas")
+def course_platform(server: str, cli_json: Callable[..., Any], source: str) -> TestPlatform:
+    """A Canvas-like platform of course 565 with its administrator, instructor, learner (Canvas user
+    123, Isaac Newton) and a deep-linking instructor, registered with the running tool for ``source``."""
     platform = TestPlatform(context_id="lti-context-565").start()
     platform.tool_base = server
     custom = LTI + "custom"
@@ -64,6 +62,15 @@ def lms(server: str, cli: Callable[..., Any], cli_json: Callable[..., Any]) -> I
                                  "accept_types": ["ltiResourceLink"], "data": "opaque-1",
                                  "accept_presentation_document_targets": ["iframe"]}},
     }
-    cli_json(*platform.cli_args(source="canvas"))
+    cli_json(*platform.cli_args(source=source))
+    return platform
+
+
+@pytest.fixture
+def lms(server: str, cli: Callable[..., Any], cli_json: Callable[..., Any]) -> Iterator[tuple[TestPlatform, str]]:
+    """A Canvas-like platform registered with the running tool, sharing the 'canvas' event source."""
+    cli("init")
+    source = cli_json("sources", "add", "--kind", "canvas", "--name", "canvas")
+    platform = course_platform(server, cli_json, "canvas")
     yield platform, source["url"]
     platform.stop()

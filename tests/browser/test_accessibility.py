@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser.conftest import snap
 from tests.conftest import FIXTURES
 from tests.lti.platform import TestPlatform
 
@@ -92,13 +91,11 @@ def test_every_page_passes_axe_and_fits_the_width(browser: Any, course: TestPlat
         if name == "learner":
             page.click("article[data-credential='aama-cma'] summary")  # the number and consent form too
         found += problems(page)
-        snap(page, f"{name}-{width}")
         page.context.close()
     error = browser.new_context(viewport={"width": width, "height": 900}).new_page()
     error.goto(f"{server}/lti/learner")
     error.wait_for_selector("h1:has-text('The tool cannot be opened')")
     found += problems(error)
-    snap(error, f"error-{width}")
     assert found == []
 
 

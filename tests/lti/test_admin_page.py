@@ -8,10 +8,12 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from lti_tool.db import write_session
 from lti_tool.runtime import Runtime
+from lti_tool.services.mappings import MappingSpec, apply_mapping
 from tests.lti.conftest import Launcher
 from tests.lti.pages import complete, csrf_token, mapping_form
-from tests.lti.platform import ADMINISTRATOR
+from tests.lti.platform import ADMINISTRATOR, INSTRUCTOR
 
 
 def admin(launch: Launcher) -> str:
@@ -127,3 +129,52 @@ def test_a_presentations_own_portion_and_a_posters_staffed_minutes_are_facts_of_
     assert "own_minutes" not in hidden_facts(page) and "staffed_minutes" in hidden_facts(page)
     launch.client.post("/lti/mapping", data=mapping_form(token, activity="poster", staffed_minutes="45"))
     assert saved_mapping(runtime).facts["staffed_minutes"] == 45
+
+
+def map_other_course(runtime: Runtime, source: dict[str, Any], course: str = "777") -> None:
+    spec = MappingSpec(source=source["name"], course=course, title="Front desk safety", minutes=90,
+                       credentials=["aama-cma", "iacet-ceu"], category="general")
+    with write_session(runtime.sessions) as session:
+        apply_mapping(session, runtime.rulebook, source["id"], spec)
+
+
+def test_another_mapped_course_links_to_its_mapping_read_only(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any]
+) -> None:
+    map_other_course(runtime, source)
+    complete(runtime, source["id"], "42", "777")
+    row = re.search(r'<tr data-course="777">(.*?)</tr>', admin(launch), flags=re.S)
+    assert row, "the other course is listed"
+    [href] = re.findall(r'href="([^"]+)"', row.group(1))
+    assert href == "/lti/mapping/courses/777"
+    answer = launch.client.get(href)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "Front desk safety" in page and "Read-only" in page
+    assert "<form" not in page.split("<main", 1)[1], "nothing to save from another course's launch"
+    facts = dict(re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", page, flags=re.S))
+    assert facts["Contact minutes"] == "90" and facts["Category"] == "general"
+    assert facts["Completions received"] == "1" and facts["Awards standing"] == "2"
+    assert "Continuing Education Units" in facts["Credentials"] and "Certified Medical Assistant" in facts["Credentials"]
+    assert re.search(r'<tr data-credential="iacet-ceu"><td>[^<]+</td><td>0.2 CEUs</td>', page), page
+
+
+def test_the_launchs_own_course_opens_its_editable_mapping(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any]
+) -> None:
+    map_other_course(runtime, source, course="565")
+    admin(launch)
+    answer = launch.client.get("/lti/mapping/courses/565")
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/lti/mapping#mapping")
+
+
+def test_a_course_not_mapped_on_this_platform_is_not_found_and_staff_only_see_their_own(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any], cli_json: Any
+) -> None:
+    other = cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-2")
+    map_other_course(runtime, other, course="888")
+    admin(launch)
+    assert launch.client.get("/lti/mapping/courses/888").status_code == 404  # another platform's course
+    assert launch.client.get("/lti/mapping/courses/nope").status_code == 404
+    map_other_course(runtime, source)
+    assert launch(launch.platform.claims(sub="7", roles=INSTRUCTOR)).status_code == 303
+    assert launch.client.get("/lti/mapping/courses/777").status_code == 403

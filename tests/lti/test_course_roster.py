@@ -89,6 +89,30 @@ def test_the_search_matches_the_credentials_name_and_the_learners_name(
     assert [r["learner_name"] for r in roster(runtime, source, q="HOPPER").rows] == ["Grace Hopper"] * 2
 
 
+def test_a_search_counts_its_matches_while_the_totals_stay_the_whole_course(
+    runtime: Runtime, source: dict[str, Any]
+) -> None:
+    map_course(runtime, source, "iacet-ceu", "acmpe-cmpe")
+    for n in range(5):
+        complete(runtime, source, f"grace-{n}", f"Grace {n}")
+    complete(runtime, source, "ada", "Ada Lovelace")
+    second = roster(runtime, source, q="grace", per_page=4, page=2)
+    assert second.matching == 10 and second.pages == 3 and len(second.rows) == 4
+    assert {(t.credential, t.learners) for t in second.totals} == {("iacet-ceu", 6), ("acmpe-cmpe", 6)}
+    assert roster(runtime, source, q="grace", per_page=4, page=9).matching == 10  # past the end
+
+
+def test_descending_sorts_reverse_the_page_but_not_the_totals(runtime: Runtime, source: dict[str, Any]) -> None:
+    map_course(runtime, source, "iacet-ceu", "acmpe-cmpe")
+    for user in ("a", "b", "c"):
+        complete(runtime, source, user, f"Learner {user}")
+    page = roster(runtime, source, sort="learner", descending=True)
+    assert [(r["learner"], r["credential"]) for r in page.rows] == [
+        (u, c) for u in ("c", "b", "a") for c in ("acmpe-cmpe", "iacet-ceu")]
+    assert [t.credential for t in page.totals] == ["acmpe-cmpe", "iacet-ceu"]
+    assert page.matching == 6
+
+
 def test_search_wildcards_are_taken_literally(runtime: Runtime, source: dict[str, Any]) -> None:
     map_course(runtime, source, "iacet-ceu")
     complete(runtime, source, "1", "Ada Lovelace")
@@ -123,10 +147,10 @@ def test_a_bad_sort_or_page_in_the_address_falls_back_to_the_default() -> None:
 
 
 def test_sqlites_exact_sum_reads_text_amounts_digit_by_digit(runtime: Runtime) -> None:
-    amounts = ["0.35", "1.2345", "12", "-0.5", "0.1", "99999999.9999"]
+    amounts = ["0.35", "1.2345", "12", "-0.5", "0.1", "99999999.9999", "-12.3456", "-7", "0", "0.0001", "-0.25"]
     values = union_all(*[select(literal(a).label("amount")) for a in amounts]).subquery()
     with read_session(runtime.sessions) as session:
         if session.get_bind().dialect.name != "sqlite":
             return  # PostgreSQL sums its NUMERIC column itself
         got = list(session.scalars(select(_ten_thousandths(values.c.amount))))
-    assert got == [3500, 12345, 120000, -5000, 1000, 999999999999]
+    assert got == [3500, 12345, 120000, -5000, 1000, 999999999999, -123456, -70000, 0, 1, -2500]

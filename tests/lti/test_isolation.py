@@ -47,6 +47,7 @@ ROUTES: dict[tuple[str, str], tuple[set[str], int]] = {
     ("GET", "/lti/mapping"): (ADMIN, 200),
     ("POST", "/lti/mapping"): (ADMIN, 200),
     ("POST", "/lti/mapping/preview"): (ADMIN, 200),
+    ("GET", "/lti/mapping/courses/<path:course_id>"): (ADMIN, 303),  # 303: the launch's own course
     ("POST", "/lti/exports/<int:batch_id>/retry"): (ADMIN, 303),
     ("GET", "/lti/deep-link"): (STAFF, 200),
     ("POST", "/lti/deep-link"): (STAFF, 200),
@@ -62,7 +63,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 def path_of(rule: str, award_id: int = 1, batch_id: int = 1) -> str:
     return (rule.replace("<int:award_id>", str(award_id)).replace("<int:batch_id>", str(batch_id))
-            .replace("<credential>", CREDENTIAL).replace("<any(pdf, csv):kind>", "pdf"))
+            .replace("<credential>", CREDENTIAL).replace("<any(pdf, csv):kind>", "pdf")
+            .replace("<path:course_id>", "565"))
 
 
 def page_routes(app: Flask) -> set[tuple[str, str]]:
@@ -206,6 +208,7 @@ def test_another_platforms_users_see_and_change_none_of_this_platforms_data(
     assert 'data-count="dead">0<' in admin_page and 'data-count="dead">1<' not in admin_page
     assert check("POST", "/lti/exports/<int:batch_id>/retry", ADMINISTRATOR).status_code == 404
     assert batch_status(runtime, batch_id) == "dead"
+    assert check("GET", "/lti/mapping/courses/<path:course_id>", ADMINISTRATOR).status_code == 404  # A's 565
     assert check("POST", "/lti/mapping/preview", ADMINISTRATOR).get_json()["lines"][0]["credential"] == CREDENTIAL
     token = csrf_token(other.client, "/lti/mapping")
     saved = other.client.post("/lti/mapping", data=mapping_form(token, minutes="600", title="B's course"))

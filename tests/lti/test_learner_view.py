@@ -113,3 +113,25 @@ def test_bad_credential_details_are_refused_and_nothing_is_stored(
     with read_session(runtime.sessions) as session:
         assert session.scalar(select(models.LearnerCredential)) is None
     assert stored_counts(runtime) == before
+
+
+def test_a_view_of_the_learner_page_measures_progress_once(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any], monkeypatch: Any
+) -> None:
+    from lti_tool.services import learners
+
+    with write_session(runtime.sessions) as session:
+        add_credential(session, runtime.rulebook, key=learner_key(session, source["id"], "42"), credential=CMA,
+                       number="CMA-1", certified_on=date.today().replace(day=1), cycle_start=None)
+    measured = learners.progress
+    calls: list[str] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["key"].lms_user_id)
+        return measured(*args, **kwargs)
+
+    monkeypatch.setattr(learners, "progress", counted)
+    assert launch(launch.platform.claims(sub="42")).status_code == 303
+    page = launch.client.get("/lti/learner").get_data(as_text=True)
+    assert page.count('role="progressbar"') == 5  # the card; the renewal partials asked too
+    assert calls == ["42"]

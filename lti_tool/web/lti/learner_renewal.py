@@ -42,6 +42,12 @@ blueprint.before_request(check_csrf)
 blueprint.register_error_handler(HTTPException, page_error)
 
 
+def keep_renewal(page: renewal_view.RenewalPage) -> None:
+    """The learner page measured the learner's renewal already (for its cards): the partials'
+    ``learner_renewal()`` answers with it instead of measuring again."""
+    g.learner_renewal = page
+
+
 @blueprint.app_context_processor
 def _renewal() -> dict[str, Any]:
     """``learner_renewal()`` for the learner page's renewal partials (computed when they call it)."""

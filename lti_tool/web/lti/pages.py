@@ -136,6 +136,35 @@ def mapping() -> Any:
                            fact_rules=_fact_rules(choices), names=credential_names()), status
 
 
+@blueprint.get("/lti/mapping/courses/<path:course_id>")
+def mapped_course(course_id: str) -> Any:
+    """Another mapped course of the platform, read-only: its title, minutes, activity, credentials,
+    facts and the award one completion earns, as its own mapping page shows them. A launch may change
+    only its own course's mapping (the LMS vouches for the administrator's role in that course), so
+    this page says where to change it: from that course."""
+    launch = current_launch("administrator")
+    rt = current_runtime()
+    with reading() as db:
+        platform = platform_of(db, launch)
+        source = find_source(db, platform.source_id) if platform.source_id else None
+        mapping = find_mapping(db, source.identity_id, course_id) if source else None
+        if source is None or mapping is None:
+            abort(404, f"no mapped course {course_id!r} on this platform")
+        if course_id == course_of(db, launch):
+            return redirect(url_for("lti_pages.mapping") + "#mapping", code=303)
+        [summary] = [c for c in course_mapping.mapped_courses(db, source.identity_id) if c.course == course_id]
+    form = course_mapping.as_form(mapping)
+    try:
+        preview = course_mapping.preview(course_mapping.spec_from_form(
+            form, source_name=source.name, course_id=course_id), rt.rulebook)
+    except course_mapping.MappingFormError:
+        preview = []  # a mapping saved before a rule changed: shown without its award
+    relevant = course_mapping.relevant_facts(form, course_mapping.credential_choices(rt.rulebook))
+    facts = sorted(f for f in relevant if mapping.facts.get(f) not in (None, "", []))
+    return render_template("lti_admin_course.html", launch=launch, mapping=mapping, summary=summary,
+                           preview=preview, facts=facts, names=credential_names())
+
+
 def _fact_rules(choices: list[course_mapping.CredentialChoice]) -> dict[str, Any]:
     """What the page's script needs to show and hide facts as the administrator picks."""
     return {

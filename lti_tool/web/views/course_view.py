@@ -16,7 +16,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, exists, func, or_, select, true
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -83,13 +97,16 @@ SCALE = Decimal("0.0001")
 
 def _ten_thousandths(amount: Any) -> ColumnElement[int]:
     """An exact text amount (``-12.3456``, ``0.2``, ``3``) as a whole number of ten-thousandths,
-    by string and integer operations only (SQLite)."""
-    digits = func.ltrim(amount, "-")
-    dot = func.instr(digits, ".")
-    whole = case((dot > 0, func.substr(digits, 1, dot - 1)), else_=digits)
-    fraction = case((dot > 0, func.substr(func.substr(digits, dot + 1).op("||")("0000"), 1, 4)), else_="0")
-    sign = case((func.substr(amount, 1, 1) == "-", -1), else_=1)
-    return sign * (cast(whole, Integer) * 10000 + cast(fraction, Integer))
+    by string and integer operations only (SQLite).
+
+    ``CAST(text AS INTEGER)`` takes the longest integer prefix (``-12.3456`` -> -12, never through a
+    float); the fraction is the first four digits after the dot, padded, signed like the text (so
+    ``-0.5`` -> -5000, whose integer part is 0). Kept this small because it runs once per award of
+    the course: the page's sums over 30,000 awards cost about what a plain ``SUM`` would."""
+    amount = type_coerce(amount, String)  # text, whatever the column's type: "." binds as text
+    fraction = func.substr(func.substr(amount, func.instr(amount.op("||")("."), ".") + 1).op("||")("0000"), 1, 4)
+    sign = 1 - 2 * cast(func.substr(amount, 1, 1) == "-", Integer)
+    return cast(amount, Integer) * 10000 + sign * cast(fraction, Integer)
 
 
 def _exact_sum(session: Session) -> tuple[ColumnElement[Any], Any]:
@@ -122,51 +139,66 @@ def course_roster(session: Session, *, identity_id: int | None, course_id: str |
     query asks for, and the course's totals. ``identity_id`` is the resolved identity source
     (:func:`lti_tool.services.learners.identity_of`).
 
-    The awards are grouped first (along the index on source, course, learner, credential, unit), the
-    learners joined to the groups after; the count of matching rows comes with the page (a window).
+    One statement, one pass over the course's awards: they are grouped once (along the index on
+    source, course, learner, credential, unit) into a common table, from which come both the page
+    (learners joined to the groups, sorted, limited) and the totals per credential. Without a search
+    the number of rows is the totals' count of learners (a group is one learner and one credential),
+    so the page needs no count over every row; a search counts its matches with the page (a window
+    over the matching rows only).
 
     ``names``: credential id -> its name (CMA, CMPE …), shown and searched beside the id."""
     names = names or {}
     roster = Roster(query=query)
     if identity_id is None or course_id is None:
         return roster
-    standing = _standing(identity_id, course_id)
     needle = query.q.strip().lower()
     credit, read = _exact_sum(session)
     groups = (
         select(models.Award.learner_id, models.Award.credential, models.Award.unit,
                func.max(models.Award.completed_at).label("completed"),
                func.min(models.Award.category).label("category"), credit.label("credit"))
-        .where(standing)
+        .where(_standing(identity_id, course_id))
         .group_by(models.Award.learner_id, models.Award.credential, models.Award.unit)
-        .subquery()
+        .cte("groups").prefix_with("MATERIALIZED")  # read twice: the page and the totals
     )
     learner_order: list[Any] = [func.coalesce(models.Learner.name, ""), models.Learner.lms_user_id]
     sort_keys: dict[str, list[Any]] = {"learner": learner_order, "credential": [groups.c.credential],
                                        "credit": [groups.c.credit], "completed": [groups.c.completed]}
-    order = [k.desc() if query.descending else k.asc() for k in sort_keys[query.sort]]
+    keys = [(key, query.descending) for key in sort_keys[query.sort]]
+    keys += [(key, False) for key in [*learner_order, groups.c.credential]]
+    matching = func.count().over() if needle else cast(null(), Integer)  # typed: a UNION on PostgreSQL
     page = (
-        select(groups, models.Learner.lms_user_id, models.Learner.name, func.count().over().label("matching"))
+        select(literal(0).label("part"), groups.c.credential, groups.c.unit, groups.c.completed,
+               groups.c.category, groups.c.credit, models.Learner.lms_user_id, models.Learner.name,
+               matching.label("learners"), *[key.label(f"k{n}") for n, (key, _) in enumerate(keys)])
         .join(models.Learner, models.Learner.id == groups.c.learner_id)
         .where(_matching(needle, names, groups.c.credential) if needle else true())
-        .order_by(*order, *learner_order, groups.c.credential)
+        .order_by(*[key.desc() if descending else key.asc() for key, descending in keys])
     )
     if query.per_page:
         page = page.limit(query.per_page).offset((query.page - 1) * query.per_page)
-    rows = list(session.execute(page))
-    roster.matching = rows[0].matching if rows else _count_beyond_the_last_page(session, page, query)
+    paged = page.subquery("paged")
+    totals = select(literal(1), groups.c.credential, groups.c.unit, null(), null(), func.sum(groups.c.credit),
+                    null(), null(), func.count(), *[null() for _ in keys]
+                    ).group_by(groups.c.credential, groups.c.unit)
+    both = union_all(select(paged), totals).subquery("both")
+    ordered = [both.c[f"k{n}"].desc() if descending else both.c[f"k{n}"].asc()
+               for n, (_, descending) in enumerate(keys)]
+    result = list(session.execute(select(both).order_by(both.c.part, *ordered)))
+    rows = [r for r in result if r.part == 0]
+    roster.totals = sorted(
+        (CredentialTotal(t.credential, names.get(t.credential, t.credential), t.unit, t.learners, read(t.credit))
+         for t in result if t.part == 1), key=lambda total: (total.credential, total.unit))
+    if not needle:
+        roster.matching = sum(total.learners for total in roster.totals)
+    else:
+        roster.matching = rows[0].learners if rows else _count_beyond_the_last_page(session, page, query)
     roster.rows = [{
         "learner": g.lms_user_id, "learner_name": g.name or "", "credential": g.credential,
         "credential_name": names.get(g.credential, g.credential),
         "amount": read(g.credit), "unit": g.unit,
         "category": g.category or "", "completed_at": g.completed.date().isoformat(),
     } for g in rows]
-    roster.totals = [
-        CredentialTotal(credential, names.get(credential, credential), unit, learners, read(amount))
-        for credential, unit, learners, amount in session.execute(
-            select(models.Award.credential, models.Award.unit, func.count(models.Award.learner_id.distinct()),
-                   credit).where(standing).group_by(models.Award.credential, models.Award.unit)
-            .order_by(models.Award.credential, models.Award.unit))]
     return roster
 
 

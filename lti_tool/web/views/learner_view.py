@@ -114,6 +114,8 @@ class LearnerPage:
     """A card per credential held or credited, in the order of ``credentials``."""
     credential_titles: dict[str, str] = field(default_factory=dict)
     """Credential id -> its name, as a learner knows it."""
+    results: list[api.Progress] = field(default_factory=list)
+    """The plugins' progress behind ``progress``: the renewal partials reuse it (measured once a view)."""
 
 
 def learner_page(
@@ -152,7 +154,8 @@ def learner_page(
         ))
     page.addable = [(r.credential, r.title, r.body) for r in rulebook if r.credential not in holdings]
     if holdings:
-        for result in learners.progress(session, rulebook, key=key, on=on, zone=zone):
+        page.results = learners.progress(session, rulebook, key=key, on=on, zone=zone)
+        for result in page.results:
             page.progress.append(describe_progress(result, _rule(rulebook, result.credential)))
     page.cards = [_card(page, held, on) for held in page.credentials]
     return page

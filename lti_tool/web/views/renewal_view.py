@@ -62,7 +62,9 @@ class RenewalPage:
 
 
 def renewal_page(session: Session, rulebook: Rulebook, *, identity_id: int | None, user: str, on: date,
-                 zone: tzinfo = UTC) -> RenewalPage:
+                 zone: tzinfo = UTC, results: list[api.Progress] | None = None) -> RenewalPage:
+    """``results``: the learner's progress when the caller measured it already (the learner page
+    did, for its cards), else measured here."""
     page = RenewalPage(activity_types=tuple(t for t in api.ACTIVITY_TYPES if t not in api.NEVER_CREDITED),
                        today=on)
     if identity_id is None:
@@ -72,7 +74,9 @@ def renewal_page(session: Session, rulebook: Rulebook, *, identity_id: int | Non
     if learner is None:
         return page
     recorded = outside_credit.outside_credits(session, learner.id)
-    for progress in learners.progress(session, rulebook, key=key, on=on, zone=zone):
+    if results is None:
+        results = learners.progress(session, rulebook, key=key, on=on, zone=zone)
+    for progress in results:
         try:
             title = rulebook.get(progress.credential).title
         except UnknownCredential:

@@ -1,11 +1,14 @@
 """A PDF a screen reader can read: fpdf2's document with its text tagged (headings and paragraphs in
 a structure tree, in reading order), the language set and the title shown instead of the file name.
 
-fpdf2 builds the structure tree itself (``/StructTreeRoot``, ``/MarkInfo``) but tags only images and
-outlines; :meth:`TaggedPDF.tagged` marks any text the same way, through fpdf2's own structure
-builder. It relies on two of fpdf2's internal methods (``_add_marked_content``, ``_out``), checked
-by ``tests/web/views/test_tagged_pdf.py`` against the PDF's bytes, so an fpdf2 upgrade that changes
-them fails a test instead of silently untagging the certificates.
+fpdf2 builds the structure tree itself (``/StructTreeRoot``, ``/MarkInfo``) but its public API tags
+only images (``alt_text``) and outlines: as of fpdf2 2.8.9 there is no public call that marks text
+as a heading or a paragraph (its own ``_marked_sequence`` is private too, and fixed to ``/Figure``).
+:meth:`TaggedPDF.tagged` therefore marks text the way fpdf2 marks its images, through two of its
+internal methods (``_add_marked_content``, ``_out``) and ``struct_builder.next_mcid_for_page``,
+here and nowhere else. ``tests/web/views/test_tagged_pdf.py`` checks the result in the PDF's bytes
+(and, with poppler, as a reader sees it), so an fpdf2 upgrade that changes them fails a test instead
+of silently untagging the certificates. Replace this with fpdf2's API when it gains one.
 """
 
 from __future__ import annotations

@@ -65,3 +65,22 @@ def test_a_tag_outside_the_certificates_structure_types_is_refused() -> None:
     pdf.add_page()
     with pytest.raises(ValueError, match="unsupported structure type"), pdf.tagged("Table"):
         pass
+
+
+def test_fpdf2s_internals_that_tagging_relies_on_still_do_what_tagged_needs() -> None:
+    """Without poppler too: an fpdf2 upgrade that renames or changes ``_add_marked_content``,
+    ``_out`` or ``struct_builder.next_mcid_for_page`` fails here, not silently in a screen reader."""
+    pdf = TaggedPDF()
+    pdf.set_compression(False)
+    pdf.set_font("helvetica", size=12)
+    pdf.add_page()
+    with pdf.tagged("H1"):
+        pdf.cell(text="Certificate of Completion")
+    with pdf.tagged("P"):
+        pdf.cell(text="Ada Lovelace")
+    body = bytes(pdf.output())
+    marks = [line for line in body.split(b"\n") if line.endswith(b" BDC") or line == b"EMC"]
+    assert marks == [b"/H1 <</MCID 0>> BDC", b"EMC", b"/P <</MCID 1>> BDC", b"EMC"]
+    assert b"/StructTreeRoot" in body and b"/MarkInfo" in body
+    assert b"/S /H1" in body and b"/S /P" in body
+    assert body.index(b"(Certificate of Completion)") > body.index(b"/H1 <</MCID 0>> BDC")
