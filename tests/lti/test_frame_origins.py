@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lti_tool.db import write_session
+from lti_tool.lti import frame_origins
 from lti_tool.lti.platforms import add_platform
 from lti_tool.runtime import Runtime
-from lti_tool.web.lti import headers
 
 
 def _add(runtime: Runtime, host: str) -> None:
@@ -20,9 +20,9 @@ def _add(runtime: Runtime, host: str) -> None:
 def test_a_platform_added_is_named_once_the_remembered_origins_expire(
         runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(headers.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(frame_origins.time, "monotonic", lambda: clock[0])
     _add(runtime, "one.lms.example")
-    origins = headers.FrameOrigins(runtime.sessions, ttl=5)
+    origins = frame_origins.FrameOrigins(runtime.sessions, ttl=5)
     assert origins.get() == ["https://one.lms.example"]
     _add(runtime, "two.lms.example")
     clock[0] += 4.9
