@@ -32,7 +32,7 @@ class ServerSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(0, ge=0, le=64)
     """0: one process on SQLite (its threads queue on the in-process write lock instead of sleeping
-    in SQLite's busy handler), one per core on PostgreSQL."""
+    in SQLite's busy handler), one per two cores on PostgreSQL."""
     threads: int = Field(8, ge=1, le=256)
     development: bool = False
     """A developer's machine: ``serve`` starts without ``lti.public_url`` (the tool's URLs then come

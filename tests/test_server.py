@@ -69,12 +69,12 @@ def test_unknown_token_over_http_is_404_json(server: str) -> None:
     assert response.json()["status"] == "error"
 
 
-def test_worker_count_is_one_on_sqlite_and_one_per_core_on_postgresql_unless_set() -> None:
+def test_worker_count_is_one_on_sqlite_and_one_per_two_cores_on_postgresql_unless_set() -> None:
     import os as _os
 
     from lti_tool.server import worker_count
     from lti_tool.settings import load_settings
 
     assert worker_count(load_settings(database_url="sqlite:////tmp/x.sqlite3")) == 1
-    assert worker_count(load_settings(database_url="postgresql+psycopg://u:p@127.0.0.1/db")) == (_os.cpu_count() or 1)
+    assert worker_count(load_settings(database_url="postgresql+psycopg://u:p@127.0.0.1/db")) == max(1, (_os.cpu_count() or 1) // 2)
     assert worker_count(load_settings(database_url="sqlite:////tmp/x.sqlite3", server={"workers": 3})) == 3

@@ -58,14 +58,22 @@ class CreditOutcome:
         }
 
 
+_HOLDINGS = (
+    select(models.LearnerCredential.learner_id, models.LearnerCredential.credential,
+           models.LearnerCredential.certified_on, models.LearnerCredential.cycle_start,
+           models.LearnerCredential.number)
+    .where(models.LearnerCredential.learner_id.in_(bindparam("learner_ids", expanding=True)))
+)
+"""Built once, columns only (no ORM objects): it runs in every batch of events."""
+
+
 def _holdings(session: Session, learner_ids: set[int]) -> dict[tuple[int, str], api.Holding]:
     """The credentials the learners hold, by (learner, credential): their cycles key the awards."""
     if not learner_ids:
         return {}
-    rows = session.scalars(select(models.LearnerCredential).where(
-        models.LearnerCredential.learner_id.in_(sorted(learner_ids))))
-    return {(h.learner_id, h.credential): api.Holding(h.credential, h.certified_on, h.cycle_start, h.number)
-            for h in rows}
+    rows = session.execute(_HOLDINGS, {"learner_ids": sorted(learner_ids)})
+    return {(learner_id, credential): api.Holding(credential, certified_on, cycle_start, number)
+            for learner_id, credential, certified_on, cycle_start, number in rows}
 
 
 _MAPPING = select(models.CourseMapping).where(

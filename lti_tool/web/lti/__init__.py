@@ -12,10 +12,9 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lti_tool.runtime import runtime_of
-from lti_tool.web.lti import keys, launch, learner, learner_renewal, pages, reconcile_panel, registration
+from lti_tool.web.lti import headers, keys, launch, learner, learner_renewal, pages, reconcile_panel, registration
 from lti_tool.web.lti.cookies import LaunchSessionInterface
 from lti_tool.web.lti.csrf import csrf
-from lti_tool.web.lti.headers import add_frame_ancestors
 
 
 def init_app(app: Flask) -> None:
@@ -33,4 +32,4 @@ def init_app(app: Flask) -> None:
     for blueprint in (launch.blueprint, keys.blueprint, registration.blueprint, pages.blueprint,
                       learner.blueprint, learner_renewal.blueprint, reconcile_panel.blueprint):
         app.register_blueprint(blueprint)
-    app.after_request(add_frame_ancestors)
+    headers.install(app)
