@@ -168,7 +168,7 @@ def _check_binding(state: str, binding: BrowserBinding) -> bool:
         raise LaunchRejected(
             "this browser's login could not be confirmed: there is no state cookie (the browser "
             "blocks the tool's cookies in the course page) and the course platform's storage holds "
-            "no record of this login", 401)
+            "no record of this login; open the tool in a new window from your course", 401)
     return True
 
 
