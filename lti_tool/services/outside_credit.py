@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_tool import models
+from lti_tool import models, text
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import insert_or_skip
@@ -84,6 +84,11 @@ def decide(session: Session, outside_id: int, *, verified: bool, reason: str | N
     reason = (reason or "").strip()
     if not verified and not reason:
         raise OutsideRefused("a rejection needs a reason")
+    if reason:
+        try:
+            reason = text.checked(reason, "reason", 1000)  # status_reason's column; one line
+        except text.BadText as exc:
+            raise OutsideRefused(str(exc)) from None
     wanted = OutsideStatus.VERIFIED if verified else OutsideStatus.REJECTED
     if row.status == wanted:
         return row
