@@ -39,6 +39,24 @@ class Recorded:
     """``False``: the same activity (credential, title, provider, date) was recorded already."""
 
 
+ACTIVITY_TEXT_LIMIT = 200
+"""The longest sponsor, category, index number or approving body an outside activity may name."""
+
+
+def _check_activity_text(title: str, provider: str, activity: api.Activity) -> None:
+    """One line each, no NUL, lone surrogate or control character (the same 4xx on SQLite and
+    PostgreSQL): they are stored, shown and written into claims."""
+    fields = [("title", title), ("provider", provider), ("sponsor", activity.sponsor),
+              ("category", activity.category), ("index number", activity.index_number),
+              *(("approving body", body) for body in activity.approved_by)]
+    try:
+        for name, value in fields:
+            if value is not None:
+                text.checked(value, name, LIMITS.get(name, ACTIVITY_TEXT_LIMIT), required=False)
+    except text.BadText as exc:
+        raise OutsideRefused(str(exc)) from None
+
+
 def record_outside(
     session: Session, rulebook: Rulebook, *, learner_id: int, credential: str, title: str, provider: str,
     on: date, activity: api.Activity, certificate: StoredCertificate | None, recorded_by: str,
@@ -50,6 +68,7 @@ def record_outside(
             raise OutsideRefused(f"the {name} is empty")
         if len(value) > LIMITS[name]:
             raise OutsideRefused(f"the {name} is longer than {LIMITS[name]} characters")
+    _check_activity_text(title, provider, activity)
     held = session.scalar(select(models.LearnerCredential.id).where(
         models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
     if held is None:

@@ -95,3 +95,30 @@ def test_a_hostile_course_mapping_form_is_400_and_stores_nothing(
     response = launch.client.post("/lti/mapping", data=mapping_form(token, **fields))
     assert response.status_code == 400
     assert stored_counts(runtime) == before
+
+
+OUTSIDE = {"credential": "amt-rma", "title": "Coding update", "provider": "State society", "date": "2025-04-02",
+           "minutes": "60"}
+
+
+@pytest.mark.parametrize("change", [
+    {"title": "a\x00b"}, {"provider": "State\x00society"}, {"title": "Coding\nForged line"},
+    {"sponsor": "MGMA\x00"}, {"category": "clinical\x1b[2J"}, {"index_number": "12\n34"},
+    {"approved_by": "AAMA\x00"}, {"sponsor": "s" * 201},
+], ids=["title NUL", "provider NUL", "title line break", "sponsor NUL", "category control character",
+        "index number line break", "approving body NUL", "sponsor over 200"])
+def test_a_hostile_outside_credit_form_is_400_and_stores_nothing(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any], change: dict[str, str]
+) -> None:
+    assert launch(launch.platform.claims(sub="42")).status_code == 303
+    token = csrf_token(launch.client, "/lti/learner")
+    held = launch.client.post("/lti/learner/credentials", data={
+        "csrf_token": token, "credential": "amt-rma", "certified_on": "2024-01-01"})
+    assert held.status_code == 303
+    with runtime.sessions() as session:
+        before = session.query(models.OutsideCredit).count()
+    response = launch.client.post("/lti/learner/outside", data={"csrf_token": token, **OUTSIDE, **change})
+    assert response.status_code == 400, response.get_data(as_text=True)
+    with runtime.sessions() as session:
+        assert session.query(models.OutsideCredit).count() == before
+    assert launch.client.post("/lti/learner/outside", data={"csrf_token": token, **OUTSIDE}).status_code == 303
