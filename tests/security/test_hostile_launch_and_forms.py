@@ -122,3 +122,18 @@ def test_a_hostile_outside_credit_form_is_400_and_stores_nothing(
     with runtime.sessions() as session:
         assert session.query(models.OutsideCredit).count() == before
     assert launch.client.post("/lti/learner/outside", data={"csrf_token": token, **OUTSIDE}).status_code == 303
+
+
+@pytest.mark.parametrize("title", ["Credit\x00", "Credit\nForged line", "t" * 256, "Credit \x1b[2J"],
+                         ids=["NUL", "line break", "over 255", "control character"])
+def test_a_hostile_deep_link_title_is_400_and_nothing_is_signed(launch: Launcher, title: str) -> None:
+    from tests.lti.platform import INSTRUCTOR
+    from tests.lti.test_endpoints import deep_linking_claims
+
+    assert launch(deep_linking_claims(launch.platform, INSTRUCTOR)).status_code == 303
+    token = csrf_token(launch.client, "/lti/deep-link")
+    response = launch.client.post("/lti/deep-link", data={"csrf_token": token, "title": title})
+    assert response.status_code == 400
+    assert "JWT" not in response.get_data(as_text=True)
+    placed = launch.client.post("/lti/deep-link", data={"csrf_token": token, "title": "t" * 255})
+    assert placed.status_code == 200 and 'name="JWT"' in placed.get_data(as_text=True)
