@@ -83,3 +83,24 @@ def test_any_command_given_unclean_text_exits_2_naming_the_option_and_stores_not
     result = cli(*(arg.format(source=source) for arg in args), expect=2)
     assert "not UTF-8" in result.output and "--" in result.output
     assert count(runtime, model) == before
+
+
+@pytest.mark.parametrize("args", [
+    ["events", "retry", "99999999999999999999"],
+    ["awards", "revoke", "99999999999999999999", "--reason", "wrong course"],
+    ["learners", "outside", "verify", "--", "-99999999999999999999"],
+], ids=["events retry", "awards revoke", "outside verify"])
+def test_an_id_beyond_64_bits_is_a_usage_error(cli: Callable[..., Result], args: list[str]) -> None:
+    assert "beyond what the database holds" in cli(*args, expect=2).output
+
+
+def test_a_learner_id_over_255_characters_is_a_usage_error_and_stores_nothing(
+    cli: Callable[..., Result], cli_json: Callable[..., Any], runtime: Runtime
+) -> None:
+    source = cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-1")["id"]
+    result = cli("learners", "credential", "add", "--source", str(source), "--user", "u" * 256,
+                 "--credential", "amt-rma", expect=2)
+    assert "longer than 255" in result.output
+    assert count(runtime, models.Learner) == 0
+    cli_json("learners", "credential", "add", "--source", str(source), "--user", "u" * 255, "--credential", "amt-rma")
+    assert count(runtime, models.Learner) == 1
