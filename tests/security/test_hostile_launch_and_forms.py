@@ -104,9 +104,10 @@ OUTSIDE = {"credential": "amt-rma", "title": "Coding update", "provider": "State
 @pytest.mark.parametrize("change", [
     {"title": "a\x00b"}, {"provider": "State\x00society"}, {"title": "Coding\nForged line"},
     {"sponsor": "MGMA\x00"}, {"category": "clinical\x1b[2J"}, {"index_number": "12\n34"},
-    {"approved_by": "AAMA\x00"}, {"sponsor": "s" * 201},
+    {"approved_by": "AAMA\x00"}, {"sponsor": "s" * 201}, {"minutes": str(2**63)}, {"minutes": "", "hours": "1e40"},
 ], ids=["title NUL", "provider NUL", "title line break", "sponsor NUL", "category control character",
-        "index number line break", "approving body NUL", "sponsor over 200"])
+        "index number line break", "approving body NUL", "sponsor over 200", "minutes beyond 64 bits",
+        "hours beyond the column"])
 def test_a_hostile_outside_credit_form_is_400_and_stores_nothing(
     launch: Launcher, runtime: Runtime, source: dict[str, Any], change: dict[str, str]
 ) -> None:
