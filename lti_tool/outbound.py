@@ -5,7 +5,8 @@ to addresses that an outsider, a platform or an administrator chose. Each call h
 
 - a **total deadline** (``deadline`` seconds for connecting, sending, the headers and the whole body,
   across redirects), enforced by a watchdog that shuts the sockets down when it passes: a remote
-  that trickles one byte a second cannot hold the calling thread longer than the deadline;
+  that trickles one byte a second cannot hold the calling thread longer than the deadline, and the
+  DNS lookup is bounded by the time left too (:mod:`lti_tool.name_resolution`);
 - a **response size cap** (``max_bytes``; a larger ``Content-Length`` or body is refused);
 - an **address policy** (:mod:`lti_tool.address_policy`) checked after DNS resolution, on every
   connection (so on every redirect too), and the connection is made to the address that was
@@ -52,6 +53,7 @@ from urllib3 import HTTPHeaderDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from lti_tool import name_resolution
 from lti_tool.address_policy import Policy, check_url, configure, current_policy, is_global
 
 __all__ = ["DEFAULT_MAX_BYTES", "GENERIC", "OutboundError", "Policy", "Response", "check_url", "configure",
@@ -99,6 +101,8 @@ class Response:
 @dataclass
 class _Call:
     policy: Policy
+    ends_at: float
+    """``time.monotonic()`` when the call's total deadline passes."""
     sockets: list[socket.socket] = field(default_factory=list)
     expired: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -135,9 +139,9 @@ def _guarded_socket(host: str, port: int, timeout: Any, source_address: Any, *,
     address, and register the socket with the call's watchdog."""
     call = _call.get()
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise OutboundError(f"cannot resolve {host}: {exc}") from None
+        infos = name_resolution.resolve(host, port, within=call.ends_at - time.monotonic())
+    except name_resolution.ResolutionFailed as exc:
+        raise OutboundError(str(exc)) from None
     addresses = [info for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
     resolved = [str(info[4][0]) for info in addresses]
     refused = [address for address in resolved if not call.policy.permits(address)]
@@ -200,7 +204,7 @@ def request(
     max_redirects: int = 3, policy: Policy | None = None,
 ) -> Response:
     """One call, within ``deadline`` seconds in all; see the module's docstring."""
-    call = _Call(policy or current_policy())
+    call = _Call(policy or current_policy(), ends_at=time.monotonic() + deadline)
     send_headers = {k.lower(): v for k, v in (headers or {}).items()}
     body = data
     if json is not None:

@@ -6,6 +6,7 @@ import click
 
 from lti_tool.cli.audit import audit
 from lti_tool.cli.awards import awards
+from lti_tool.cli.clean_input import refuse_unclean_text
 from lti_tool.cli.completions import completions
 from lti_tool.cli.credits import credits
 from lti_tool.cli.events import events
@@ -34,3 +35,4 @@ for command in (init, sources, mappings, credits, plugins, awards, learners, exp
                 platforms, keys, audit, reminders, verify, events, reconcile, completions):
     cli.add_command(command)
 learners.add_command(transcript)
+refuse_unclean_text(cli)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from lti_tool.events.completion import BadEvent, Completion, Ignored, ParsedEvent
+from lti_tool.events.completion import MAX_MINUTES, BadEvent, Completion, Ignored, ParsedEvent
 from lti_tool.events.wire import as_utc, first_error, load_json
 
 COMPLETED_VERBS = frozenset({
@@ -83,6 +83,8 @@ def duration_minutes(text: str) -> int:
     seconds += Decimal((int(parts["days"] or 0) + 7 * int(parts["weeks"] or 0)) * 86400)
     if seconds <= 0:
         raise BadEvent(f"result.duration: a completion takes some time, not {text!r}")
+    if seconds >= (MAX_MINUTES + 1) * 60:  # before dividing: 10**30 s is beyond Decimal's precision
+        raise BadEvent(f"result.duration: more minutes than a completion can hold: {text!r}")
     return int(seconds // 60)
 
 

@@ -16,6 +16,9 @@ from lti_tool import models
 from lti_tool.lti import claims as c
 from lti_tool.lti.tool_conf import registration_for
 
+TITLE_LIMIT = 255
+"""The longest link title the tool places (Moodle's and Canvas's link names hold 255)."""
+
 
 def response_jwt(
     session: Session, launch: models.LaunchSession, *, launch_url: str, title: str

@@ -5,6 +5,11 @@ A login stores (state, nonce) for the platform. The launch then checks the token
 the state finds nothing), inserts the nonce into ``lti_used_nonces`` (its unique key refuses a
 replay on any worker), records the learner and opens a launch session. A rejection raises before the
 transaction commits, so nothing of a refused launch is stored.
+
+The launch must come from the browser that began the login: its state cookie equals the state, or,
+when the cookie is absent (an iframe that blocks third-party cookies), the platform's client-side
+storage in that browser held the login's proof (:mod:`lti_tool.lti.storage`). A launch with neither
+is verified but not recorded: the caller asks the browser's platform storage first.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from lti_tool import models, text
 from lti_tool.db import insert_or_skip
 from lti_tool.jwks import JwksUnavailable, UnknownKey
 from lti_tool.lti import claims as c
-from lti_tool.lti import identity, platforms, roles, tokens
+from lti_tool.lti import identity, platforms, roles, storage, tokens
 from lti_tool.lti.tokens import KeyLookup, LaunchRejected
 from lti_tool.settings import LtiSettings
 
@@ -32,10 +37,12 @@ from lti_tool.settings import LtiSettings
 class LoginRedirect:
     url: str
     state: str
+    storage_put: storage.StoragePut | None = None
+    """Set when the platform named an ``lti_storage_target``: the proof to store there first."""
 
 
 def begin_login(
-    session: Session, params: dict[str, str], *, launch_url: str, settings: LtiSettings
+    session: Session, params: dict[str, str], *, launch_url: str, settings: LtiSettings, storage_secret: str
 ) -> LoginRedirect:
     """Answer an OIDC third-party login initiation with the platform's authorization URL."""
     params = _checked_login(params)
@@ -65,11 +72,19 @@ def begin_login(
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if "?" in platform.auth_login_url else "?"
-    return LoginRedirect(url=platform.auth_login_url + separator + urlencode(query), state=state)
+    url = platform.auth_login_url + separator + urlencode(query)
+    put = None
+    if params.get("lti_storage_target"):
+        put = storage.StoragePut(
+            target=params["lti_storage_target"], key=storage.key(state),
+            value=storage.proof(storage_secret, state), origins=storage.message_origins(platform),
+            next_url=url)
+    return LoginRedirect(url=url, state=state, storage_put=put)
 
 
 LOGIN_LIMITS = {"iss": 500, "login_hint": 2000, "client_id": 255, "lti_deployment_id": 255,
-                "target_link_uri": 2000, "lti_message_hint": 4096, "lti_storage_target": 100}
+                "target_link_uri": 2000, "lti_message_hint": 4096,
+                "lti_storage_target": storage.TARGET_LIMIT}
 """The login parameters the tool reads, and the longest value each may have (their columns)."""
 
 
@@ -125,10 +140,40 @@ def digest(token: str) -> str:
 class VerifiedLaunch:
     platform_id: int
     body: dict[str, Any]
+    browser_bound: bool
+    """The state cookie or the platform's storage showed this browser began the login; when not,
+    :func:`record_launch` refuses the launch."""
+    storage_origins: tuple[str, ...] = ()
+    """Where the platform's storage frame may answer from, for the page that asks it."""
+
+
+@dataclass(frozen=True)
+class BrowserBinding:
+    """What the launching browser shows of its login: the state cookie, or what the platform's
+    storage answered the tool's own page (``None`` when that page has not asked yet)."""
+
+    state_cookie: str | None
+    storage_value: str | None
+    storage_secret: str
+
+
+def _check_binding(state: str, binding: BrowserBinding) -> bool:
+    if binding.state_cookie is not None:
+        if binding.state_cookie != state:
+            raise LaunchRejected("the launch's state does not match this browser's login", 401)
+        return True
+    if binding.storage_value is None:
+        return False
+    if not storage.proves(binding.storage_secret, state, binding.storage_value):
+        raise LaunchRejected(
+            "this browser's login could not be confirmed: there is no state cookie (the browser "
+            "blocks the tool's cookies in the course page) and the course platform's storage holds "
+            "no record of this login; open the tool in a new window from your course", 401)
+    return True
 
 
 def verify_launch(
-    session: Session, *, id_token: str, state: str, state_cookie: str | None, key_lookup: KeyLookup,
+    session: Session, *, id_token: str, state: str, binding: BrowserBinding, key_lookup: KeyLookup,
     settings: LtiSettings,
 ) -> VerifiedLaunch:
     """Every check that writes nothing (run in a read transaction: the key fetch may take a while)."""
@@ -136,8 +181,7 @@ def verify_launch(
         raise LaunchRejected("the launch has no state")
     if len(state) > 128 or not text.is_clean(state):
         raise LaunchRejected("the launch's state is malformed")
-    if state_cookie is not None and state_cookie != state:
-        raise LaunchRejected("the launch's state does not match this browser's login", 401)
+    bound = _check_binding(state, binding)
     unverified = tokens.peek(id_token)
     platform = platforms.find_platform(session, unverified.issuer, unverified.client_id)
     if platform is None:
@@ -153,11 +197,19 @@ def verify_launch(
     check_claims(body)
     if not platforms.has_deployment(session, platform.id, body[c.DEPLOYMENT_ID]):
         raise unknown_deployment(platform, body[c.DEPLOYMENT_ID])
-    return VerifiedLaunch(platform.id, body)
+    if not bound:  # the platform's storage is asked only for a login that can still be used
+        _login_of(session, state, platform.id, body["nonce"])
+        used = session.scalar(select(models.UsedNonce.id).where(
+            models.UsedNonce.platform_id == platform.id, models.UsedNonce.nonce == body["nonce"]))
+        if used is not None:
+            raise LaunchRejected("this launch was used already (nonce replayed)", 401)
+    return VerifiedLaunch(platform.id, body, bound, tuple(storage.message_origins(platform)))
 
 
 def record_launch(session: Session, verified: VerifiedLaunch, *, state: str, settings: LtiSettings) -> Launch:
     """In one write transaction: consume the state and the nonce, record the learner, open a session."""
+    if not verified.browser_bound:
+        raise LaunchRejected("this launch does not come from the browser that began its login", 401)
     platform = session.get(models.Platform, verified.platform_id)
     if platform is None or platform.status != "active":
         raise LaunchRejected("this platform is not registered", 403)
@@ -166,12 +218,17 @@ def record_launch(session: Session, verified: VerifiedLaunch, *, state: str, set
     return _open_session(session, platform, verified.body, settings)
 
 
-def _consume_state(session: Session, state: str, platform_id: int, nonce: str) -> None:
+def _login_of(session: Session, state: str, platform_id: int, nonce: str) -> models.LaunchState:
     row = session.scalar(select(models.LaunchState).where(models.LaunchState.state == state))
     if row is None or row.expires_at < models.utcnow():
         raise LaunchRejected("the login for this launch is unknown, used or expired (state)", 401)
     if row.platform_id != platform_id or not secrets.compare_digest(row.nonce, nonce):
         raise LaunchRejected("the launch does not belong to its login (state and nonce differ)", 401)
+    return row
+
+
+def _consume_state(session: Session, state: str, platform_id: int, nonce: str) -> None:
+    row = _login_of(session, state, platform_id, nonce)
     deleted = session.execute(delete(models.LaunchState).where(models.LaunchState.id == row.id))
     if deleted.rowcount != 1:  # type: ignore[attr-defined]
         raise LaunchRejected("the login for this launch was used already (state)", 401)

@@ -47,6 +47,10 @@ def check_details(number: str | None, certified_on: date | None, today: date | N
                                    f"{EARLIEST_CERTIFICATION} and today")
 
 
+LMS_USER_ID_LIMIT = 255
+"""The learners table's ``lms_user_id`` column."""
+
+
 @dataclass(frozen=True)
 class LearnerKey:
     """A learner as the LMS names them: the *identity* source (:attr:`models.Source.identity_id`,
@@ -58,6 +62,13 @@ class LearnerKey:
 
     identity_id: int
     lms_user_id: str
+
+    def __post_init__(self) -> None:
+        """The LMS's id fits its column and is clean text (a CLI ``--user`` or a form reaches here)."""
+        try:
+            text.checked(self.lms_user_id, "the learner's id", LMS_USER_ID_LIMIT, required=False)
+        except text.BadText as exc:
+            raise LearnerError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Protocol
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from lti_tool import models
+from lti_tool import models, text
 from lti_tool.credits import api
 from lti_tool.db import insert_many_or_skip, table_of
 
@@ -155,6 +155,10 @@ def _award_row(new: NewAward, now: datetime) -> dict[str, object]:
     }
 
 
+REASON_LIMIT = 1000
+"""A ledger entry's reason column."""
+
+
 def revoke_award(session: Session, award_id: int, reason: str) -> models.LedgerEntry | None:
     """Reverse an award; ``None`` if it was reversed already (revoking twice reverses once)."""
     award = session.get(models.Award, award_id)
@@ -162,6 +166,7 @@ def revoke_award(session: Session, award_id: int, reason: str) -> models.LedgerE
         raise AwardNotFound(f"no award with id {award_id}")
     if not reason.strip():
         raise ValueError("a revocation needs a reason")
+    reason = text.checked(reason, "reason", REASON_LIMIT)  # one line: it is sent with the retraction
     [entry_id] = _append_entries(
         session, [_Entry(award.id, award.credential, models.EntryKind.REVERSAL, -award.amount, reason)])
     return None if entry_id is None else session.get(models.LedgerEntry, entry_id)

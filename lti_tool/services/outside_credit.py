@@ -13,10 +13,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_tool import models
+from lti_tool import models, text
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import insert_or_skip
+from lti_tool.events.completion import MAX_MINUTES
 from lti_tool.services.certificate_files import StoredCertificate
 from lti_tool.services.ledger import activity_facts
 from lti_tool.states import OutsideStatus
@@ -39,6 +40,24 @@ class Recorded:
     """``False``: the same activity (credential, title, provider, date) was recorded already."""
 
 
+ACTIVITY_TEXT_LIMIT = 200
+"""The longest sponsor, category, index number or approving body an outside activity may name."""
+
+
+def _check_activity_text(title: str, provider: str, activity: api.Activity) -> None:
+    """One line each, no NUL, lone surrogate or control character (the same 4xx on SQLite and
+    PostgreSQL): they are stored, shown and written into claims."""
+    fields = [("title", title), ("provider", provider), ("sponsor", activity.sponsor),
+              ("category", activity.category), ("index number", activity.index_number),
+              *(("approving body", body) for body in activity.approved_by)]
+    try:
+        for name, value in fields:
+            if value is not None:
+                text.checked(value, name, LIMITS.get(name, ACTIVITY_TEXT_LIMIT), required=False)
+    except text.BadText as exc:
+        raise OutsideRefused(str(exc)) from None
+
+
 def record_outside(
     session: Session, rulebook: Rulebook, *, learner_id: int, credential: str, title: str, provider: str,
     on: date, activity: api.Activity, certificate: StoredCertificate | None, recorded_by: str,
@@ -50,6 +69,9 @@ def record_outside(
             raise OutsideRefused(f"the {name} is empty")
         if len(value) > LIMITS[name]:
             raise OutsideRefused(f"the {name} is longer than {LIMITS[name]} characters")
+    _check_activity_text(title, provider, activity)
+    if not 1 <= activity.minutes <= MAX_MINUTES:  # the minutes column; a bigger number was a 500
+        raise OutsideRefused(f"the minutes must be between 1 and {MAX_MINUTES}")
     held = session.scalar(select(models.LearnerCredential.id).where(
         models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
     if held is None:
@@ -84,6 +106,11 @@ def decide(session: Session, outside_id: int, *, verified: bool, reason: str | N
     reason = (reason or "").strip()
     if not verified and not reason:
         raise OutsideRefused("a rejection needs a reason")
+    if reason:
+        try:
+            reason = text.checked(reason, "reason", 1000)  # status_reason's column; one line
+        except text.BadText as exc:
+            raise OutsideRefused(str(exc)) from None
     wanted = OutsideStatus.VERIFIED if verified else OutsideStatus.REJECTED
     if row.status == wanted:
         return row

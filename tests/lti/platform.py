@@ -19,6 +19,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests.lti import platform_storage
+
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 LEARNER = [ROLE + "Learner"]
@@ -53,6 +55,8 @@ class TestPlatform:
     registration: dict[str, Any] | None = None
     on_dl_response: Callable[[str], None] | None = None
     base: str = ""
+    storage_target: str | None = None
+    """Set: the platform offers its client-side storage (lti_storage_target) at login and launch."""
 
     def start(self) -> TestPlatform:
         platform = self
@@ -79,6 +83,11 @@ class TestPlatform:
                     self._send(200, platform.auth_response(query), "text/html")
                 elif url.path == "/start":
                     platform.start_launch(self, query)
+                elif url.path == "/course":
+                    start = "/start?" + urlencode({"user": query.get("user", "")})
+                    self._send(200, platform_storage.course_page(start, platform.tool_origin), "text/html")
+                elif url.path == "/storage-frame":
+                    self._send(200, platform_storage.storage_frame(platform.tool_origin), "text/html")
                 elif url.path == "/.well-known/openid-configuration":
                     self._send(200, json.dumps(platform.openid_configuration()))
                 else:
@@ -140,12 +149,19 @@ class TestPlatform:
 
     tool_base: str = ""
 
+    @property
+    def tool_origin(self) -> str:
+        parts = urlsplit(self.tool_base)
+        return f"{parts.scheme}://{parts.netloc}"
+
     def start_launch(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         """A user clicks the tool in a course: third-party login initiation at the tool."""
         target = f"{self.tool_base}/lti/launch"
-        location = f"{self.tool_base}/lti/login?" + urlencode({
-            "iss": self.issuer, "login_hint": query["user"], "target_link_uri": target,
-            "client_id": self.client_id, "lti_deployment_id": self.deployment_id})
+        params = {"iss": self.issuer, "login_hint": query["user"], "target_link_uri": target,
+                  "client_id": self.client_id, "lti_deployment_id": self.deployment_id}
+        if self.storage_target:
+            params["lti_storage_target"] = self.storage_target
+        location = f"{self.tool_base}/lti/login?" + urlencode(params)
         handler.send_response(302)
         handler.send_header("Location", location)
         handler.send_header("Content-Length", "0")
@@ -159,7 +175,9 @@ class TestPlatform:
         token = self.sign(body)
         return (f'<form id="f" method="post" action="{html.escape(query["redirect_uri"])}">'
                 f'<input type="hidden" name="id_token" value="{token}">'
-                f'<input type="hidden" name="state" value="{html.escape(query["state"])}"></form>'
+                f'<input type="hidden" name="state" value="{html.escape(query["state"])}">'
+                + (f'<input type="hidden" name="lti_storage_target" value="{html.escape(self.storage_target)}">'
+                   if self.storage_target else "") + '</form>'
                 '<script>document.getElementById("f").submit()</script>')
 
     def registration_answer(self) -> dict[str, Any]:

@@ -91,6 +91,9 @@ def test_a_hostile_moodle_event_is_400_and_nothing_is_stored(
 XAPI_BODIES = {
     "a duration beyond 64 bits": statement(result={"duration": "PT" + "9" * 25 + "S"}),
     "a duration of ten thousand digits": statement(result={"duration": "PT" + "9" * 10_000 + "S"}),
+    "a duration of 10**30 seconds (beyond Decimal's precision)": statement(
+        result={"duration": "PT1" + "0" * 30 + "S"}),
+    "a duration of more minutes than a completion holds": statement(result={"duration": "P24855134DT3H"}),
     "a NUL in the actor": statement(actor={"account": {"homePage": "https://lrs.example", "name": "a\u0000"}}),
     "a lone surrogate in the verb": statement(verb={"id": "http://x.example/\ud800"}),
     "an activity id over 2000 characters": statement(object={"id": "https://c.example/" + "x" * 2000}),

@@ -95,3 +95,46 @@ def test_a_hostile_course_mapping_form_is_400_and_stores_nothing(
     response = launch.client.post("/lti/mapping", data=mapping_form(token, **fields))
     assert response.status_code == 400
     assert stored_counts(runtime) == before
+
+
+OUTSIDE = {"credential": "amt-rma", "title": "Coding update", "provider": "State society", "date": "2025-04-02",
+           "minutes": "60"}
+
+
+@pytest.mark.parametrize("change", [
+    {"title": "a\x00b"}, {"provider": "State\x00society"}, {"title": "Coding\nForged line"},
+    {"sponsor": "MGMA\x00"}, {"category": "clinical\x1b[2J"}, {"index_number": "12\n34"},
+    {"approved_by": "AAMA\x00"}, {"sponsor": "s" * 201}, {"minutes": str(2**63)}, {"minutes": "", "hours": "1e40"},
+], ids=["title NUL", "provider NUL", "title line break", "sponsor NUL", "category control character",
+        "index number line break", "approving body NUL", "sponsor over 200", "minutes beyond 64 bits",
+        "hours beyond the column"])
+def test_a_hostile_outside_credit_form_is_400_and_stores_nothing(
+    launch: Launcher, runtime: Runtime, source: dict[str, Any], change: dict[str, str]
+) -> None:
+    assert launch(launch.platform.claims(sub="42")).status_code == 303
+    token = csrf_token(launch.client, "/lti/learner")
+    held = launch.client.post("/lti/learner/credentials", data={
+        "csrf_token": token, "credential": "amt-rma", "certified_on": "2024-01-01"})
+    assert held.status_code == 303
+    with runtime.sessions() as session:
+        before = session.query(models.OutsideCredit).count()
+    response = launch.client.post("/lti/learner/outside", data={"csrf_token": token, **OUTSIDE, **change})
+    assert response.status_code == 400, response.get_data(as_text=True)
+    with runtime.sessions() as session:
+        assert session.query(models.OutsideCredit).count() == before
+    assert launch.client.post("/lti/learner/outside", data={"csrf_token": token, **OUTSIDE}).status_code == 303
+
+
+@pytest.mark.parametrize("title", ["Credit\x00", "Credit\nForged line", "t" * 256, "Credit \x1b[2J"],
+                         ids=["NUL", "line break", "over 255", "control character"])
+def test_a_hostile_deep_link_title_is_400_and_nothing_is_signed(launch: Launcher, title: str) -> None:
+    from tests.lti.platform import INSTRUCTOR
+    from tests.lti.test_endpoints import deep_linking_claims
+
+    assert launch(deep_linking_claims(launch.platform, INSTRUCTOR)).status_code == 303
+    token = csrf_token(launch.client, "/lti/deep-link")
+    response = launch.client.post("/lti/deep-link", data={"csrf_token": token, "title": title})
+    assert response.status_code == 400
+    assert "JWT" not in response.get_data(as_text=True)
+    placed = launch.client.post("/lti/deep-link", data={"csrf_token": token, "title": "t" * 255})
+    assert placed.status_code == 200 and 'name="JWT"' in placed.get_data(as_text=True)

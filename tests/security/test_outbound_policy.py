@@ -3,12 +3,16 @@ resolution and on redirects, one generic error."""
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import pytest
 
-from lti_tool import outbound
+from lti_tool import name_resolution, outbound
 from tests.security.peers import hostile, json_answer, trickle
 
 DEV = outbound.Policy(allow_private=True)
@@ -117,3 +121,38 @@ def test_plain_http_to_a_public_name_is_refused_even_in_development() -> None:
 def test_urls_that_can_only_be_hostile_are_refused_where_they_are_configured(url: str) -> None:
     with pytest.raises(ValueError):
         outbound.check_url(url, PUBLIC)
+
+
+@pytest.fixture
+def hanging_dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A resolver that never answers for one name (as a hostile name server can make it)."""
+    name, release = "hangs.example", threading.Event()
+    real = socket.getaddrinfo
+
+    def lookup(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == name:
+            release.wait(30)
+            raise socket.gaierror("released")
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    yield name
+    release.set()
+
+
+def test_a_name_that_never_resolves_is_cut_at_the_total_deadline(hanging_dns: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(outbound.OutboundError) as failed:
+        outbound.request("GET", f"https://{hanging_dns}/.well-known/openid-configuration", deadline=0.5)
+    assert time.monotonic() - started < 2.0
+    assert "did not resolve" in failed.value.reason and str(failed.value) == outbound.GENERIC
+
+
+def test_lookups_hanging_at_once_are_bounded(hanging_dns: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(name_resolution, "_pending", threading.BoundedSemaphore(2))
+    for _ in range(2):
+        with pytest.raises(outbound.OutboundError):
+            outbound.request("GET", f"https://{hanging_dns}/", deadline=0.2)
+    with pytest.raises(outbound.OutboundError) as failed:
+        outbound.request("GET", f"https://{hanging_dns}/", deadline=0.2)
+    assert "too many name lookups" in failed.value.reason

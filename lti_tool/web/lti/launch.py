@@ -1,40 +1,81 @@
-"""``/lti/login`` (OIDC login initiation) and ``/lti/launch`` (the id_token's arrival)."""
+"""``/lti/login`` (OIDC login initiation) and ``/lti/launch`` (the id_token's arrival).
+
+The login's state is bound to the browser by a cookie and, when the platform offers its client-side
+storage (``lti_storage_target``), by a proof kept there too (:mod:`lti_tool.lti.storage`): the login
+then answers a page that stores the proof before it goes on to the platform. A launch without the
+cookie is answered by a page that reads the proof back and posts it from the tool's own origin; only
+then is it recorded.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, make_response, redirect, request, session, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, session, url_for
 
+from lti_tool import text
 from lti_tool.db import read_session, write_session
 from lti_tool.lti import launch as launch_service
+from lti_tool.lti import storage
 from lti_tool.lti.claims import DEEP_LINKING_REQUEST
 from lti_tool.lti.tokens import LaunchRejected
 from lti_tool.runtime import current_runtime
-from lti_tool.web.lti.context import SESSION_KEY, refuse, tool_urls
+from lti_tool.web.lti.context import SESSION_KEY, base_url, refuse, tool_urls
+from lti_tool.web.lti.cookies import shared_secret
 
 blueprint = Blueprint("lti_launch", __name__)
 
 STATE_COOKIE = "lti_tool_state"
+STORAGE_FIELD = "lti_storage_value"
+"""The form field the tool's launch page posts the platform storage's answer in."""
+
+
+def _storage_secret() -> str:
+    cache = current_app.extensions.setdefault("lti_tool_storage_secret", {})
+    if "value" not in cache:
+        cache["value"] = shared_secret(current_app, storage.SECRET_NAME)
+    return str(cache["value"])
+
+
+def _cookie_attributes() -> dict[str, Any]:
+    return {"path": "/lti/", "secure": request.is_secure, "httponly": True,
+            "samesite": "None" if request.is_secure else "Lax", "partitioned": request.is_secure}
 
 
 @blueprint.route("/lti/login", methods=["GET", "POST"])
 def login() -> Any:
     rt = current_runtime()
     params = {key: value for key, value in request.values.items() if isinstance(value, str)}
+    secret = _storage_secret()  # before the write transaction: it may open its own
     try:
         with write_session(rt.sessions) as db:
             login = launch_service.begin_login(
-                db, params, launch_url=tool_urls().launch_url, settings=rt.settings.lti)
+                db, params, launch_url=tool_urls().launch_url, settings=rt.settings.lti,
+                storage_secret=secret)
     except LaunchRejected as exc:
         return refuse(str(exc), exc.status)
-    response = make_response(redirect(login.url, code=302))
-    response.set_cookie(
-        STATE_COOKIE, login.state, max_age=rt.settings.lti.state_lifetime_seconds, httponly=True,
-        secure=request.is_secure, samesite="None" if request.is_secure else "Lax",
-        partitioned=request.is_secure, path="/lti/",
-    )
+    if login.storage_put is None:
+        response = make_response(redirect(login.url, code=302))
+    else:
+        response = make_response(render_template("lti_storage_login.html", put=login.storage_put))
+        response.headers["Cache-Control"] = "no-store"
+    response.set_cookie(STATE_COOKIE, login.state, max_age=rt.settings.lti.state_lifetime_seconds,
+                        **_cookie_attributes())
     return response
+
+
+def _storage_value() -> str | None:
+    """What the platform's storage answered the tool's launch page; ``None`` on the platform's own
+    post. Only the tool's own page may post it: a cross-site form (an attacker replaying their own
+    login in a victim's browser) is refused."""
+    if STORAGE_FIELD not in request.form:
+        return None
+    own = urlsplit(base_url())
+    if request.headers.get("Origin") != f"{own.scheme}://{own.netloc}" or \
+            request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+        raise LaunchRejected("the launch's storage answer must come from the tool's own page", 403)
+    return request.form[STORAGE_FIELD]
 
 
 @blueprint.post("/lti/launch")
@@ -42,12 +83,16 @@ def launch() -> Any:
     rt = current_runtime()
     state = request.form.get("state", "")
     try:
+        binding = launch_service.BrowserBinding(
+            state_cookie=request.cookies.get(STATE_COOKIE), storage_value=_storage_value(),
+            storage_secret=_storage_secret())
         with read_session(rt.sessions) as db:
             verified = launch_service.verify_launch(
-                db, id_token=request.form.get("id_token", ""), state=state,
-                state_cookie=request.cookies.get(STATE_COOKIE), key_lookup=rt.jwks.signing_key,
-                settings=rt.settings.lti,
+                db, id_token=request.form.get("id_token", ""), state=state, binding=binding,
+                key_lookup=rt.jwks.signing_key, settings=rt.settings.lti,
             )
+        if not verified.browser_bound:
+            return _ask_platform_storage(state, verified)
         with write_session(rt.sessions) as db:
             done = launch_service.record_launch(db, verified, state=state, settings=rt.settings.lti)
     except LaunchRejected as exc:
@@ -56,7 +101,19 @@ def launch() -> Any:
     session[SESSION_KEY] = done.token
     target = "lti_pages.deep_link" if done.message_type == DEEP_LINKING_REQUEST else "lti_pages.home"
     response = make_response(redirect(url_for(target), code=303))
-    response.delete_cookie(STATE_COOKIE, path="/lti/", secure=request.is_secure, httponly=True,
-                           samesite="None" if request.is_secure else "Lax",
-                           partitioned=request.is_secure)
+    response.delete_cookie(STATE_COOKIE, **_cookie_attributes())
+    return response
+
+
+def _ask_platform_storage(state: str, verified: launch_service.VerifiedLaunch) -> Any:
+    """No state cookie: a page that asks the platform's storage for this login's proof and posts it
+    back here, from the tool's origin. Nothing is stored yet."""
+    target = request.form.get("lti_storage_target", "")
+    if len(target) > storage.TARGET_LIMIT or not text.is_clean(target):
+        target = ""  # the page then asks the platform which frame holds its storage
+    response = make_response(render_template(
+        "lti_storage_launch.html", id_token=request.form.get("id_token", ""), state=state,
+        key=storage.key(state), target=target, origins=list(verified.storage_origins),
+        field=STORAGE_FIELD))
+    response.headers["Cache-Control"] = "no-store"
     return response

@@ -18,6 +18,7 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
+from lti_tool import text
 from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
 from lti_tool.lti import deep_linking
@@ -223,9 +224,13 @@ def deep_link() -> Any:
         abort(400, "this launch is not a deep-linking request")
     if request.method == "GET":
         return render_template("lti_deep_link.html", launch=launch, title=TITLE)
+    try:  # sent to the LMS, signed: one line that fits the LMS's link title
+        title = text.checked(request.form.get("title") or TITLE, "title", deep_linking.TITLE_LIMIT)
+    except text.BadText as exc:
+        abort(400, f"the link was not placed: {exc}")
     with reading() as db:
         return_url, jwt_value = deep_linking.response_jwt(
-            db, launch, launch_url=tool_urls().launch_url, title=request.form.get("title") or TITLE)
+            db, launch, launch_url=tool_urls().launch_url, title=title)
     return render_template("lti_deep_link_return.html", return_url=return_url, jwt=jwt_value)
 
 
