@@ -27,6 +27,8 @@ class BadText(ValueError):
 
 
 def _refused_character(value: str, multiline: bool) -> str | None:
+    if value.isprintable():  # no control character, surrogate or NUL: the common case, checked in C
+        return None
     for char in value:
         code = ord(char)
         if code == 0:
