@@ -65,7 +65,10 @@ def is_clean(value: str) -> bool:
 
 def one_line(value: Any) -> str:
     """Free text as one line: line breaks and other control characters become single spaces."""
-    text = _LINE_BREAKS.sub(" ", str(value))
+    text = str(value)
+    if text.isprintable():  # no line break nor control character (all are unprintable): checked in C
+        return text.strip()
+    text = _LINE_BREAKS.sub(" ", text)
     return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text).strip()
 
 
