@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import operator
 import os
 import threading
 import time
@@ -21,6 +22,8 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import CursorResult, Engine, Result, Table, create_engine, event, func, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+
+from lti_tool.row_inserts import bound_values, covers_defaults, execute_values, returning_suffix
 
 
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000, **kwargs: Any) -> Engine:
@@ -239,6 +242,9 @@ def insert_many_or_skip(
     """
     if not rows:
         return []
+    columns = tuple(rows[0])
+    if covers_defaults(table, columns) and all(row.keys() == rows[0].keys() for row in rows):
+        return _insert_values_or_skip(session, table, columns, rows, conflict_columns, any_conflict)
     first: dict[Key, dict[str, Any]] = {}
     for row in rows:
         first.setdefault(_key(row, conflict_columns), row)
@@ -250,6 +256,34 @@ def insert_many_or_skip(
         key = _key(row, conflict_columns)
         result.append(ids.pop(key, None) if first.get(key) is row else None)
     return result
+
+
+def _insert_values_or_skip(session: Session, table: Any, columns: tuple[str, ...], rows: list[dict[str, Any]],
+                           conflict_columns: tuple[str, ...], any_conflict: bool) -> list[int | None]:
+    """:func:`insert_many_or_skip` as SQL text with plain values (:mod:`lti_tool.row_inserts`): rows
+    are matched to ids by their key *as bound* (what the database stores and returns)."""
+    if session.autoflush:
+        session.flush()
+    connection = session.connection()
+    values = bound_values(connection.dialect, table, columns, rows)
+    key_of = operator.itemgetter(*(columns.index(c) for c in conflict_columns))
+    keys: list[Key] = [key_of(row) for row in values] if len(conflict_columns) > 1 else \
+        [(key_of(row),) for row in values]
+    first: dict[Key, int] = {}
+    for index, key in enumerate(keys):
+        first.setdefault(key, index)
+    returned = execute_values(connection, table, columns, [values[first[key]] for key in _sorted_keys(first)],
+                              returning_suffix(connection.dialect, table, conflict_columns, any_conflict))
+    ids = _ids_by_key(returned, first)
+    return [ids.pop(key, None) if first[key] == index else None for index, key in enumerate(keys)]
+
+
+def _sorted_keys(keys: Any) -> list[Key]:
+    """The keys in order (see :func:`_sorted`)."""
+    try:
+        return sorted(keys)
+    except TypeError:  # keys of mixed types: any fixed order will do
+        return sorted(keys, key=repr)
 
 
 @functools.lru_cache(maxsize=64)
@@ -264,7 +298,21 @@ def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> lis
     return [int(found[0]) for found in session.execute(_insert_many_statement(table), rows)]
 
 
-def _ids_by_key(returned: Any, sent: dict[Key, dict[str, Any]]) -> dict[Key, int]:
+def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows, several to a statement, returning nothing (no conflict is expected)."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    if not (covers_defaults(table, columns) and all(row.keys() == rows[0].keys() for row in rows)):
+        session.execute(insert(table), rows)
+        return
+    if session.autoflush:
+        session.flush()
+    connection = session.connection()
+    execute_values(connection, table, columns, bound_values(connection.dialect, table, columns, rows))
+
+
+def _ids_by_key(returned: Any, sent: dict[Key, Any]) -> dict[Key, int]:
     """Each returned row's id by its key; a returned key that was not sent is an error, never read
     as "skipped" (PostgreSQL, for one, trims trailing spaces that overflow a column)."""
     ids = {tuple(found[1:]): found[0] for found in returned}

@@ -35,6 +35,8 @@ _REFUSED_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\ud
 
 
 def _refused_character(value: str, multiline: bool) -> str | None:
+    if value.isprintable():  # no control character, surrogate or NUL: the common case, checked in C
+        return None
     found = (_REFUSED_MULTILINE if multiline else _REFUSED).search(value)
     if found is None:
         return None
@@ -69,7 +71,10 @@ def is_clean(value: str) -> bool:
 
 def one_line(value: Any) -> str:
     """Free text as one line: line breaks and other control characters become single spaces."""
-    text = _LINE_BREAKS.sub(" ", str(value))
+    text = str(value)
+    if text.isprintable():  # no line break nor control character (all are unprintable): checked in C
+        return text.strip()
+    text = _LINE_BREAKS.sub(" ", text)
     return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text).strip()
 
 

@@ -121,6 +121,30 @@ def ceiling_note(mapping: models.CourseMapping, measured_minutes: int | None) ->
     return f"measured {measured_minutes} min, credited at the mapping's ceiling of {ceiling} min"
 
 
+@dataclass(frozen=True)
+class _Conversion:
+    """What every credential of a mapping makes of one contact time: a pure function of the mapping
+    and the measured minutes (plugins give the same answer for the same input)."""
+
+    activity: api.Activity | None
+    results: tuple[tuple[str, api.CreditRule, api.Award | api.Refusal], ...] = ()
+
+
+def _convert(mapping: models.CourseMapping, measured_minutes: int | None, rulebook: Rulebook) -> _Conversion:
+    activity = activity_for(mapping, measured_minutes)
+    if activity is None:
+        return _Conversion(None)
+    capped = ceiling_note(mapping, measured_minutes)
+    results: list[tuple[str, api.CreditRule, api.Award | api.Refusal]] = []
+    for credential in mapping.credentials:
+        rule = rulebook.get(credential)
+        result = rule.convert(activity)
+        if capped is not None:
+            result = dataclasses.replace(result, reason=f"{result.reason} ({capped})")
+        results.append((credential, rule, result))
+    return _Conversion(activity, tuple(results))
+
+
 def credit_completions(
     session: Session,
     pairs: list[tuple[ledger.CompletionFacts, models.CourseMapping]],
@@ -128,42 +152,49 @@ def credit_completions(
 ) -> list[CreditOutcome]:
     """Award every credential of each completion's mapping that the completion has not earned yet.
 
-    Every plugin converts first; then the awards of all the completions are written together (a few
-    statements, not a few per award). One outcome per pair, in order."""
+    Every plugin converts first, once per distinct (mapping, measured minutes) of the set: the
+    answer is a pure function of those, so a thousand completions of one course ask each plugin
+    once. Then the awards of all the completions are written together (a few statements, not a few
+    per award). One outcome per pair, in order."""
     outcomes = [CreditOutcome() for _ in pairs]
     granted: list[tuple[CreditOutcome, ledger.NewAward]] = []
     holdings = _holdings(session, {completion.learner_id for completion, _ in pairs})
+    conversions: dict[tuple[int, int | None], _Conversion] = {}
+    snapshots: dict[str, dict[str, str]] = {}
     for outcome, (completion, mapping) in zip(outcomes, pairs, strict=True):
-        activity = activity_for(mapping, completion.measured_minutes)
-        if activity is None:
+        key = (id(mapping), completion.measured_minutes)  # the mappings live as long as `pairs`
+        conversion = conversions.get(key)
+        if conversion is None:
+            conversion = conversions[key] = _convert(mapping, completion.measured_minutes, rulebook)
+        if conversion.activity is None:
             outcome.refused = [
                 api.Refusal(c, "no contact time: the mapping uses measured time and the event had none")
                 for c in mapping.credentials
             ]
             continue
-        for credential in mapping.credentials:
-            rule = rulebook.get(credential)
-            result = rule.convert(activity)
-            capped = ceiling_note(mapping, completion.measured_minutes)
-            if capped is not None:
-                result = dataclasses.replace(result, reason=f"{result.reason} ({capped})")
+        on = completion.completed_at.astimezone(rulebook.zone).date()
+        for credential, rule, result in conversion.results:
             if isinstance(result, api.Refusal):
                 outcome.refused.append(result)
-            else:
-                holding = holdings.get((completion.learner_id, credential), api.Holding(credential))
-                on = completion.completed_at.astimezone(rulebook.zone).date()
-                key = rule.repeat_key(completion.course_id, result, holding, on)
-                granted.append((outcome, ledger.NewAward(
-                    completion, result, activity, rule.rule_version, rule.settings_snapshot(), key=key)))
+                continue
+            holding = holdings.get((completion.learner_id, credential)) or api.Holding(credential)
+            settings = snapshots.get(credential)
+            if settings is None:
+                settings = snapshots[credential] = rule.settings_snapshot()
+            granted.append((outcome, ledger.NewAward(
+                completion, result, conversion.activity, rule.rule_version, settings,
+                key=rule.repeat_key(completion.course_id, result, holding, on))))
     award_ids = ledger.record_awards(session, [new for _, new in granted])
+    logging_awards = log.isEnabledFor(logging.INFO)
     for award_id, (outcome, new) in zip(award_ids, granted, strict=True):
         if award_id is None:
             outcome.already.append(AlreadyCredited(new.result.credential, new.repeat_key().label))
             continue
         outcome.awarded.append(Awarded(award_id, new.result))
-        log.info(
-            "award %s: %s %s %s to learner %s for course %s",
-            award_id, new.result.credential, new.result.amount, new.result.unit,
-            new.completion.learner_id, new.completion.course_id,
-        )
+        if logging_awards:
+            log.info(
+                "award %s: %s %s %s to learner %s for course %s",
+                award_id, new.result.credential, new.result.amount, new.result.unit,
+                new.completion.learner_id, new.completion.course_id,
+            )
     return outcomes

@@ -57,6 +57,7 @@ def form_batches(
         by_credential.setdefault(claim.credential, []).append(claim)
     size = exports.config.delivery.max_claims_per_batch
     batch_ids = []
+    coded: list[int] = []
     for credential, group in sorted(by_credential.items()):
         binding = exports.binding(credential)
         learners = ready_learners(session, {c.learner_id for c in group}, credential, binding.requires or [])
@@ -76,8 +77,9 @@ def form_batches(
                             .where(models.OutboxClaim.id.in_([c.id for c in chunk]))
                             .values(batch_id=batch.id)
                             .execution_options(synchronize_session=False))
-            ensure_codes(session, [c.award_id for c in chunk])  # before the first render
+            coded.extend(c.award_id for c in chunk)
             batch_ids.append(batch.id)
+    ensure_codes(session, coded)  # before the first render: one statement for every batch formed
     return batch_ids
 
 

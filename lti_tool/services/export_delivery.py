@@ -54,25 +54,27 @@ def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds
 
     ``now`` is the moment the lease is taken: the lease ends ``seconds`` after it."""
     with write_session(sessions) as session:
-        changed = rows_changed(session.execute(
+        taken = session.execute(
             update(models.ExportBatch)
             .where(models.ExportBatch.id == batch_id, models.ExportBatch.status.in_(OPEN),
                    (models.ExportBatch.lease_until.is_(None)) | (models.ExportBatch.lease_until < now))
             .values(status=models.BatchStatus.DELIVERING, lease_until=now + timedelta(seconds=seconds),
                     attempts=models.ExportBatch.attempts + 1)
-        ))
-        if changed != 1:
+            .returning(models.ExportBatch.attempts, models.ExportBatch.destination)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if taken is None:
             return None
-        batch = session.get(models.ExportBatch, batch_id)
-        assert batch is not None
+        attempts, destination = taken
         session.execute(
             update(models.ExportAttempt)
             .where(models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.outcome.is_(None))
             .values(outcome=models.AttemptOutcome.INTERRUPTED, finished_at=now,
-                    error="the process ended during this attempt; its lease expired"))
-        session.add(models.ExportAttempt(batch_id=batch_id, attempt=batch.attempts,
-                                         destination=batch.destination, started_at=now))
-        return batch.attempts
+                    error="the process ended during this attempt; its lease expired")
+            .execution_options(synchronize_session=False))
+        session.add(models.ExportAttempt(batch_id=batch_id, attempt=attempts, destination=destination,
+                                         started_at=now))
+        return int(attempts)
 
 
 class LeaseKeeper:
@@ -222,10 +224,11 @@ def record_delivery(sessions: sessionmaker[Session], batch_id: int, attempt: int
         session.execute(update(models.ExportBatch).where(
             models.ExportBatch.id == batch_id, models.ExportBatch.status != models.BatchStatus.DELIVERED,
         ).values(status=models.BatchStatus.DELIVERED, receipt=receipt, delivered_at=finished, lease_until=None,
-                 last_error=None))
+                 last_error=None).execution_options(synchronize_session=False))
         session.execute(update(models.ExportAttempt).where(
             models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.attempt == attempt,
-        ).values(outcome=models.AttemptOutcome.DELIVERED, finished_at=finished, receipt=receipt, error=None))
+        ).values(outcome=models.AttemptOutcome.DELIVERED, finished_at=finished, receipt=receipt, error=None)
+            .execution_options(synchronize_session=False))
 
 
 def backoff_seconds(attempt: int, settings: ExportSettings, retry_after: float | None) -> float:

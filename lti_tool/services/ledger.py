@@ -13,16 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool import models, text
 from lti_tool.credits import api
-from lti_tool.db import insert_many_or_skip, table_of
-
-_OUTBOX_INSERT = insert(table_of(models.OutboxClaim))
-"""Built once: the values come as parameters (building a statement per claim cost more than the
-database work)."""
+from lti_tool.db import insert_many_or_skip, insert_rows, table_of
 
 
 class AwardNotFound(LookupError):
@@ -104,13 +100,36 @@ def record_awards(session: Session, awards: list[NewAward]) -> list[int | None]:
         if not isinstance(new.result.amount, Decimal):
             raise TypeError("a plugin returned a non-Decimal amount")
     now = models.utcnow()
-    ids = insert_many_or_skip(session, models.Award.__table__, [_award_row(new, now) for new in awards],
+    evidence = _Evidence()
+    ids = insert_many_or_skip(session, models.Award.__table__, [_award_row(new, now, evidence) for new in awards],
                               AWARD_KEY, any_conflict=True)
     _append_entries(session, [
         _Entry(award_id, new.result.credential, models.EntryKind.CREDIT, new.result.amount, new.result.reason)
         for award_id, new in zip(ids, awards, strict=True) if award_id is not None
     ])
     return ids
+
+
+class _Evidence:
+    """The JSON-able facts of each activity and the tags of each result, made once per object: the
+    awards of one set share a few activities and results (one per course mapping), and the same
+    object then binds its JSON once (:mod:`lti_tool.row_inserts`)."""
+
+    def __init__(self) -> None:
+        self._facts: dict[int, tuple[api.Activity, dict[str, object]]] = {}
+        self._tags: dict[int, tuple[api.Award, list[str]]] = {}
+
+    def facts(self, activity: api.Activity) -> dict[str, object]:
+        known = self._facts.get(id(activity))
+        if known is None:  # the tuple keeps the activity alive, so its id is not reused
+            known = self._facts[id(activity)] = (activity, activity_facts(activity))
+        return known[1]
+
+    def tags(self, result: api.Award) -> list[str]:
+        known = self._tags.get(id(result))
+        if known is None:
+            known = self._tags[id(result)] = (result, sorted(result.tags))
+        return known[1]
 
 
 def record_award(
@@ -129,25 +148,25 @@ def record_award(
         session, [NewAward(completion, result, activity, rule_version, settings, revision, key)])[0]
 
 
-def _award_row(new: NewAward, now: datetime) -> dict[str, object]:
-    completion, result = new.completion, new.result
+def _award_row(new: NewAward, now: datetime, evidence: _Evidence) -> dict[str, object]:
+    completion, result, key = new.completion, new.result, new.repeat_key()
     return {
         "completion_id": completion.id,
         "learner_id": completion.learner_id,
         "source_id": completion.source_id,
         "course_id": completion.course_id,
         "credential": result.credential,
-        "course_key": new.repeat_key().course,
-        "period": new.repeat_key().period,
+        "course_key": key.course,
+        "period": key.period,
         "revision": new.revision,
         "amount": result.amount,
         "unit": result.unit,
         "category": result.category,
         "index_number": result.index_number,
         "reason": result.reason,
-        "tags": sorted(result.tags),
+        "tags": evidence.tags(result),
         "minutes": new.activity.minutes,
-        "activity": activity_facts(new.activity),
+        "activity": evidence.facts(new.activity),
         "rule_version": new.rule_version,
         "settings": new.settings,
         "completed_at": completion.completed_at,
@@ -201,8 +220,7 @@ def _append_entries(session: Session, entries: list[_Entry]) -> list[int | None]
         }
         for entry_id, e in zip(ids, entries, strict=True) if entry_id is not None
     ]
-    if claims:
-        session.execute(_OUTBOX_INSERT, claims)
+    insert_rows(session, table_of(models.OutboxClaim), claims)
     return ids
 
 

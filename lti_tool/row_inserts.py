@@ -1,0 +1,109 @@
+"""Multi-row inserts sent as SQL text with plain values: the hot tables' writes.
+
+SQLAlchemy's "insertmanyvalues" runs every parameter of every row through its statement machinery
+(compiled parameter maps, per-value type processing); importing a million completions spent more
+time there than in the database. Here the statement text is built once per table, columns and
+number of rows, each column's bind processor is the one SQLAlchemy itself would apply (so
+:class:`~lti_tool.models.base.UtcDateTime`, ``Credit`` and JSON columns are stored exactly as
+through the ORM), and a value object that recurs across rows (a chunk's ``now``, the facts of an
+activity shared by many awards) is processed once.
+
+Rows are dicts; every row names the same columns. A table column the rows leave out must have no
+Python-side default (:func:`covers_defaults` says; the caller then takes SQLAlchemy's path).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.engine import Dialect
+
+Processor = Callable[[Any], Any] | None
+
+
+def covers_defaults(table: Table, columns: Sequence[str]) -> bool:
+    """The rows name every column that has a Python-side default (or the table has none left out)."""
+    named = set(columns)
+    return all(c.name in named for c in table.columns if c.default is not None)
+
+
+@functools.lru_cache(maxsize=128)
+def _processors(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tuple[Processor, ...]:
+    return tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns)
+
+
+def bound_values(dialect: Dialect, table: Table, columns: tuple[str, ...],
+                 rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Each row's values as the driver takes them, in ``columns`` order.
+
+    A processed value is remembered by the identity of the object it came from: the rows hold
+    every value alive for the whole call, so an identity cannot be reused by another object."""
+    processors = _processors(dialect, table, columns)
+    # A memo per column: the same object may sit in columns of different types.
+    processed: list[tuple[int, Callable[[Any], Any], dict[int, Any]]] = [
+        (index, processor, {}) for index, processor in enumerate(processors) if processor is not None]
+    pick = operator.itemgetter(*columns)
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(pick(row)) if len(columns) > 1 else [pick(row)]
+        for index, processor, memo in processed:
+            value = values[index]
+            if value is None:
+                continue
+            key = id(value)
+            if key in memo:
+                values[index] = memo[key]
+            else:
+                values[index] = memo[key] = processor(value)
+        out.append(tuple(values))
+    return out
+
+
+def _placeholder(dialect: Dialect) -> str:
+    if dialect.paramstyle == "qmark":
+        return "?"
+    if dialect.paramstyle in ("format", "pyformat"):
+        return "%s"
+    raise NotImplementedError(f"paramstyle {dialect.paramstyle!r}")
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(dialect: Dialect, table: Table, columns: tuple[str, ...], count: int, suffix: str) -> str:
+    quote = dialect.identifier_preparer.quote
+    one = "(" + ", ".join([_placeholder(dialect)] * len(columns)) + ")"
+    return (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(c) for c in columns)}) VALUES {', '.join([one] * count)}{suffix}")
+
+
+def returning_suffix(dialect: Dialect, table: Table, conflict_columns: tuple[str, ...], any_conflict: bool) -> str:
+    """``ON CONFLICT … DO NOTHING RETURNING id, key…``: only the rows inserted come back."""
+    quote = dialect.identifier_preparer.quote
+    target = "" if any_conflict else f" ({', '.join(quote(c) for c in conflict_columns)})"
+    returned = ", ".join(quote(c) for c in ("id", *conflict_columns))
+    return f" ON CONFLICT{target} DO NOTHING RETURNING {returned}"
+
+
+def rows_per_statement(dialect: Dialect, width: int) -> int:
+    return max(1, min(1000, dialect.insertmanyvalues_max_parameters // max(1, width)))
+
+
+def execute_values(connection: Connection, table: Table, columns: tuple[str, ...], values: list[tuple[Any, ...]],
+                   suffix: str = "") -> list[tuple[Any, ...]]:
+    """Insert the value tuples, as many rows per statement as the driver allows; return what the
+    statements return (rows as the driver gives them: values unprocessed)."""
+    dialect = connection.dialect
+    step = rows_per_statement(dialect, len(columns))
+    returned: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), step):
+        part = values[start:start + step]
+        flat = tuple(itertools.chain.from_iterable(part))
+        result = connection.exec_driver_sql(_statement(dialect, table, columns, len(part), suffix), flat)
+        if " RETURNING " in suffix:  # the driver's rows: SQLAlchemy's Row objects cost more than the insert
+            returned.extend(result.cursor.fetchall())
+            result.close()
+    return returned
