@@ -23,7 +23,6 @@ from lti_tool.runtime import current_runtime
 from lti_tool.services import learners, outside_credit, renewal_items
 from lti_tool.services.certificate_files import MAX_BYTES, CertificateRefused, store_certificate
 from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, reading, refuse
-from lti_tool.web.lti.learner import learner
 from lti_tool.web.views import renewal_view
 
 log = logging.getLogger(__name__)
@@ -196,6 +195,9 @@ def _form_again(errors: dict[str, str]) -> Any:
     g.outside_errors = errors
     g.outside_form = {k: v for k, v in request.form.items() if k != "csrf_token"}
     log.info("learner %s: outside credit not recorded: %s", current_launch().lms_user_id, errors)
+    # Imported here: the learner page imports this module (keep_renewal) when the blueprints load.
+    from lti_tool.web.lti.learner import learner
+
     response = make_response(learner())
     response.status_code = 400
     return response
