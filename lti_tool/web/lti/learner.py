@@ -37,7 +37,7 @@ from lti_tool.web.lti.context import (
     reading,
     refuse,
 )
-from lti_tool.web.lti.learner_renewal import keep_renewal
+from lti_tool.web.lti.renewal_measure import keep_renewal
 from lti_tool.web.views import certificates, learner_view, renewal_view
 
 log = logging.getLogger(__name__)

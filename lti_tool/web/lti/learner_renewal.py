@@ -22,7 +22,9 @@ from lti_tool.db import write_session
 from lti_tool.runtime import current_runtime
 from lti_tool.services import learners, outside_credit, renewal_items
 from lti_tool.services.certificate_files import MAX_BYTES, CertificateRefused, store_certificate
-from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, reading, refuse
+from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, refuse
+from lti_tool.web.lti.learner import learner
+from lti_tool.web.lti.renewal_measure import learner_renewal
 from lti_tool.web.views import renewal_view
 
 log = logging.getLogger(__name__)
@@ -41,28 +43,9 @@ blueprint.before_request(check_csrf)
 blueprint.register_error_handler(HTTPException, page_error)
 
 
-def keep_renewal(page: renewal_view.RenewalPage) -> None:
-    """The learner page measured the learner's renewal already (for its cards): the partials'
-    ``learner_renewal()`` answers with it instead of measuring again."""
-    g.learner_renewal = page
-
-
 @blueprint.app_context_processor
 def _renewal() -> dict[str, Any]:
-    """``learner_renewal()`` for the learner page's renewal partials (computed when they call it)."""
-
-    def learner_renewal() -> renewal_view.RenewalPage:
-        if "learner_renewal" not in g:  # both partials ask; measured once per request
-            launch = current_launch()
-            rt = current_runtime()
-            with reading() as db:
-                platform = platform_of(db, launch)
-                g.learner_renewal = renewal_view.renewal_page(
-                    db, rt.rulebook, identity_id=platform.source_id, user=launch.lms_user_id,
-                    on=datetime.now(rt.settings.zone).date(), zone=rt.settings.zone)
-        page: renewal_view.RenewalPage = g.learner_renewal
-        return page
-
+    """``learner_renewal()`` for the learner page's renewal partials (measured once per request)."""
     return {"learner_renewal": learner_renewal}
 
 
@@ -195,9 +178,6 @@ def _form_again(errors: dict[str, str]) -> Any:
     g.outside_errors = errors
     g.outside_form = {k: v for k, v in request.form.items() if k != "csrf_token"}
     log.info("learner %s: outside credit not recorded: %s", current_launch().lms_user_id, errors)
-    # Imported here: the learner page imports this module (keep_renewal) when the blueprints load.
-    from lti_tool.web.lti.learner import learner
-
     response = make_response(learner())
     response.status_code = 400
     return response
