@@ -30,6 +30,8 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from harness import absolute_line, check, load_average, ratio_line  # noqa: E402
+
 from lti_tool import models  # noqa: E402
 from lti_tool.db import make_engine, write_session  # noqa: E402
 from lti_tool.runtime import build_runtime  # noqa: E402
@@ -122,10 +124,12 @@ def main() -> None:
           f"CPU {cpu:.1f} s (the rest of the time is waiting: for the disk, or for a core on a loaded machine)")
     print(f"summary: {done.stdout.strip()[:300]}")
     print(f"bare executemany of the same completion rows: {bare:.1f} s, {bare_rate:,.0f} rows/s")
-    print(f"ratio: {rate / bare_rate:.3f}  (targets: 1M rows < 180 s, ratio >= 0.25, RSS < 300 MB)")
-    if completions != args.rows or awards != args.rows * len(CREDENTIALS):
-        sys.exit(f"LOST OR DOUBLED: {completions} completions and {awards} awards for {args.rows} rows")
-    print(f"checked: {completions:,} completions, {awards:,} awards")
+    print(f"after the run: {load_average()}")
+    check("completions", completions or 0, args.rows)
+    check("awards", awards or 0, args.rows * len(CREDENTIALS))
+    print(absolute_line(f"import of {args.rows:,} rows", seconds, "s", 180))
+    print(ratio_line("import rows/s", rate, "rows/s", bare_rate, 0.25))
+    print(absolute_line("import peak RSS", peak_mb, "MB", 300))
 
 
 if __name__ == "__main__":
