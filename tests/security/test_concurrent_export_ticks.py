@@ -80,13 +80,13 @@ def test_a_second_tick_during_a_long_tick_takes_no_batch_the_first_one_holds(
     runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
-    runtime.settings.exports = ExportSettings(lease_seconds=0.5)
-    receiver = SlowReceiver(delay=0.04)
+    runtime.settings.exports = ExportSettings(lease_seconds=1.0)
+    receiver = SlowReceiver(delay=0.08)
     for user in range(30):
         credit(runtime.sessions, str(user), "565", credential="aama-cma", number=f"AAMA-{user}")
     with http_server(receiver) as url:
         configure(runtime, tmp_path, exports_toml(url, per_batch=1))
-        run_two_ticks(runtime, gap=0.7)  # the first tick needs > 1.2 s; its later leases are fresh
+        run_two_ticks(runtime, gap=1.4)  # the first tick needs > 2.4 s; its later leases are fresh
     attempts = delivered_attempts(runtime)
     assert len(attempts) == 30 and set(attempts.values()) == {1}
     assert receiver.duplicates == [] and len(receiver.requests) == 30
@@ -96,12 +96,14 @@ def test_a_delivery_longer_than_its_lease_keeps_it_and_is_not_delivered_again(
     runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
-    runtime.settings.exports = ExportSettings(lease_seconds=0.3)
-    receiver = SlowReceiver(delay=1.2)  # four leases long: the lease is renewed meanwhile
+    # Margins of seconds, not tenths: on a loaded CI machine a renewal can wait a few tenths for a
+    # core, and a 0.3 s lease was lost that way (a test of renewal, not of the scheduler's latency).
+    runtime.settings.exports = ExportSettings(lease_seconds=2.0)
+    receiver = SlowReceiver(delay=5.0)  # two and a half leases long: the lease is renewed meanwhile
     credit(runtime.sessions, "123", "565", credential="aama-cma", number="AAMA-1")
     with http_server(receiver) as url:
         configure(runtime, tmp_path, exports_toml(url, per_batch=1))
-        run_two_ticks(runtime, gap=0.6)
+        run_two_ticks(runtime, gap=2.5)  # after the first lease would have run out unrenewed
     assert list(delivered_attempts(runtime).values()) == [1]
     assert len(receiver.requests) == 1
     with runtime.sessions() as session:
