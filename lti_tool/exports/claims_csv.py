@@ -1,5 +1,5 @@
 """The claims CSV exporter: one row per claim, in claim order; every cell through
-:func:`lti_tool.text.csv_cell` (no spreadsheet formulas)."""
+:func:`lti_tool.text.csv_cells` (no spreadsheet formulas)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import io
 
 from lti_tool.exports.base import Exporter
 from lti_tool.exports.claim import Claim, Rendered
-from lti_tool.text import csv_cell
+from lti_tool.text import csv_cells
 
 COLUMNS = (
     "claim_key", "entry", "award_id", "credential", "learner_id", "learner_name", "learner_email",
@@ -19,20 +19,19 @@ COLUMNS = (
 
 def claim_cells(c: Claim) -> list[str]:
     """One claim's row under :data:`COLUMNS`, every cell formula-safe."""
-    return [csv_cell(cell) for cell in (
-        c.idempotency_key, c.entry_kind, c.award_id, c.credential, c.learner_lms_id,
-        c.learner_name or "", c.learner_email or "", c.member_number or "", c.source,
-        c.course_id, c.course_title or "", c.completed_at.isoformat(), c.minutes,
-        str(c.amount), c.unit, c.category or "", c.index_number or "", c.rule_version,
-    )]
+    return csv_cells([
+        str(c.idempotency_key), str(c.entry_kind), str(c.award_id), str(c.credential), str(c.learner_lms_id),
+        c.learner_name or "", c.learner_email or "", c.member_number or "", str(c.source),
+        str(c.course_id), c.course_title or "", c.completed_at.isoformat(), str(c.minutes),
+        str(c.amount), str(c.unit), c.category or "", c.index_number or "", str(c.rule_version),
+    ])
 
 
 def claims_csv(claims: list[Claim]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for c in claims:
-        writer.writerow(claim_cells(c))
+    writer.writerows([claim_cells(c) for c in claims])
     return buffer.getvalue().encode("utf-8")
 
 

@@ -14,16 +14,23 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from lti_tool import models
+from lti_tool.db import insert_many, table_of
 from lti_tool.exports.config import Exports
 from lti_tool.services.claim_readiness import ready_learners
 from lti_tool.services.verification import ensure_codes
 
 OPEN = models.OPEN_BATCH_STATUSES
 """Batch states a tick may (re)deliver once their lease is free."""
+
+_batches = table_of(models.ExportBatch)
+_outbox = table_of(models.OutboxClaim)
+_ASSIGN = update(_outbox).where(_outbox.c.id.in_(bindparam("ids", expanding=True))).values(
+    batch_id=bindparam("batch_id"))
+"""Puts a batch's claims into it (built once; the ids are bound as one expanding list)."""
 
 
 def in_scope(column: Any, credentials: Collection[str] | None, exclude: Collection[str]) -> list[Any]:
@@ -52,12 +59,15 @@ def form_batches(
                     *in_scope(models.OutboxClaim.credential, credentials, exclude)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=models.OutboxClaim, skip_locked=True)
+    if session.autoflush:
+        session.flush()
     by_credential: dict[str, list[Any]] = {}
-    for claim in session.execute(query.order_by(models.Award.completed_at, models.OutboxClaim.id)):
+    # Columns through the connection: no ORM row handling for every pending claim.
+    for claim in session.connection().execute(query.order_by(models.Award.completed_at, models.OutboxClaim.id)).all():
         by_credential.setdefault(claim.credential, []).append(claim)
     size = exports.config.delivery.max_claims_per_batch
-    batch_ids = []
-    coded: list[int] = []
+    chunks: list[list[Any]] = []
+    batches: list[dict[str, Any]] = []
     for credential, group in sorted(by_credential.items()):
         binding = exports.binding(credential)
         learners = ready_learners(session, {c.learner_id for c in group}, credential, binding.requires or [])
@@ -65,21 +75,17 @@ def form_batches(
         deadline = exports.deadline(credential)
         for start in range(0, len(ready), size):
             chunk = ready[start:start + size]
-            batch = models.ExportBatch(
+            chunks.append(chunk)
+            batches.append(dict(
                 credential=credential, destination=binding.destination, exporter=binding.exporter,
                 key=batch_key([c.idempotency_key for c in chunk]), status=models.BatchStatus.PENDING,
-                attempts=0, next_attempt_at=now, created_at=now,
+                attempts=0, attempts_before_retry=0, next_attempt_at=now, created_at=now,
                 deadline_at=min(c.completed_at for c in chunk) + deadline if deadline else None,
-            )
-            session.add(batch)
-            session.flush()
-            session.execute(update(models.OutboxClaim)
-                            .where(models.OutboxClaim.id.in_([c.id for c in chunk]))
-                            .values(batch_id=batch.id)
-                            .execution_options(synchronize_session=False))
-            coded.extend(c.award_id for c in chunk)
-            batch_ids.append(batch.id)
-    ensure_codes(session, coded)  # before the first render: one statement for every batch formed
+            ))
+    batch_ids = insert_many(session, _batches, batches)  # one statement for every batch formed
+    for batch_id, chunk in zip(batch_ids, chunks, strict=True):
+        session.execute(_ASSIGN, {"batch_id": batch_id, "ids": [c.id for c in chunk]})
+    ensure_codes(session, [c.award_id for chunk in chunks for c in chunk])  # before the first render
     return batch_ids
 
 

@@ -1,11 +1,7 @@
 """Delivering one batch: lease, render, send, and record the outcome.
 
-1. The batch is *leased* with a conditional update that also counts the attempt; the attempt number
-   is the lease's fencing token. A lease runs from the moment it is taken (not from the tick's
-   start) and :class:`LeaseKeeper` renews it while the delivery runs, so two ticks (the scheduler
-   and ``lti-tool export run``, or two hosts) never deliver the same batch at once, however long a
-   tick or a delivery takes; a lease left by a killed process is no longer renewed and expires, the
-   next tick takes the batch up again, and the killed attempt is recorded as ``interrupted``.
+1. The batch is *leased* for one attempt (:mod:`~lti_tool.services.export_lease`: the attempt
+   number is the lease's fencing token, renewed while the delivery runs).
 2. The batch is rendered from its claims (deterministically: a retry sends the same bytes under the
    same key: file names, ``Message-ID``, ``webhook-id``) and delivered.
 3. Only a receiver's acceptance marks it ``delivered``, with the receipt (an acceptance always wins,
@@ -14,111 +10,43 @@
    attempts moves the batch to the dead letter (``dead``) with its last error, until
    ``lti-tool export retry ID``.
 
-Transactions: these steps are the one runner of delivery (called by
-:func:`lti_tool.services.exporting.run_export_tick`): each opens its own short transaction, because
-rendering and sending happen between them and must hold no lock. :func:`retry_batch` takes the
-caller's ``Session`` like every other service.
+Transactions: rendering and sending hold no transaction nor lock: :func:`attempt_delivery` reads
+the batch in a read transaction of its own, then renders and sends it; its outcome is recorded in
+the caller's write transaction (:func:`record_attempt`, :func:`record_delivery`,
+:func:`record_failure`), where the tick also leases its next batch (one commit a batch).
+:func:`deliver_batch` does both with a transaction of its own for the record. :func:`retry_batch`
+takes the caller's ``Session`` like every other service.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import threading
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
-from lti_tool.db import read_session, rows_changed, write_session
+from lti_tool.db import read_session, rows_changed, table_of, write_session
 from lti_tool.exports.base import DeliveryError, Export
 from lti_tool.exports.claim import Claim
 from lti_tool.exports.config import Exports
-from lti_tool.services.export_batching import OPEN, batch_key
+from lti_tool.services.export_batching import batch_key
 from lti_tool.services.export_claims import batch_claims
+from lti_tool.services.export_lease import lease as lease
 from lti_tool.settings import ExportSettings
 
 log = logging.getLogger(__name__)
 
+_batches = table_of(models.ExportBatch)
+_attempts = table_of(models.ExportAttempt)
+
 
 class BatchNotFound(LookupError):
     pass
-
-
-def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds: float) -> int | None:
-    """Take the batch for one attempt; returns the attempt number, ``None`` if another tick holds it.
-
-    ``now`` is the moment the lease is taken: the lease ends ``seconds`` after it."""
-    with write_session(sessions) as session:
-        taken = session.execute(
-            update(models.ExportBatch)
-            .where(models.ExportBatch.id == batch_id, models.ExportBatch.status.in_(OPEN),
-                   (models.ExportBatch.lease_until.is_(None)) | (models.ExportBatch.lease_until < now))
-            .values(status=models.BatchStatus.DELIVERING, lease_until=now + timedelta(seconds=seconds),
-                    attempts=models.ExportBatch.attempts + 1)
-            .returning(models.ExportBatch.attempts, models.ExportBatch.destination)
-            .execution_options(synchronize_session=False)
-        ).first()
-        if taken is None:
-            return None
-        attempts, destination = taken
-        session.execute(
-            update(models.ExportAttempt)
-            .where(models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.outcome.is_(None))
-            .values(outcome=models.AttemptOutcome.INTERRUPTED, finished_at=now,
-                    error="the process ended during this attempt; its lease expired")
-            .execution_options(synchronize_session=False))
-        session.add(models.ExportAttempt(batch_id=batch_id, attempt=attempts, destination=destination,
-                                         started_at=now))
-        return int(attempts)
-
-
-class LeaseKeeper:
-    """Renews a batch's lease while its delivery runs (a context manager around the delivery).
-
-    A thread moves ``lease_until`` to ``clock() + seconds`` every third of the lease, only while the
-    batch is still ``delivering`` under this attempt (the fencing token), so a delivery that outlasts
-    the lease is never taken over by another tick; a killed process stops renewing and its lease
-    runs out as before.
-    """
-
-    def __init__(self, sessions: sessionmaker[Session], batch_id: int, attempt: int, seconds: float,
-                 clock: Callable[[], datetime] = models.utcnow) -> None:
-        self.sessions, self.batch_id, self.attempt = sessions, batch_id, attempt
-        self.seconds, self.clock = seconds, clock
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{batch_id}", daemon=True)
-
-    def renew(self) -> bool:
-        """Extend the lease now; ``False`` if this attempt no longer holds it."""
-        with write_session(self.sessions) as session:
-            result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-                update(models.ExportBatch).where(
-                    models.ExportBatch.id == self.batch_id, models.ExportBatch.status == models.BatchStatus.DELIVERING,
-                    models.ExportBatch.attempts == self.attempt,
-                ).values(lease_until=self.clock() + timedelta(seconds=self.seconds)))
-            return result.rowcount == 1
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.seconds / 3):
-            try:
-                if not self.renew():
-                    return
-            except Exception:  # noqa: BLE001 - a failed renewal is logged; the next one may work
-                log.exception("renewing the lease of export batch %s failed", self.batch_id)
-
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def batch_name(batch: models.ExportBatch) -> str:
@@ -137,11 +65,23 @@ def render_batch(exports: Exports, batch: models.ExportBatch, claims: list[Claim
                   claim_keys=tuple(c.idempotency_key for c in claims))
 
 
-def deliver_batch(
-    sessions: sessionmaker[Session], batch_id: int, attempt: int, exports: Exports,
-    settings: ExportSettings, now: datetime,
-) -> dict[str, Any]:
-    """Render and deliver a leased batch; returns what happened (for the tick's report)."""
+@dataclass
+class Attempted:
+    """A delivery attempt that has run and is not recorded yet: what the receiver said."""
+
+    batch_id: int
+    attempt: int
+    tries: int
+    """Attempts since the batch was formed or retried by hand (``max_attempts`` counts these)."""
+    report: dict[str, Any]
+    receipt: dict[str, Any] | None = None
+    error: Exception | None = None
+
+
+def attempt_delivery(
+    sessions: sessionmaker[Session], batch_id: int, attempt: int, exports: Exports, now: datetime,
+) -> Attempted:
+    """Render and deliver a leased batch; the outcome is for :func:`record_attempt` to record."""
     with read_session(sessions) as session:
         batch = session.get(models.ExportBatch, batch_id)
         assert batch is not None
@@ -156,23 +96,47 @@ def deliver_batch(
             unrendered: Exception = exc
     if export is None and len(claims) > 1 and set_aside_unrenderable(
             sessions, exports, batch_id, attempt, claims, unrendered):
-        return deliver_batch(sessions, batch_id, attempt, exports, settings, now)
+        return attempt_delivery(sessions, batch_id, attempt, exports, now)
     if overdue:
         log.warning("export batch %s (%s) is past its reporting deadline", batch_id, credential)
-    outcome = {"batch": batch_id, "credential": credential, "claims": len(claims),
-               "destination": destination, "attempt": attempt, "overdue": overdue}
+    attempted = Attempted(batch_id, attempt, tries, {
+        "batch": batch_id, "credential": credential, "claims": len(claims), "destination": destination,
+        "attempt": attempt, "overdue": overdue})
     try:
         if export is None:
             raise unrendered
         if destination not in exports.destinations:
             raise DeliveryError(f"destination {destination!r} is no longer in config/exports.toml")
-        receipt = exports.destination(destination).deliver(export)
+        attempted.receipt = exports.destination(destination).deliver(export)
     except Exception as exc:  # noqa: BLE001 - every delivery failure is recorded, retried or dead-lettered
-        return {**outcome, **record_failure(sessions, batch_id, attempt, tries, exc, exports, settings, now)}
-    record_delivery(sessions, batch_id, attempt, receipt)
-    log.info("export batch %s: %d %s claim(s) to %s: %s", batch_id, len(claims), credential,
-             destination, receipt)
-    return {**outcome, "delivered": True, "file": receipt.get("path"), "receipt": receipt}
+        attempted.error = exc
+    return attempted
+
+
+def record_attempt(session: Session, attempted: Attempted, exports: Exports, settings: ExportSettings,
+                   now: datetime) -> dict[str, Any]:
+    """Record what an attempt came to, in the caller's transaction; returns its entry of the tick's
+    report (``delivered`` says which list)."""
+    report = attempted.report
+    if attempted.error is not None:
+        return {**report, **record_failure(session, attempted.batch_id, attempted.attempt, attempted.tries,
+                                           attempted.error, exports, settings, now)}
+    receipt = attempted.receipt or {}
+    record_delivery(session, attempted.batch_id, attempted.attempt, receipt)
+    log.info("export batch %s: %d %s claim(s) to %s: %s", attempted.batch_id, report["claims"],
+             report["credential"], report["destination"], receipt)
+    return {**report, "delivered": True, "file": receipt.get("path"), "receipt": receipt}
+
+
+def deliver_batch(
+    sessions: sessionmaker[Session], batch_id: int, attempt: int, exports: Exports,
+    settings: ExportSettings, now: datetime,
+) -> dict[str, Any]:
+    """Render and deliver a leased batch and record the outcome in a transaction of its own;
+    returns what happened (an entry of the tick's report)."""
+    attempted = attempt_delivery(sessions, batch_id, attempt, exports, now)
+    with write_session(sessions) as session:
+        return record_attempt(session, attempted, exports, settings, now)
 
 
 def set_aside_unrenderable(
@@ -217,18 +181,24 @@ def set_aside_unrenderable(
     return True
 
 
-def record_delivery(sessions: sessionmaker[Session], batch_id: int, attempt: int,
-                    receipt: dict[str, Any]) -> None:
-    finished = models.utcnow()
-    with write_session(sessions) as session:
-        session.execute(update(models.ExportBatch).where(
-            models.ExportBatch.id == batch_id, models.ExportBatch.status != models.BatchStatus.DELIVERED,
-        ).values(status=models.BatchStatus.DELIVERED, receipt=receipt, delivered_at=finished, lease_until=None,
-                 last_error=None).execution_options(synchronize_session=False))
-        session.execute(update(models.ExportAttempt).where(
-            models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.attempt == attempt,
-        ).values(outcome=models.AttemptOutcome.DELIVERED, finished_at=finished, receipt=receipt, error=None)
-            .execution_options(synchronize_session=False))
+_DELIVERED = update(_batches).where(
+    _batches.c.id == bindparam("done_id"), _batches.c.status != models.BatchStatus.DELIVERED,
+).values(status=models.BatchStatus.DELIVERED, receipt=bindparam("done_receipt"), delivered_at=bindparam("done_at"),
+         lease_until=None, last_error=None)
+_ATTEMPT_DELIVERED = update(_attempts).where(
+    _attempts.c.batch_id == bindparam("done_id"), _attempts.c.attempt == bindparam("done_attempt"),
+).values(outcome=models.AttemptOutcome.DELIVERED, finished_at=bindparam("done_at"),
+         receipt=bindparam("done_receipt"), error=None)
+"""Built once: a tick records every batch it delivers."""
+
+
+def record_delivery(session: Session, batch_id: int, attempt: int, receipt: dict[str, Any]) -> None:
+    """The receiver accepted the batch: it is delivered (whoever holds the lease now)."""
+    parameters = {"done_id": batch_id, "done_attempt": attempt, "done_receipt": receipt,
+                  "done_at": models.utcnow()}
+    connection = session.connection()
+    connection.execute(_DELIVERED, parameters)
+    connection.execute(_ATTEMPT_DELIVERED, parameters)
 
 
 def backoff_seconds(attempt: int, settings: ExportSettings, retry_after: float | None) -> float:
@@ -240,26 +210,26 @@ def backoff_seconds(attempt: int, settings: ExportSettings, retry_after: float |
 
 
 def record_failure(
-    sessions: sessionmaker[Session], batch_id: int, attempt: int, tries: int, exc: Exception,
+    session: Session, batch_id: int, attempt: int, tries: int, exc: Exception,
     exports: Exports, settings: ExportSettings, now: datetime,
 ) -> dict[str, Any]:
-    """Record a failed attempt (``tries``: attempts since the batch was formed or retried by hand)."""
+    """Record a failed attempt in the caller's transaction (``tries``: attempts since the batch was
+    formed or retried by hand)."""
     permanent = isinstance(exc, DeliveryError) and exc.permanent
     dead = permanent or tries >= exports.config.delivery.max_attempts
     retry_after = exc.retry_after if isinstance(exc, DeliveryError) else None
     finished = models.utcnow()
     retry_at = max(now, finished) + timedelta(seconds=backoff_seconds(tries, settings, retry_after))
     error = f"{type(exc).__name__}: {exc}"
-    with write_session(sessions) as session:
-        held = rows_changed(session.execute(update(models.ExportBatch).where(
-            models.ExportBatch.id == batch_id, models.ExportBatch.status == models.BatchStatus.DELIVERING,
-            models.ExportBatch.attempts == attempt,
-        ).values(status=models.BatchStatus.DEAD if dead else models.BatchStatus.FAILED, last_error=error,
-                 lease_until=None, next_attempt_at=retry_at))) == 1
-        session.execute(update(models.ExportAttempt).where(
-            models.ExportAttempt.batch_id == batch_id, models.ExportAttempt.attempt == attempt,
-        ).values(outcome=models.AttemptOutcome.DEAD if dead else models.AttemptOutcome.FAILED,
-                 finished_at=finished, error=error, retry_at=None if dead else retry_at))
+    held = rows_changed(session.execute(update(_batches).where(
+        _batches.c.id == batch_id, _batches.c.status == models.BatchStatus.DELIVERING,
+        _batches.c.attempts == attempt,
+    ).values(status=models.BatchStatus.DEAD if dead else models.BatchStatus.FAILED, last_error=error,
+             lease_until=None, next_attempt_at=retry_at))) == 1
+    session.execute(update(_attempts).where(
+        _attempts.c.batch_id == batch_id, _attempts.c.attempt == attempt,
+    ).values(outcome=models.AttemptOutcome.DEAD if dead else models.AttemptOutcome.FAILED,
+             finished_at=finished, error=error, retry_at=None if dead else retry_at))
     if held:
         log.warning("export batch %s attempt %d %s: %s", batch_id, attempt, "dead" if dead else
                     f"failed, retry at {retry_at:%Y-%m-%d %H:%M:%S}Z", error)

@@ -8,9 +8,11 @@ loses nothing and the next one does the work.
 
 Transactions: :func:`run_export_tick` is the export's one runner of several transactions (services
 elsewhere take the caller's ``Session``): batches are formed in one write transaction and the due
-ones read in another; then each batch is leased, rendered and delivered, and its outcome recorded,
-each step in its own transaction (:mod:`~lti_tool.services.export_delivery`), so a slow receiver
-holds no database lock and a crash mid-delivery leaves a lease that expires.
+ones read in another; then each batch is leased in a write transaction, read in a read transaction,
+rendered and delivered outside any, and its outcome recorded in the write transaction that leases
+the next batch (one commit a batch, :mod:`~lti_tool.services.export_delivery`), so a slow receiver
+holds no database lock, a batch is leased only when its delivery begins, and a crash mid-delivery
+leaves a lease that expires (the delivered file is replaced, under the same name, by the retry).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import Exports
 from lti_tool.services.export_batching import due_batches, form_batches
-from lti_tool.services.export_delivery import LeaseKeeper, deliver_batch, lease
+from lti_tool.services.export_delivery import Attempted, attempt_delivery, record_attempt
+from lti_tool.services.export_lease import LeaseKeeper, take_lease
 from lti_tool.settings import ExportSettings
 
 
@@ -61,11 +64,21 @@ def run_export_tick(
     with read_session(sessions) as session:
         due = due_batches(session, now, credentials=credentials, exclude=exclude)
     report = TickReport()
-    for batch_id in due:
-        attempt = lease(sessions, batch_id, clock(), settings.lease_seconds)
-        if attempt is None:
-            continue
-        with LeaseKeeper(sessions, batch_id, attempt, settings.lease_seconds, clock):
-            outcome = deliver_batch(sessions, batch_id, attempt, exports, settings, now)
-        (report.delivered if outcome.pop("delivered") else report.failed).append(outcome)
+    attempted: Attempted | None = None
+    with LeaseKeeper(sessions, settings.lease_seconds, clock) as keeper:
+        for batch_id in [*due, None]:
+            if attempted is None and batch_id is None:
+                break
+            # One commit a batch: the last batch's outcome and the next one's lease together.
+            with write_session(sessions) as session:
+                recorded = record_attempt(session, attempted, exports, settings, now) if attempted else None
+                attempt = take_lease(session, batch_id, clock(), settings.lease_seconds) if batch_id else None
+            if recorded is not None:
+                (report.delivered if recorded.pop("delivered") else report.failed).append(recorded)
+            attempted = None
+            if batch_id is None or attempt is None:
+                keeper.release()
+                continue
+            keeper.hold(batch_id, attempt)
+            attempted = attempt_delivery(sessions, batch_id, attempt, exports, now)
     return report

@@ -7,6 +7,7 @@ status. Never an e-mail address, a licence number or an LMS id.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +23,8 @@ from lti_tool.services.crediting import find_mapping
 from lti_tool.services.learners import LearnerKey
 
 CODE_BYTES = 18
-"""144 random bits: far beyond guessing, even at a rate limit's worth of tries for years."""
+"""144 random bits: far beyond guessing, even at a rate limit's worth of tries for years (a multiple
+of 3, so each code is whole base64 groups, cut from one encoding of many codes' bytes)."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,18 @@ def ensure_codes(session: Session, award_ids: list[int]) -> None:
     """Give each award a code unless it has one (the unique award_id decides, not a prior read),
     so exported and packed certificates carry the same code as the learner's download."""
     now = models.utcnow()
+    ids = sorted(set(award_ids))
     insert_many_or_skip(session, models.CertificateCode.__table__,
-                        [{"award_id": award_id, "code": secrets.token_urlsafe(CODE_BYTES), "created_at": now}
-                         for award_id in sorted(set(award_ids))], ("award_id",))
+                        [{"award_id": award_id, "code": code, "created_at": now}
+                         for award_id, code in zip(ids, new_codes(len(ids)), strict=True)], ("award_id",))
+
+
+def new_codes(count: int) -> list[str]:
+    """``count`` codes as :func:`secrets.token_urlsafe` makes them (``CODE_BYTES`` random bytes,
+    URL-safe base64 without padding), from one read of the system's random source."""
+    encoded = base64.urlsafe_b64encode(secrets.token_bytes(CODE_BYTES * count)).decode("ascii")
+    width = CODE_BYTES * 4 // 3  # whole 3-byte groups: each code is its own 24 characters
+    return [encoded[start:start + width] for start in range(0, len(encoded), width)]
 
 
 def ensure_learner_codes(session: Session, key: LearnerKey, credential: str) -> None:

@@ -16,7 +16,7 @@ from lti_tool.exports.statement import statement_csv
 from lti_tool.runtime import Runtime
 from lti_tool.services.export_claims import claims_where
 from lti_tool.services.exporting import run_export_tick
-from lti_tool.text import csv_cell
+from lti_tool.text import csv_cell, csv_cells
 from tests.exports.ledger_rows import credit, learner
 
 HOSTILE = ["=HYPERLINK(\"https://evil.example\",\"x\")", "+1+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
@@ -31,6 +31,14 @@ def test_a_cell_starting_a_formula_is_neutralised(value: str) -> None:
 @pytest.mark.parametrize("value", ["-0.5", "+2", "1.25", "Ada Lovelace", "CMSS-4711"])
 def test_numbers_and_plain_text_are_left_as_they_are(value: str) -> None:
     assert csv_cell(value) == value
+
+
+@pytest.mark.parametrize("row", [
+    HOSTILE, ["Ada", *HOSTILE], ["Ada", "-0.5", "CMSS-4711"], ["", "=1+1"], ["a\x1f=b", "c"], ["a\x1f", "=b"],
+    ["plain", "1.25", "x-y", "a=b"],
+])
+def test_the_row_scan_neutralises_exactly_what_csv_cell_does(row: list[str]) -> None:
+    assert csv_cells(list(row)) == [csv_cell(cell) for cell in row]
 
 
 def hostile_learner(runtime: Runtime, name: str, number: str, user: str = "=1+1") -> None:
