@@ -2,7 +2,9 @@
 
 Written to a temporary name unique to the attempt and renamed, so a reader never sees a partial
 file, two writers never share a temporary file, and a retry of the same batch replaces the same file
-instead of adding a second one.
+instead of adding a second one. The file is synced before the rename and the folder after it, so
+a delivery recorded as done survives a power cut with its file under the final name (POSIX makes
+a rename durable only once its directory is synced).
 """
 
 from __future__ import annotations
@@ -17,6 +19,15 @@ from lti_tool.exports.base import Destination, Export
 from lti_tool.exports.claim import Rendered
 
 
+def sync_directory(folder: Path) -> None:
+    """Make the folder's entries (a rename into it) durable."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def deliver_to_directory(root: Path, credential: str, rendered: Rendered) -> dict[str, Any]:
     folder = root / credential
     folder.mkdir(parents=True, exist_ok=True)
@@ -27,6 +38,7 @@ def deliver_to_directory(root: Path, credential: str, rendered: Rendered) -> dic
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, final)
+    sync_directory(folder)
     return {
         "path": str(final),
         "bytes": len(rendered.content),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,19 @@ def test_directory_replaces_the_same_file_on_a_retry(tmp_path: Path) -> None:
     receipt = destination.deliver(export(FILES))
     assert visible(tmp_path / "exports" / "acmss-cmss") == sorted(f.filename for f in FILES)
     assert receipt["files"][0]["bytes"] == len(FILES[0].content)
+
+
+def test_directory_syncs_the_folder_after_the_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    DirectoryDestination("directory", {}, tmp_path).deliver(export(FILES[:1]))
+    folder = str(tmp_path / "exports" / "acmss-cmss")
+    # The file's data first (under its temporary name), then the folder that holds the rename.
+    assert [Path(p).parent == Path(folder) and Path(p).name.endswith(".partial") for p in synced] == [True, False]
+    assert synced[-1] == folder
