@@ -107,3 +107,42 @@ def execute_values(connection: Connection, table: Table, columns: tuple[str, ...
             returned.extend(result.cursor.fetchall())
             result.close()
     return returned
+
+
+@functools.lru_cache(maxsize=64)
+def _ordered_statement(dialect: Dialect, table: Table, columns: tuple[str, ...], count: int) -> str:
+    """An insert of ``count`` rows whose new ids are drawn in the order the rows are given: on
+    PostgreSQL the rows are selected from ``VALUES`` ordered by their position (SQLAlchemy's own
+    form for ordered ``RETURNING``), with each value cast to its column's type; SQLite inserts the
+    rows of a ``VALUES`` list in order."""
+    quote = dialect.identifier_preparer.quote
+    target = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(quote(c) for c in columns)})"
+    mark = _placeholder(dialect)
+    if dialect.name != "postgresql":
+        one = "(" + ", ".join([mark] * len(columns)) + ")"
+        return f"INSERT INTO {target} VALUES {', '.join([one] * count)} RETURNING id"
+    names = [f"p{i}" for i in range(len(columns))]
+    casts = ", ".join(f"{name}::{table.c[column].type.compile(dialect=dialect)}"
+                      for name, column in zip(names, columns, strict=True))
+    rows = ", ".join("(" + ", ".join([mark] * len(columns)) + f", {n})" for n in range(count))
+    return (f"INSERT INTO {target} SELECT {casts} FROM (VALUES {rows}) AS v ({', '.join(names)}, n) "
+            "ORDER BY n RETURNING id")
+
+
+def insert_returning_ids(connection: Connection, table: Table, columns: tuple[str, ...],
+                         values: list[tuple[Any, ...]]) -> list[int]:
+    """Insert the value tuples (no conflict expected) and return their new ids in the order given.
+
+    The ids of one statement's rows are drawn in the rows' order (:func:`_ordered_statement`) and
+    increase, so the returned ids, sorted, are the rows' in order, whatever order ``RETURNING``
+    gives them in (neither database promises one)."""
+    dialect = connection.dialect
+    step = rows_per_statement(dialect, len(columns) + 1)
+    ids: list[int] = []
+    for start in range(0, len(values), step):
+        part = values[start:start + step]
+        statement = _ordered_statement(dialect, table, columns, len(part))
+        result = connection.exec_driver_sql(statement, tuple(itertools.chain.from_iterable(part)))
+        ids.extend(sorted(int(row[0]) for row in result.cursor.fetchall()))
+        result.close()
+    return ids

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import insert_many, table_of, write_session
+from lti_tool.db import flushed_connection, insert_many, table_of, write_session
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.services.completions import Outcome, StoredEvent, credit_events
 
@@ -112,7 +112,7 @@ def _store_and_credit(session: Session, rulebook: Rulebook, submissions: list[Su
     outcomes = credit_events(session, rulebook, [
         StoredEvent(event_id, s.identity_id, s.parsed) for event_id, s in zip(event_ids, submissions, strict=True)
     ])
-    session.execute(_EVENT_UPDATE, [
+    flushed_connection(session).execute(_EVENT_UPDATE, [
         {"event_id": o.event_id, "status": o.status, "detail": {"items": o.items}} for o in outcomes
     ])
     return outcomes
