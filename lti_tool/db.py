@@ -19,11 +19,17 @@ from contextlib import contextmanager
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import CursorResult, Engine, Result, Table, create_engine, event, func, insert
+from sqlalchemy import Connection, CursorResult, Engine, Result, Table, create_engine, event, func, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from lti_tool.row_inserts import bound_values, covers_defaults, execute_values, returning_suffix
+from lti_tool.row_inserts import (
+    bound_values,
+    covers_defaults,
+    execute_values,
+    insert_returning_ids,
+    returning_suffix,
+)
 
 
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000, **kwargs: Any) -> Engine:
@@ -166,6 +172,15 @@ def table_of(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
+def flushed_connection(session: Session) -> Connection:
+    """The session's connection, for Core statements built once on the hot path: they skip the
+    ORM's execution (its events, autoflush, result wrapping); pending ORM changes are flushed first,
+    as ``session.execute`` would."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
+
+
 def rows_changed(result: Result[Any]) -> int:
     """How many rows an ``UPDATE`` or ``DELETE`` changed (``session.execute`` types its result as
     a plain :class:`~sqlalchemy.Result`; for those statements it is a ``CursorResult``)."""
@@ -262,9 +277,7 @@ def _insert_values_or_skip(session: Session, table: Any, columns: tuple[str, ...
                            conflict_columns: tuple[str, ...], any_conflict: bool) -> list[int | None]:
     """:func:`insert_many_or_skip` as SQL text with plain values (:mod:`lti_tool.row_inserts`): rows
     are matched to ids by their key *as bound* (what the database stores and returns)."""
-    if session.autoflush:
-        session.flush()
-    connection = session.connection()
+    connection = flushed_connection(session)
     values = bound_values(connection.dialect, table, columns, rows)
     key_of = operator.itemgetter(*(columns.index(c) for c in conflict_columns))
     keys: list[Key] = [key_of(row) for row in values] if len(conflict_columns) > 1 else \
@@ -295,7 +308,11 @@ def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> lis
     """Insert the rows; return their new ids in the order given."""
     if not rows:
         return []
-    return [int(found[0]) for found in session.execute(_insert_many_statement(table), rows)]
+    columns = tuple(rows[0])
+    if not (covers_defaults(table, columns) and all(row.keys() == rows[0].keys() for row in rows)):
+        return [int(found[0]) for found in session.execute(_insert_many_statement(table), rows)]
+    connection = flushed_connection(session)
+    return insert_returning_ids(connection, table, columns, bound_values(connection.dialect, table, columns, rows))
 
 
 def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -306,9 +323,7 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
     if not (covers_defaults(table, columns) and all(row.keys() == rows[0].keys() for row in rows)):
         session.execute(insert(table), rows)
         return
-    if session.autoflush:
-        session.flush()
-    connection = session.connection()
+    connection = flushed_connection(session)
     execute_values(connection, table, columns, bound_values(connection.dialect, table, columns, rows))
 
 

@@ -64,7 +64,7 @@ def bound_values(dialect: Dialect, table: Table, columns: tuple[str, ...],
     return out
 
 
-def _placeholder(dialect: Dialect) -> str:
+def placeholder(dialect: Dialect) -> str:
     if dialect.paramstyle == "qmark":
         return "?"
     if dialect.paramstyle in ("format", "pyformat"):
@@ -75,7 +75,7 @@ def _placeholder(dialect: Dialect) -> str:
 @functools.lru_cache(maxsize=256)
 def _statement(dialect: Dialect, table: Table, columns: tuple[str, ...], count: int, suffix: str) -> str:
     quote = dialect.identifier_preparer.quote
-    one = "(" + ", ".join([_placeholder(dialect)] * len(columns)) + ")"
+    one = "(" + ", ".join([placeholder(dialect)] * len(columns)) + ")"
     return (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
             f"({', '.join(quote(c) for c in columns)}) VALUES {', '.join([one] * count)}{suffix}")
 
@@ -107,3 +107,81 @@ def execute_values(connection: Connection, table: Table, columns: tuple[str, ...
             returned.extend(result.cursor.fetchall())
             result.close()
     return returned
+
+
+@functools.lru_cache(maxsize=64)
+def _ordered_statement(dialect: Dialect, table: Table, columns: tuple[str, ...], count: int) -> str:
+    """An insert of ``count`` rows whose new ids are drawn in the order the rows are given: on
+    PostgreSQL the rows are selected from ``VALUES`` ordered by their position (SQLAlchemy's own
+    form for ordered ``RETURNING``), with each value cast to its column's type; SQLite inserts the
+    rows of a ``VALUES`` list in order."""
+    quote = dialect.identifier_preparer.quote
+    target = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(quote(c) for c in columns)})"
+    mark = placeholder(dialect)
+    if dialect.name != "postgresql":
+        one = "(" + ", ".join([mark] * len(columns)) + ")"
+        return f"INSERT INTO {target} VALUES {', '.join([one] * count)} RETURNING id"
+    names = [f"p{i}" for i in range(len(columns))]
+    casts = ", ".join(f"{name}::{table.c[column].type.compile(dialect=dialect)}"
+                      for name, column in zip(names, columns, strict=True))
+    rows = ", ".join("(" + ", ".join([mark] * len(columns)) + f", {n})" for n in range(count))
+    return (f"INSERT INTO {target} SELECT {casts} FROM (VALUES {rows}) AS v ({', '.join(names)}, n) "
+            "ORDER BY n RETURNING id")
+
+
+def insert_returning_ids(connection: Connection, table: Table, columns: tuple[str, ...],
+                         values: list[tuple[Any, ...]]) -> list[int]:
+    """Insert the value tuples (no conflict expected) and return their new ids in the order given.
+
+    The ids of one statement's rows are drawn in the rows' order (:func:`_ordered_statement`) and
+    increase, so the returned ids, sorted, are the rows' in order, whatever order ``RETURNING``
+    gives them in (neither database promises one)."""
+    dialect = connection.dialect
+    step = rows_per_statement(dialect, len(columns) + 1)
+    ids: list[int] = []
+    for start in range(0, len(values), step):
+        part = values[start:start + step]
+        statement = _ordered_statement(dialect, table, columns, len(part))
+        result = connection.exec_driver_sql(statement, tuple(itertools.chain.from_iterable(part)))
+        ids.extend(sorted(int(row[0]) for row in result.cursor.fetchall()))
+        result.close()
+    return ids
+
+
+def typed_placeholders(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
+    """``(%s::TYPE, …)`` for a row of ``columns`` in a PostgreSQL ``VALUES`` list that is joined or
+    selected from rather than inserted (nothing else tells PostgreSQL the values' types)."""
+    mark = placeholder(dialect)
+    return "(" + ", ".join(f"{mark}::{table.c[c].type.compile(dialect=dialect)}" for c in columns) + ")"
+
+
+@functools.lru_cache(maxsize=64)
+def _update_statement(dialect: Dialect, table: Table, columns: tuple[str, ...], count: int) -> str:
+    quote = dialect.identifier_preparer.quote
+    name = dialect.identifier_preparer.format_table(table)
+    assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
+    rows = ", ".join([typed_placeholders(dialect, table, ("id", *columns))] * count)
+    return (f"UPDATE {name} SET {assignments} FROM (VALUES {rows}) AS v (id, {', '.join(quote(c) for c in columns)}) "
+            f"WHERE {name}.id = v.id")
+
+
+def update_by_id(connection: Connection, table: Table, columns: tuple[str, ...],
+                 rows: Sequence[dict[str, Any]]) -> None:
+    """Set ``columns`` of each row (a dict naming ``id`` and ``columns``) by its id: on PostgreSQL one
+    ``UPDATE … FROM (VALUES …)`` a chunk (one round trip, not one per row), elsewhere ``executemany``."""
+    if not rows:
+        return
+    dialect = connection.dialect
+    values = bound_values(dialect, table, ("id", *columns), rows)
+    if dialect.name != "postgresql":
+        mark = placeholder(dialect)
+        quote = dialect.identifier_preparer.quote
+        statement = (f"UPDATE {dialect.identifier_preparer.format_table(table)} SET "
+                     f"{', '.join(f'{quote(c)} = {mark}' for c in columns)} WHERE id = {mark}")
+        connection.exec_driver_sql(statement, [(*row[1:], row[0]) for row in values])
+        return
+    step = rows_per_statement(dialect, len(columns) + 1)
+    for start in range(0, len(values), step):
+        part = values[start:start + step]
+        connection.exec_driver_sql(_update_statement(dialect, table, columns, len(part)),
+                                   tuple(itertools.chain.from_iterable(part)))

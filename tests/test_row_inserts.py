@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, UniqueConstraint, insert, select
 
-from lti_tool.db import insert_many_or_skip, insert_rows, make_engine, session_factory, write_session
+from lti_tool.db import insert_many, insert_many_or_skip, insert_rows, make_engine, session_factory, write_session
 from lti_tool.models.base import Credit, UtcDateTime
-from lti_tool.row_inserts import bound_values, covers_defaults, rows_per_statement
+from lti_tool.row_inserts import bound_values, covers_defaults, rows_per_statement, update_by_id
 
 
 def _typed_table(url: str, name: str) -> tuple[Any, Table]:
@@ -104,3 +104,40 @@ def test_rows_that_leave_out_a_column_with_a_python_default_take_sqlalchemy_s_pa
     table = Table("defaults", metadata, Column("id", Integer, primary_key=True), Column("n", Integer, default=0),
                   Column("m", Integer))
     assert covers_defaults(table, ("n", "m")) and not covers_defaults(table, ("m",))
+
+
+def test_insert_many_gives_each_row_its_own_id_in_order_over_several_statements(database_url: str) -> None:
+    """Rows that differ only in what they carry get the ids of their own rows, in the order given,
+    including past the rows one statement holds (each statement's ids sorted, not as returned)."""
+    engine, table = _typed_table(database_url, "typed_ordered")
+    sessions = session_factory(engine)
+    per_statement = rows_per_statement(engine.dialect, len(table.columns))
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = [_row(i, start + timedelta(minutes=i), {"i": i}) for i in range(per_statement + 5)]
+    rows.reverse()  # the ids' order must follow the rows', not the owners'
+    with write_session(sessions) as session:
+        ids = insert_many(session, table, rows)
+    with sessions() as session:
+        stored = {row_id: (owner, facts) for row_id, owner, facts in
+                  session.execute(select(table.c.id, table.c.owner, table.c.facts))}
+    assert [stored[row_id] for row_id in ids] == [(row["owner"], row["facts"]) for row in rows]
+    assert ids == sorted(ids)
+    engine.dispose()
+
+
+def test_update_by_id_sets_each_row_s_own_values_and_no_other_row(database_url: str) -> None:
+    engine, table = _typed_table(database_url, "typed_update")
+    sessions = session_factory(engine)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with write_session(sessions) as session:
+        ids = insert_many(session, table, [_row(i, start + timedelta(minutes=i), {"i": i}) for i in range(4)])
+        update_by_id(session.connection(), table, ("note", "facts"), [
+            {"id": ids[2], "note": "two", "facts": {"items": [2]}},
+            {"id": ids[0], "note": "zero", "facts": {"items": []}},
+        ])
+    with sessions() as session:
+        stored = {row_id: (note, facts) for row_id, note, facts in
+                  session.execute(select(table.c.id, table.c.note, table.c.facts))}
+    assert stored == {ids[0]: ("zero", {"items": []}), ids[1]: ("n1", {"i": 1}),
+                      ids[2]: ("two", {"items": [2]}), ids[3]: ("n3", {"i": 3})}
+    engine.dispose()

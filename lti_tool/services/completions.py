@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import insert_many_or_skip
+from lti_tool.db import flushed_connection, insert_many_or_skip, table_of
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
-from lti_tool.services.crediting import CreditOutcome, credit_completions, find_mapping
+from lti_tool.services.crediting import CreditOutcome, MappingRow, credit_completions, find_mapping_terms
 from lti_tool.services.learners import LearnerKey, SeenLearner, record_learners
 from lti_tool.services.ledger import KnownCompletion
 
@@ -67,8 +67,8 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
         ("learner_id", "course_id", "completed_at"),
     )
     results: dict[int, dict[str, Any]] = {}
-    mappings: dict[tuple[int, str], models.CourseMapping | None] = {}
-    to_credit: list[tuple[int, KnownCompletion, models.CourseMapping]] = []
+    mappings: dict[tuple[int, str], MappingRow | None] = {}
+    to_credit: list[tuple[int, KnownCompletion, MappingRow]] = []
     for index, (completion_id, learner_id, (event, item)) in enumerate(
             zip(completion_ids, learner_ids, reported, strict=True)):
         base = {"user": item.lms_user_id, "course": item.course_id}
@@ -77,7 +77,7 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
             continue
         key = (event.identity_id, item.course_id)
         if key not in mappings:
-            mappings[key] = find_mapping(session, *key)
+            mappings[key] = find_mapping_terms(session, *key)
         mapping = mappings[key]
         if mapping is None:
             results[index] = {**base, "status": models.EventStatus.UNMAPPED}
@@ -91,6 +91,17 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
     return _outcomes(events, results)
 
 
+_COMPLETIONS = table_of(models.CourseCompletion)
+_FIRST_TIMES = (
+    select(_COMPLETIONS.c.learner_id, _COMPLETIONS.c.course_id, func.min(_COMPLETIONS.c.completed_at))
+    .where(_COMPLETIONS.c.learner_id.in_(bindparam("learner_ids", expanding=True)),
+           _COMPLETIONS.c.course_id.in_(bindparam("course_ids", expanding=True)))
+    .group_by(_COMPLETIONS.c.learner_id, _COMPLETIONS.c.course_id)
+)
+"""Built once, as a Core statement run on the connection: it runs in every batch of events, and
+building it per batch (its ``IN`` lists, its cache key) cost more than the query."""
+
+
 def _first_times(session: Session, items: list[tuple[int, Completion]]) -> dict[tuple[int, str], datetime]:
     """For completions an LMS re-fires with later times (:attr:`Completion.once_per_course`): the
     time each (learner, course) was first completed at, stored or earlier in these items. Recorded
@@ -98,12 +109,10 @@ def _first_times(session: Session, items: list[tuple[int, Completion]]) -> dict[
     if not items:
         return {}
     first: dict[tuple[int, str], datetime] = {}
-    c = models.CourseCompletion
-    rows = session.execute(
-        select(c.learner_id, c.course_id, func.min(c.completed_at))
-        .where(c.learner_id.in_(sorted({learner_id for learner_id, _ in items})),
-               c.course_id.in_(sorted({item.course_id for _, item in items})))
-        .group_by(c.learner_id, c.course_id))
+    rows = flushed_connection(session).execute(_FIRST_TIMES, {
+        "learner_ids": sorted({learner_id for learner_id, _ in items}),
+        "course_ids": sorted({item.course_id for _, item in items}),
+    })
     for learner_id, course_id, when in rows:
         first[(learner_id, course_id)] = when
     for learner_id, item in items:

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
+from lti_tool.db import flushed_connection, table_of
 from lti_tool.services import ledger
 
 log = logging.getLogger(__name__)
@@ -58,20 +60,20 @@ class CreditOutcome:
         }
 
 
+_CREDENTIALS_HELD = table_of(models.LearnerCredential)
 _HOLDINGS = (
-    select(models.LearnerCredential.learner_id, models.LearnerCredential.credential,
-           models.LearnerCredential.certified_on, models.LearnerCredential.cycle_start,
-           models.LearnerCredential.number)
-    .where(models.LearnerCredential.learner_id.in_(bindparam("learner_ids", expanding=True)))
+    select(_CREDENTIALS_HELD.c.learner_id, _CREDENTIALS_HELD.c.credential, _CREDENTIALS_HELD.c.certified_on,
+           _CREDENTIALS_HELD.c.cycle_start, _CREDENTIALS_HELD.c.number)
+    .where(_CREDENTIALS_HELD.c.learner_id.in_(bindparam("learner_ids", expanding=True)))
 )
-"""Built once, columns only (no ORM objects): it runs in every batch of events."""
+"""Built once, a Core statement run on the connection (no ORM objects): it runs in every batch of events."""
 
 
 def _holdings(session: Session, learner_ids: set[int]) -> dict[tuple[int, str], api.Holding]:
     """The credentials the learners hold, by (learner, credential): their cycles key the awards."""
     if not learner_ids:
         return {}
-    rows = session.execute(_HOLDINGS, {"learner_ids": sorted(learner_ids)})
+    rows = flushed_connection(session).execute(_HOLDINGS, {"learner_ids": sorted(learner_ids)})
     return {(learner_id, credential): api.Holding(credential, certified_on, cycle_start, number)
             for learner_id, credential, certified_on, cycle_start, number in rows}
 
@@ -87,16 +89,59 @@ def find_mapping(session: Session, identity_id: int, course_id: str) -> models.C
     return session.scalar(_MAPPING, {"identity_id": identity_id, "course_id": course_id})
 
 
+class MappingTerms(Protocol):
+    """What crediting reads of a course's mapping (a :class:`models.CourseMapping` or :class:`MappingRow`)."""
+
+    @property
+    def minutes(self) -> int | None: ...
+    @property
+    def use_measured_time(self) -> bool: ...
+    @property
+    def max_minutes(self) -> int | None: ...
+    @property
+    def activity(self) -> str: ...
+    @property
+    def facts(self) -> dict[str, Any]: ...
+    @property
+    def credentials(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    """A mapping's terms read as columns, without an ORM object (the events' hot path)."""
+
+    minutes: int | None
+    use_measured_time: bool
+    max_minutes: int | None
+    activity: str
+    facts: dict[str, Any]
+    credentials: list[str]
+
+
+_MAPPINGS = table_of(models.CourseMapping)
+_MAPPING_TERMS = select(
+    _MAPPINGS.c.minutes, _MAPPINGS.c.use_measured_time, _MAPPINGS.c.max_minutes, _MAPPINGS.c.activity,
+    _MAPPINGS.c.facts, _MAPPINGS.c.credentials,
+).where(_MAPPINGS.c.source_id == bindparam("identity_id"), _MAPPINGS.c.course_id == bindparam("course_id"))
+
+
+def find_mapping_terms(session: Session, identity_id: int, course_id: str) -> MappingRow | None:
+    """:func:`find_mapping`'s terms as columns (no ORM object), for crediting."""
+    row = flushed_connection(session).execute(
+        _MAPPING_TERMS, {"identity_id": identity_id, "course_id": course_id}).first()
+    return None if row is None else MappingRow(*row)
+
+
 DEFAULT_MAX_MINUTES = 8 * 60
 """The ceiling on measured time when a mapping names neither ``max_minutes`` nor ``minutes``: a
 learner who leaves a course open overnight has not studied all night."""
 
 
-def ceiling_minutes(mapping: models.CourseMapping) -> int:
+def ceiling_minutes(mapping: MappingTerms) -> int:
     return mapping.max_minutes or mapping.minutes or DEFAULT_MAX_MINUTES
 
 
-def activity_for(mapping: models.CourseMapping, measured_minutes: int | None) -> api.Activity | None:
+def activity_for(mapping: MappingTerms, measured_minutes: int | None) -> api.Activity | None:
     """The activity a completion of this course was; ``None`` if it has no contact time. Measured
     time is credited up to the mapping's ceiling (:func:`ceiling_note` says when it was)."""
     minutes = mapping.minutes
@@ -111,7 +156,7 @@ def activity_for(mapping: models.CourseMapping, measured_minutes: int | None) ->
     return api.Activity(minutes=minutes, type=mapping.activity, **facts)
 
 
-def ceiling_note(mapping: models.CourseMapping, measured_minutes: int | None) -> str | None:
+def ceiling_note(mapping: MappingTerms, measured_minutes: int | None) -> str | None:
     """What the award's reason adds when the measured time was above the ceiling."""
     if not mapping.use_measured_time or measured_minutes is None:
         return None
@@ -130,7 +175,7 @@ class _Conversion:
     results: tuple[tuple[str, api.CreditRule, api.Award | api.Refusal], ...] = ()
 
 
-def _convert(mapping: models.CourseMapping, measured_minutes: int | None, rulebook: Rulebook) -> _Conversion:
+def _convert(mapping: MappingTerms, measured_minutes: int | None, rulebook: Rulebook) -> _Conversion:
     activity = activity_for(mapping, measured_minutes)
     if activity is None:
         return _Conversion(None)
@@ -147,7 +192,7 @@ def _convert(mapping: models.CourseMapping, measured_minutes: int | None, rulebo
 
 def credit_completions(
     session: Session,
-    pairs: list[tuple[ledger.CompletionFacts, models.CourseMapping]],
+    pairs: list[tuple[ledger.CompletionFacts, MappingTerms]],
     rulebook: Rulebook,
 ) -> list[CreditOutcome]:
     """Award every credential of each completion's mapping that the completion has not earned yet.

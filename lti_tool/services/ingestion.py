@@ -20,23 +20,19 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import insert_many, table_of, write_session
+from lti_tool.db import flushed_connection, insert_many, table_of, write_session
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
+from lti_tool.row_inserts import update_by_id
 from lti_tool.services.completions import Outcome, StoredEvent, credit_events
 
 log = logging.getLogger(__name__)
 
-# Built once; values come as parameters (the hot path of every event).
-_EVENT_UPDATE = (
-    update(table_of(models.LmsEvent))
-    .where(models.LmsEvent.__table__.c.id == bindparam("event_id"))
-    .values(status=bindparam("status"), detail=bindparam("detail"))
-)
+_EVENTS = table_of(models.LmsEvent)
 
 
 @dataclass(frozen=True)
@@ -112,8 +108,8 @@ def _store_and_credit(session: Session, rulebook: Rulebook, submissions: list[Su
     outcomes = credit_events(session, rulebook, [
         StoredEvent(event_id, s.identity_id, s.parsed) for event_id, s in zip(event_ids, submissions, strict=True)
     ])
-    session.execute(_EVENT_UPDATE, [
-        {"event_id": o.event_id, "status": o.status, "detail": {"items": o.items}} for o in outcomes
+    update_by_id(flushed_connection(session), _EVENTS, ("status", "detail"), [
+        {"id": o.event_id, "status": o.status, "detail": {"items": o.items}} for o in outcomes
     ])
     return outcomes
 
