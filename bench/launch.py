@@ -4,9 +4,9 @@ PyJWT RS256 decode of the same id_tokens.
 Starts the tests' LTI test platform (a real RSA key, its JWKS served over HTTP on 127.0.0.1), a fresh
 database (SQLite in a temporary folder, or ``DATABASE_URL``, which must name an empty database) with
 the platform registered, and ``lti-tool serve`` on 127.0.0.1. ``--clients`` browsers launch
-``--launches`` times in all, each as a new user: ``GET /lti/login`` (state and nonce stored, state
+``--launches`` times in all, each as a new user: ``GET /lti/login`` (a signed state and its nonce, state
 cookie set), then ``POST /lti/launch`` with an id_token the platform signed for that nonce (signature,
-claims, state and nonce checked, nonce and state consumed, launch session opened). A launch's time
+claims, state and nonce checked, nonce consumed, launch session opened). A launch's time
 is the browser's wait for both answers (not the platform's signing). The ceiling decodes the same
 id_tokens with ``jwt.decode`` (RS256 signature, expiry and audience), from as many threads.
 Then ``--alone`` launches from a single browser, one after the other, for the latency of a launch

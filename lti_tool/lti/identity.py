@@ -57,10 +57,10 @@ def record_learner(session: Session, platform: models.Platform, user: str, body:
         part for part in (body.get("given_name"), body.get("family_name")) if isinstance(part, str) and part)
     email = body.get("email")
     # A platform's source_id is already its event source's identity (lti_tool.lti.platforms).
-    learners.record_learner(session, learners.SeenLearner(
+    learners.record_learners(session, [learners.SeenLearner(
         learners.LearnerKey(platform.source_id, user),
         name=name[:255] if isinstance(name, str) and name else None,
-        email=email[:320] if isinstance(email, str) and email else None))
+        email=email[:320] if isinstance(email, str) and email else None)])
 
 
 def course_id(body: dict[str, Any], *, canvas: bool) -> str | None:

@@ -1,10 +1,12 @@
-"""OIDC login and launch: state and nonce kept in the database, consumed exactly once.
+"""OIDC login and launch: the login stores nothing; the launch consumes its nonce exactly once.
 
-A login stores (state, nonce) for the platform. The launch then checks the token
-(:mod:`lti_tool.lti.tokens`), and in one write transaction deletes the state row (a second use of
-the state finds nothing), inserts the nonce into ``lti_used_nonces`` (its unique key refuses a
-replay on any worker), records the learner and opens a launch session. A rejection raises before the
-transaction commits, so nothing of a refused launch is stored.
+A login answers a signed, expiring state and the nonce that belongs to it
+(:mod:`lti_tool.lti.login_state`); nothing is written. The launch then checks the token
+(:mod:`lti_tool.lti.tokens`) and the state (its signature, expiry, platform, and that the id_token
+carries its nonce), and in one write transaction inserts the nonce into ``lti_used_nonces`` (its
+unique key refuses a replay, of the token or of the state, on any worker), records the learner and
+opens a launch session. A rejection raises before the transaction commits, so nothing of a refused
+launch is stored.
 
 The launch must come from the browser that began the login: its state cookie equals the state, or,
 when the cookie is absent (an iframe that blocks third-party cookies), the platform's client-side
@@ -28,7 +30,7 @@ from lti_tool import models, text
 from lti_tool.db import insert_or_skip
 from lti_tool.jwks import JwksUnavailable, UnknownKey
 from lti_tool.lti import claims as c
-from lti_tool.lti import identity, platforms, roles, storage, tokens
+from lti_tool.lti import identity, login_state, platforms, roles, storage, tokens
 from lti_tool.lti.tokens import KeyLookup, LaunchRejected
 from lti_tool.settings import LtiSettings
 
@@ -42,9 +44,11 @@ class LoginRedirect:
 
 
 def begin_login(
-    session: Session, params: dict[str, str], *, launch_url: str, settings: LtiSettings, storage_secret: str
+    session: Session, params: dict[str, str], *, launch_url: str, settings: LtiSettings, storage_secret: str,
+    state_secret: str,
 ) -> LoginRedirect:
-    """Answer an OIDC third-party login initiation with the platform's authorization URL."""
+    """Answer an OIDC third-party login initiation with the platform's authorization URL (reads only:
+    the state is signed with ``state_secret``, not stored)."""
     params = _checked_login(params)
     issuer, login_hint = params.get("iss", ""), params.get("login_hint", "")
     if not issuer or not login_hint:
@@ -58,12 +62,8 @@ def begin_login(
     deployment_id = params.get("lti_deployment_id")
     if deployment_id and not platforms.has_deployment(session, platform.id, deployment_id):
         raise unknown_deployment(platform, deployment_id)
-    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    now = models.utcnow()
-    session.execute(delete(models.LaunchState).where(models.LaunchState.expires_at < now))
-    session.add(models.LaunchState(
-        state=state, nonce=nonce, platform_id=platform.id,
-        expires_at=now + timedelta(seconds=settings.state_lifetime_seconds)))
+    login = login_state.issue(state_secret, platform.id, settings.state_lifetime_seconds)
+    state, nonce = login.state, login.nonce
     query = {
         "scope": "openid", "response_type": "id_token", "response_mode": "form_post",
         "prompt": "none", "client_id": platform.client_id, "redirect_uri": launch_url,
@@ -155,6 +155,8 @@ class BrowserBinding:
     state_cookie: str | None
     storage_value: str | None
     storage_secret: str
+    state_secret: str
+    """What the login's states are signed with (:mod:`lti_tool.lti.login_state`)."""
 
 
 def _check_binding(state: str, binding: BrowserBinding) -> bool:
@@ -197,8 +199,8 @@ def verify_launch(
     check_claims(body)
     if not platforms.has_deployment(session, platform.id, body[c.DEPLOYMENT_ID]):
         raise unknown_deployment(platform, body[c.DEPLOYMENT_ID])
+    _check_state(binding.state_secret, state, platform.id, body["nonce"])
     if not bound:  # the platform's storage is asked only for a login that can still be used
-        _login_of(session, state, platform.id, body["nonce"])
         used = session.scalar(select(models.UsedNonce.id).where(
             models.UsedNonce.platform_id == platform.id, models.UsedNonce.nonce == body["nonce"]))
         if used is not None:
@@ -206,39 +208,39 @@ def verify_launch(
     return VerifiedLaunch(platform.id, body, bound, tuple(storage.message_origins(platform)))
 
 
-def record_launch(session: Session, verified: VerifiedLaunch, *, state: str, settings: LtiSettings) -> Launch:
-    """In one write transaction: consume the state and the nonce, record the learner, open a session."""
+def record_launch(session: Session, verified: VerifiedLaunch, *, settings: LtiSettings,
+                  purge_expired: bool = True) -> Launch:
+    """In one write transaction: consume the nonce (and with it the state, checked by
+    :func:`verify_launch`), record the learner, open a session; with ``purge_expired``, also delete
+    the expired used nonces and launch sessions (the caller may do that on some launches only:
+    an expired row is never honoured, only kept a little longer)."""
     if not verified.browser_bound:
         raise LaunchRejected("this launch does not come from the browser that began its login", 401)
     platform = session.get(models.Platform, verified.platform_id)
     if platform is None or platform.status != "active":
         raise LaunchRejected("this platform is not registered", 403)
-    _consume_state(session, state, platform.id, verified.body["nonce"])
-    consume_nonce(session, platform.id, verified.body["nonce"], settings)
-    return _open_session(session, platform, verified.body, settings)
+    consume_nonce(session, platform.id, verified.body["nonce"], settings, purge_expired=purge_expired)
+    return _open_session(session, platform, verified.body, settings, purge_expired=purge_expired)
 
 
-def _login_of(session: Session, state: str, platform_id: int, nonce: str) -> models.LaunchState:
-    row = session.scalar(select(models.LaunchState).where(models.LaunchState.state == state))
-    if row is None or row.expires_at < models.utcnow():
-        raise LaunchRejected("the login for this launch is unknown, used or expired (state)", 401)
-    if row.platform_id != platform_id or not secrets.compare_digest(row.nonce, nonce):
-        raise LaunchRejected("the launch does not belong to its login (state and nonce differ)", 401)
-    return row
+def _check_state(secret: str, state: str, platform_id: int, nonce: str) -> None:
+    try:
+        login_state.check(secret, state, platform_id, nonce)
+    except login_state.BadState as exc:
+        raise LaunchRejected(str(exc), 401) from None
 
 
-def _consume_state(session: Session, state: str, platform_id: int, nonce: str) -> None:
-    row = _login_of(session, state, platform_id, nonce)
-    deleted = session.execute(delete(models.LaunchState).where(models.LaunchState.id == row.id))
-    if deleted.rowcount != 1:  # type: ignore[attr-defined]
-        raise LaunchRejected("the login for this launch was used already (state)", 401)
-
-
-def consume_nonce(session: Session, platform_id: int, nonce: str, settings: LtiSettings) -> None:
-    """Record the nonce as used; a second use, on any worker, is refused by the unique key."""
+def consume_nonce(session: Session, platform_id: int, nonce: str, settings: LtiSettings, *,
+                  purge_expired: bool = True) -> None:
+    """Record the nonce as used; a second use, on any worker, is refused by the unique key (an
+    expired row not purged yet still refuses it)."""
     now = models.utcnow()
-    session.execute(delete(models.UsedNonce).where(models.UsedNonce.expires_at < now))
-    keep = timedelta(seconds=settings.max_token_age_seconds + 2 * settings.clock_leeway_seconds)
+    if purge_expired:
+        session.execute(delete(models.UsedNonce).where(models.UsedNonce.expires_at < now))
+    # As long as the id_token could still be accepted, and as long as the login's state could: the
+    # used nonce is what makes a state single-use (lti_tool.lti.login_state).
+    keep = timedelta(seconds=max(settings.max_token_age_seconds + 2 * settings.clock_leeway_seconds,
+                                 settings.state_lifetime_seconds + settings.clock_leeway_seconds))
     inserted = insert_or_skip(
         session, models.UsedNonce.__table__,
         {"platform_id": platform_id, "nonce": nonce, "expires_at": now + keep},
@@ -249,7 +251,8 @@ def consume_nonce(session: Session, platform_id: int, nonce: str, settings: LtiS
 
 
 def _open_session(
-    session: Session, platform: models.Platform, body: dict[str, Any], settings: LtiSettings
+    session: Session, platform: models.Platform, body: dict[str, Any], settings: LtiSettings, *,
+    purge_expired: bool,
 ) -> Launch:
     context = body.get(c.CONTEXT) or {}
     context_id = context.get("id")
@@ -260,7 +263,8 @@ def _open_session(
     except text.BadText as exc:
         raise LaunchRejected(f"the launch is malformed: {exc}") from None
     identity.record_learner(session, platform, user, body)
-    session.execute(delete(models.LaunchSession).where(models.LaunchSession.expires_at < models.utcnow()))
+    if purge_expired:  # find_session never honours an expired one
+        session.execute(delete(models.LaunchSession).where(models.LaunchSession.expires_at < models.utcnow()))
     token = secrets.token_urlsafe(32)
     row = models.LaunchSession(
         launch_id=digest(token), platform_id=platform.id, deployment_id=body[c.DEPLOYMENT_ID],

@@ -67,7 +67,9 @@ class ToolKey(Base):
 
 
 class LaunchState(Base):
-    """An OIDC login in flight: the state and the nonce sent to the platform. Deleted when used."""
+    """No longer written: a login's state is signed, not stored (:mod:`lti_tool.lti.login_state`).
+    The table stays until a migration drops it; rows a running tool stored before the upgrade expire
+    unused (those logins are opened again from the course)."""
 
     __tablename__ = "lti_launch_states"
 
@@ -80,7 +82,8 @@ class LaunchState(Base):
 
 
 class UsedNonce(Base):
-    """A nonce some launch consumed; the unique key makes a replay fail on any worker."""
+    """A nonce some launch consumed; the unique key makes a replay fail on any worker. A login's
+    state has exactly one nonce, so this row also ends the state (:mod:`lti_tool.lti.login_state`)."""
 
     __tablename__ = "lti_used_nonces"
     __table_args__ = (UniqueConstraint("platform_id", "nonce"),)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -54,3 +55,31 @@ def list_awards(
         }
         for row in session.execute(query)
     ]
+
+
+class StandingAward(NamedTuple):
+    """A learner's award that stands (not revoked), as the learner's page lists its certificate."""
+
+    id: int
+    credential: str
+    course: str
+    amount: Decimal
+    unit: str
+    completed_on: str
+    """The completion's UTC date, ``YYYY-MM-DD``."""
+
+
+def standing_awards(session: Session, *, identity_id: int, user: str) -> list[StandingAward]:
+    """The awards of ``user`` (of the resolved identity source ``identity_id``) that stand, oldest
+    first: :func:`list_awards` of that learner without the revoked ones, read as the six columns a
+    certificate row shows (the learner page lists hundreds on every view)."""
+    a, learner = models.Award, models.Learner
+    revoked = exists().where(models.LedgerEntry.award_id == a.id, models.LedgerEntry.kind == models.EntryKind.REVERSAL)
+    query = (
+        select(a.id, a.credential, a.course_id, a.amount, a.unit, a.completed_at)
+        .join(learner, learner.id == a.learner_id)
+        .where(a.source_id == identity_id, learner.lms_user_id == user, ~revoked)
+        .order_by(a.id)
+    )
+    return [StandingAward(award_id, credential, course, amount, unit, completed_at.date().isoformat())
+            for award_id, credential, course, amount, unit, completed_at in session.execute(query)]

@@ -20,15 +20,24 @@ WHAT = {"number": "member or licence number", "consent": "consent to report to t
 
 def missing_for(session: Session, learner_id: int, credential: str, requires: Iterable[str]) -> list[str]:
     """What the learner still has to give before claims for ``credential`` are sent (empty: ready)."""
-    missing = []
     requires = set(requires)
+    number = None
     if "number" in requires:
         number = session.scalar(select(models.LearnerCredential.number).where(
             models.LearnerCredential.learner_id == learner_id,
             models.LearnerCredential.credential == credential))
-        if not (number and number.strip()):
-            missing.append(WHAT["number"])
-    if "consent" in requires and not has_consent(session, learner_id, credential):
+    return missing_given(requires, number=number,
+                         consent="consent" in requires and has_consent(session, learner_id, credential))
+
+
+def missing_given(requires: Iterable[str], *, number: str | None, consent: bool) -> list[str]:
+    """:func:`missing_for` of what the caller read already: the number on file and whether consent
+    stands (the learner page reads both for all of a learner's credentials at once)."""
+    requires = set(requires)
+    missing = []
+    if "number" in requires and not (number and number.strip()):
+        missing.append(WHAT["number"])
+    if "consent" in requires and not consent:
         missing.append(WHAT["consent"])
     return missing
 
@@ -53,6 +62,13 @@ def has_consent(session: Session, learner_id: int, credential: str) -> bool:
     consent = session.scalar(select(models.ReportConsent).where(
         models.ReportConsent.learner_id == learner_id, models.ReportConsent.credential == credential))
     return consent is not None and consent.withdrawn_at is None
+
+
+def consented(session: Session, learner_id: int) -> set[str]:
+    """The credentials for which the learner's consent to report stands (:func:`has_consent` of
+    each, in one query)."""
+    return set(session.scalars(select(models.ReportConsent.credential).where(
+        models.ReportConsent.learner_id == learner_id, models.ReportConsent.withdrawn_at.is_(None))))
 
 
 def consent_recorded(session: Session, learner_id: int, credential: str) -> bool:

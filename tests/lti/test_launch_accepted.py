@@ -93,11 +93,18 @@ def test_a_platform_clock_up_to_a_minute_off_is_accepted(skew: int, launch: Laun
     assert response.status_code == 303, response.get_data(as_text=True)
 
 
-def test_a_launch_consumes_its_nonce_and_state(launch: Launcher, runtime: Runtime) -> None:
-    launch()
+def test_a_launch_consumes_its_nonce_and_with_it_its_state(launch: Launcher, runtime: Runtime) -> None:
+    from tests.lti.conftest import login
+
+    auth = login(launch.client, launch.platform)
+    token = launch.platform.sign(launch.platform.claims(nonce=auth["nonce"]))
+    assert launch.client.post("/lti/launch", data={"id_token": token, "state": auth["state"]}).status_code == 303
     with read_session(runtime.sessions) as session:
-        assert session.scalar(select(models.LaunchState)) is None
-        assert session.scalar(select(models.UsedNonce)) is not None
+        assert session.scalar(select(models.UsedNonce.nonce)) == auth["nonce"]
+    assert stored_counts(runtime)["lti_launch_sessions"] == 1
+    again = launch.platform.sign(launch.platform.claims(nonce=auth["nonce"], jti="a-second-token"))
+    replayed = launch.client.post("/lti/launch", data={"id_token": again, "state": auth["state"]})
+    assert replayed.status_code == 401 and "nonce replayed" in replayed.get_data(as_text=True)
     assert stored_counts(runtime)["lti_launch_sessions"] == 1
 
 

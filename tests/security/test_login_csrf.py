@@ -56,9 +56,10 @@ def sessions(runtime: Runtime) -> int:
         return db.scalar(select(func.count()).select_from(models.LaunchSession)) or 0
 
 
-def states(runtime: Runtime) -> int:
+def used_nonces(runtime: Runtime) -> int:
+    """Logins used up (a login's state is signed, not stored: its nonce, once used, ends it)."""
     with read_session(runtime.sessions) as db:
-        return db.scalar(select(func.count()).select_from(models.LaunchState)) or 0
+        return db.scalar(select(func.count()).select_from(models.UsedNonce)) or 0
 
 
 def post_back(client: FlaskClient, token: str, state: str, value: str, **headers: str) -> TestResponse:
@@ -69,6 +70,7 @@ def post_back(client: FlaskClient, token: str, state: str, value: str, **headers
 def test_a_login_with_a_storage_target_answers_a_page_that_stores_the_proof_then_goes_on(
     client: FlaskClient, registered: TestPlatform, runtime: Runtime
 ) -> None:
+    before = stored_counts(runtime)
     login = storage_login(client, registered)
     assert login["target"] == "lti-storage"
     assert login["key"] == f"lti_tool_state_{login['state']}"
@@ -77,7 +79,7 @@ def test_a_login_with_a_storage_target_answers_a_page_that_stores_the_proof_then
     assert login["redirect_uri"] == f"{TOOL}/lti/launch" and login["nonce"]
     assert 'src="/static/lti_storage.js"' in login["page"] and "<script>" not in login["page"]
     assert client.get_cookie(STATE_COOKIE, path="/lti/").value == login["state"]
-    assert states(runtime) == 1
+    assert stored_counts(runtime) == before, "the login's state is signed, not stored"
 
 
 def test_a_login_without_a_storage_target_still_redirects(client: FlaskClient, registered: TestPlatform) -> None:
@@ -99,7 +101,7 @@ def test_a_launch_without_the_state_cookie_is_answered_by_a_page_that_asks_the_s
     assert attribute(page, "data-mode") == "get" and attribute(page, "data-key") == login["key"]
     assert attribute(page, "data-target") == "lti-storage"
     assert login["value"] not in page, "the proof comes from the platform's storage, never from the tool"
-    assert stored_counts(runtime) == before and states(runtime) == 1 and sessions(runtime) == 0
+    assert stored_counts(runtime) == before and used_nonces(runtime) == 0 and sessions(runtime) == 0
 
 
 def test_a_cookieless_launch_with_the_storage_proof_from_the_tools_page_is_accepted(
@@ -109,7 +111,7 @@ def test_a_cookieless_launch_with_the_storage_proof_from_the_tools_page_is_accep
     without_state_cookie(client)
     response = post_back(client, launch_token(registered, login["nonce"]), login["state"], login["value"])
     assert response.status_code == 303, response.get_data(as_text=True)
-    assert sessions(runtime) == 1 and states(runtime) == 0
+    assert sessions(runtime) == 1 and used_nonces(runtime) == 1
     assert client.get("/lti/home").status_code == 303
 
 
@@ -137,7 +139,8 @@ def test_a_cookieless_launch_without_a_valid_storage_proof_is_refused_and_stores
     response = post_back(client, token, login["state"], proofs.get(value, value or ""), **headers)
     assert response.status_code == status, response.get_data(as_text=True)
     assert "cannot be opened" in response.get_data(as_text=True)
-    assert stored_counts(runtime) == before and sessions(runtime) == 0 and states(runtime) == 2
+    assert stored_counts(runtime) == before and sessions(runtime) == 0 and used_nonces(runtime) == 0
+    assert post_back(client, token, login["state"], login["value"]).status_code == 303, "the login is still usable"
 
 
 def test_an_attackers_login_replayed_in_a_victims_browser_is_refused(
@@ -172,6 +175,7 @@ def test_a_used_login_is_refused_before_the_storage_is_asked(
 def test_a_hostile_storage_target_at_login_is_400_and_stores_nothing(
     client: FlaskClient, registered: TestPlatform, runtime: Runtime, target: str
 ) -> None:
+    before = stored_counts(runtime)
     response = client.get("/lti/login", query_string={
         "iss": registered.issuer, "login_hint": "u", "lti_storage_target": target})
-    assert response.status_code == 400 and states(runtime) == 0
+    assert response.status_code == 400 and stored_counts(runtime) == before

@@ -9,6 +9,7 @@ then is it recorded.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ from flask import Blueprint, current_app, make_response, redirect, render_templa
 from lti_tool import text
 from lti_tool.db import read_session, write_session
 from lti_tool.lti import launch as launch_service
-from lti_tool.lti import storage
+from lti_tool.lti import login_state, storage
 from lti_tool.lti.claims import DEEP_LINKING_REQUEST
 from lti_tool.lti.tokens import LaunchRejected
 from lti_tool.runtime import current_runtime
@@ -29,13 +30,27 @@ blueprint = Blueprint("lti_launch", __name__)
 STATE_COOKIE = "lti_tool_state"
 STORAGE_FIELD = "lti_storage_value"
 """The form field the tool's launch page posts the platform storage's answer in."""
+PURGE_EVERY_SECONDS = 60.0
+"""How often (at most, per process) a launch also deletes expired used nonces and launch sessions."""
 
 
-def _storage_secret() -> str:
-    cache = current_app.extensions.setdefault("lti_tool_storage_secret", {})
-    if "value" not in cache:
-        cache["value"] = shared_secret(current_app, storage.SECRET_NAME)
-    return str(cache["value"])
+def _purge_due() -> bool:
+    """Whether this launch deletes the expired rows: one launch a minute per process does, not every
+    launch (two statements fewer in the write transaction that launches take turns for)."""
+    last = current_app.extensions.setdefault("lti_tool_launch_purge", {"at": None})
+    now = time.monotonic()
+    if last["at"] is not None and now - last["at"] < PURGE_EVERY_SECONDS:
+        return False
+    last["at"] = now
+    return True
+
+
+def _secret(name: str) -> str:
+    """The tool's secret ``name``, read (or made) once per process: it never changes."""
+    cache = current_app.extensions.setdefault("lti_tool_launch_secrets", {})
+    if name not in cache:
+        cache[name] = shared_secret(current_app, name)
+    return str(cache[name])
 
 
 def _cookie_attributes() -> dict[str, Any]:
@@ -47,12 +62,12 @@ def _cookie_attributes() -> dict[str, Any]:
 def login() -> Any:
     rt = current_runtime()
     params = {key: value for key, value in request.values.items() if isinstance(value, str)}
-    secret = _storage_secret()  # before the write transaction: it may open its own
+    storage_secret, state_secret = _secret(storage.SECRET_NAME), _secret(login_state.SECRET_NAME)
     try:
-        with write_session(rt.sessions) as db:
+        with read_session(rt.sessions) as db:  # the state is signed, not stored
             login = launch_service.begin_login(
                 db, params, launch_url=tool_urls().launch_url, settings=rt.settings.lti,
-                storage_secret=secret)
+                storage_secret=storage_secret, state_secret=state_secret)
     except LaunchRejected as exc:
         return refuse(str(exc), exc.status)
     if login.storage_put is None:
@@ -85,7 +100,7 @@ def launch() -> Any:
     try:
         binding = launch_service.BrowserBinding(
             state_cookie=request.cookies.get(STATE_COOKIE), storage_value=_storage_value(),
-            storage_secret=_storage_secret())
+            storage_secret=_secret(storage.SECRET_NAME), state_secret=_secret(login_state.SECRET_NAME))
         with read_session(rt.sessions) as db:
             verified = launch_service.verify_launch(
                 db, id_token=request.form.get("id_token", ""), state=state, binding=binding,
@@ -94,7 +109,8 @@ def launch() -> Any:
         if not verified.browser_bound:
             return _ask_platform_storage(state, verified)
         with write_session(rt.sessions) as db:
-            done = launch_service.record_launch(db, verified, state=state, settings=rt.settings.lti)
+            done = launch_service.record_launch(db, verified, settings=rt.settings.lti,
+                                                 purge_expired=_purge_due())
     except LaunchRejected as exc:
         return refuse(str(exc), exc.status)
     session.clear()

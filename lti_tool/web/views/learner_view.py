@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,8 +18,8 @@ from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook, UnknownCredential
 from lti_tool.credits.rounding import normalized
 from lti_tool.services import learners
-from lti_tool.services.awards import list_awards
-from lti_tool.services.claim_readiness import has_consent, missing_for
+from lti_tool.services.awards import StandingAward, standing_awards
+from lti_tool.services.claim_readiness import consented, missing_given
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,18 @@ class Held:
     missing: list[str]
 
 
+class Certificate(NamedTuple):
+    """A row of a card's certificates: an award, named by its course's title, ready to print (the
+    page lists hundreds, so the template reads plain attributes and looks nothing up)."""
+
+    award_id: int
+    course_title: str
+    """The course mapping's title, else ``Course <id>``."""
+    completed_on: str
+    amount: Decimal
+    unit: str
+
+
 @dataclass(frozen=True)
 class Card:
     """One credential on the learner's page: what is held, where the cycle stands, what is still
@@ -90,7 +102,7 @@ class Card:
 
     held: Held
     renewal: Renewal | None
-    awards: list[dict[str, Any]]
+    certificates: list[Certificate]
     totals: list[tuple[Decimal, str]]
     """Standing credit per unit (one unit per credential in practice)."""
     days_left: int | None
@@ -102,7 +114,7 @@ class Card:
 
 @dataclass
 class LearnerPage:
-    awards: list[dict[str, Any]] = field(default_factory=list)
+    awards: list[StandingAward] = field(default_factory=list)
     totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     credentials: list[Held] = field(default_factory=list)
     progress: list[Renewal] = field(default_factory=list)
@@ -126,45 +138,53 @@ def learner_page(
     page = LearnerPage(credential_titles={r.credential: r.title for r in rulebook})
     if identity_id is None:
         return page
-    page.awards = [a for a in list_awards(session, identity_id=identity_id, user=user) if not a["revoked"]]
+    page.awards = standing_awards(session, identity_id=identity_id, user=user)
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for award in page.awards:
-        totals[(award["credential"], award["unit"])] += Decimal(award["amount"])
+        totals[(award.credential, award.unit)] += award.amount
     page.totals = {key: normalized(value) for key, value in sorted(totals.items())}
-    courses = {a["course"] for a in page.awards}
+    courses = {a.course for a in page.awards}
     if courses:
-        page.titles = {m.course_id: m.title for m in session.scalars(select(models.CourseMapping).where(
-            models.CourseMapping.source_id == identity_id,
-            models.CourseMapping.course_id.in_(courses))) if m.title}
+        mapping = models.CourseMapping
+        page.titles = {course: title for course, title in session.execute(
+            select(mapping.course_id, mapping.title).where(
+                mapping.source_id == identity_id, mapping.course_id.in_(courses))) if title}
     key = learners.LearnerKey(identity_id, user)
     learner = learners.find_learner(session, key)
     if learner is None:
         return page
     holdings = {h.credential: h for h in session.scalars(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id))}
-    for credential in sorted(set(holdings) | {a["credential"] for a in page.awards}):
+    consents = consented(session, learner.id)
+    for credential in sorted(set(holdings) | {a.credential for a in page.awards}):
         held = holdings.get(credential)
         rule = _rule(rulebook, credential)
+        number = held.number if held else None
         page.credentials.append(Held(
             credential=credential, title=rule.title if rule else credential,
             body=rule.body if rule else credential, held=held is not None,
-            number=held.number if held else None, certified_on=held.certified_on if held else None,
-            consent=has_consent(session, learner.id, credential),
-            missing=missing_for(session, learner.id, credential, requires(credential) if requires else ()),
+            number=number, certified_on=held.certified_on if held else None, consent=credential in consents,
+            missing=missing_given(requires(credential) if requires else (), number=number,
+                                  consent=credential in consents),
         ))
     page.addable = [(r.credential, r.title, r.body) for r in rulebook if r.credential not in holdings]
     if holdings:
         page.results = learners.progress(session, rulebook, key=key, on=on, zone=zone)
         for result in page.results:
             page.progress.append(describe_progress(result, _rule(rulebook, result.credential)))
-    page.cards = [_card(page, held, on) for held in page.credentials]
+    certificates: dict[str, list[Certificate]] = defaultdict(list)
+    for award in page.awards:
+        certificates[award.credential].append(Certificate(
+            award.id, page.titles.get(award.course) or f"Course {award.course}", award.completed_on, award.amount,
+            award.unit))
+    page.cards = [_card(page, held, certificates[held.credential], on) for held in page.credentials]
     return page
 
 
-def _card(page: LearnerPage, held: Held, on: date) -> Card:
+def _card(page: LearnerPage, held: Held, certificates: list[Certificate], on: date) -> Card:
     renewal = next((r for r in page.progress if r.credential == held.credential), None)
     return Card(
-        held=held, renewal=renewal, awards=[a for a in page.awards if a["credential"] == held.credential],
+        held=held, renewal=renewal, certificates=certificates,
         totals=[(amount, unit) for (credential, unit), amount in page.totals.items() if credential == held.credential],
         days_left=(renewal.cycle_end - on).days if renewal and renewal.cycle_end else None,
     )
