@@ -66,21 +66,6 @@ class ToolKey(Base):
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class LaunchState(Base):
-    """No longer written: a login's state is signed, not stored (:mod:`lti_tool.lti.login_state`).
-    The table stays until a migration drops it; rows a running tool stored before the upgrade expire
-    unused (those logins are opened again from the course)."""
-
-    __tablename__ = "lti_launch_states"
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    state: Mapped[str] = mapped_column(String(128), unique=True)
-    nonce: Mapped[str] = mapped_column(String(128))
-    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id"))
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
 class UsedNonce(Base):
     """A nonce some launch consumed; the unique key makes a replay fail on any worker. A login's
     state has exactly one nonce, so this row also ends the state (:mod:`lti_tool.lti.login_state`)."""
