@@ -18,6 +18,7 @@ from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import insert_or_skip
 from lti_tool.events.completion import MAX_MINUTES
+from lti_tool.services import past_days
 from lti_tool.services.certificate_files import StoredCertificate
 from lti_tool.services.ledger import activity_facts
 from lti_tool.states import OutsideStatus
@@ -70,6 +71,9 @@ def record_outside(
         if len(value) > LIMITS[name]:
             raise OutsideRefused(f"the {name} is longer than {LIMITS[name]} characters")
     _check_activity_text(title, provider, activity)
+    problem = past_days.out_of_range(on, "date")
+    if problem is not None:  # a future activity would count toward a cycle that has not come
+        raise OutsideRefused(problem)
     if not 1 <= activity.minutes <= MAX_MINUTES:  # the minutes column; a bigger number was a 500
         raise OutsideRefused(f"the minutes must be between 1 and {MAX_MINUTES}")
     held = session.scalar(select(models.LearnerCredential.id).where(
