@@ -150,7 +150,7 @@ def _reconcile_course(sessions: sessionmaker[Session], rulebook: Rulebook, clien
     with read_session(sessions) as session:
         mark = session.scalar(select(models.ReconcileMark).where(
             models.ReconcileMark.source_id == source.id, models.ReconcileMark.course_id == course_id))
-        known = (set() if course_id == FEED else _known_learners(session, source.identity_id, course_id))
+        known = ({} if course_id == FEED else _known_learners(session, source.identity_id, course_id))
     if course_id != FEED:
         report.courses += 1
     ask_since = since

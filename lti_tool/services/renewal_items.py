@@ -18,6 +18,8 @@ from lti_tool.services.learners import LearnerError, LearnerKey, find_learner
 
 RECORDERS = ("learner", "cli")
 MAX_AMOUNT = Decimal(10_000)
+PLACES = Decimal("0.0001")
+"""The column holds four decimal places."""
 """The most hours one confirmation may give (an item measured in hours: volunteer service)."""
 
 
@@ -53,7 +55,8 @@ def confirm_item(session: Session, rulebook: Rulebook, *, learner_id: int, crede
     problem = past_days.out_of_range(on, "day it was met")
     if problem is not None:
         raise ItemError(problem)
-    if amount is not None and (not amount.is_finite() or amount > MAX_AMOUNT or amount.as_tuple().exponent < -4):
+    if amount is not None and (not amount.is_finite() or abs(amount) > MAX_AMOUNT
+                               or amount != amount.quantize(PLACES)):
         # the column holds 4 decimal places; 1e40 hours was an unhandled error
         raise ItemError(f"the hours must be a number up to {MAX_AMOUNT} with at most 4 decimal places")
     if item.amount is not None and (amount is None or amount <= 0):
