@@ -204,7 +204,7 @@ def progress(session: Session, rulebook: Rulebook, *, key: LearnerKey, on: date,
         raise LearnerError(f"no learner {key.lms_user_id!r} in source {key.identity_id}")
     holdings = session.scalars(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id).order_by(models.LearnerCredential.credential))
-    earned = earned_credits(session, learner.id, zone) + earned_outside(session, learner.id)
+    earned = earned_credits(session, learner.id, zone) + earned_outside(session, learner.id, rulebook)
     confirmed = confirmations(session, learner.id)
     results = []
     for h in holdings:
