@@ -18,12 +18,11 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +35,7 @@ from lti_tool.pull.found import Found, PullClient
 from lti_tool.pull.http import HttpLimits, LmsHttp, PullError
 from lti_tool.services.connections import find_connection
 from lti_tool.services.ingestion import Submission, record_events
+from lti_tool.services.known_completions import is_known, known_learners, known_pairs
 from lti_tool.services.reconcile_requests import clear_request, requested_source_names
 from lti_tool.settings import ReconcileSettings
 
@@ -150,7 +150,7 @@ def _reconcile_course(sessions: sessionmaker[Session], rulebook: Rulebook, clien
     with read_session(sessions) as session:
         mark = session.scalar(select(models.ReconcileMark).where(
             models.ReconcileMark.source_id == source.id, models.ReconcileMark.course_id == course_id))
-        known = ({} if course_id == FEED else _known_learners(session, source.identity_id, course_id))
+        known = ({} if course_id == FEED else known_learners(session, source.identity_id, course_id))
     if course_id != FEED:
         report.courses += 1
     ask_since = since
@@ -182,8 +182,8 @@ def _record(sessions: sessionmaker[Session], rulebook: Rulebook, source: models.
     if not found:
         return
     with read_session(sessions) as session:
-        known = _known_pairs(session, source.identity_id, found)
-    fresh = [f for f in found if not _is_known(f, known)]
+        known = known_pairs(session, source.identity_id, found)
+    fresh = [f for f in found if not is_known(f, known)]
     report.already_known += len(found) - len(fresh)
     if not fresh:
         return
@@ -200,58 +200,6 @@ def _record(sessions: sessionmaker[Session], rulebook: Rulebook, source: models.
             report.already_known += 1
     if queued:
         report.errors.append(f"{queued} completion(s) could not be credited now; stored for the reprocess job")
-
-
-def _known_learners(session: Session, identity_id: int, course_id: str) -> dict[str, datetime]:
-    """The learners with a completion of the course, each with their latest one's time."""
-    rows = session.execute(
-        select(models.Learner.lms_user_id, func.max(models.CourseCompletion.completed_at))
-        .join(models.CourseCompletion, models.CourseCompletion.learner_id == models.Learner.id)
-        .where(models.CourseCompletion.source_id == identity_id, models.CourseCompletion.course_id == course_id)
-        .group_by(models.Learner.lms_user_id))
-    return {str(user): _aware(when) for user, when in rows}
-
-
-PUSH_LAG = timedelta(days=1)
-"""How much later than the LMS's record of a completion its pushed event may be dated: Moodle
-creates ``course_completed`` when its cron marks the course complete, after the last criterion's
-``timecompleted`` that the web services give. A pulled completion with a known completion of the
-same learner and course at most this much later is that completion, not a retake."""
-
-
-def _known_pairs(session: Session, identity_id: int,
-                 found: Iterable[Found]) -> dict[tuple[str, str], list[datetime]]:
-    """The known completions of the learners and courses found: (learner, course) -> their times."""
-    users = {f.completion.lms_user_id for f in found}
-    courses = {f.completion.course_id for f in found}
-    rows = session.execute(
-        select(models.Learner.lms_user_id, models.CourseCompletion.course_id, models.CourseCompletion.completed_at)
-        .join(models.CourseCompletion, models.CourseCompletion.learner_id == models.Learner.id)
-        .where(models.Learner.source_id == identity_id, models.Learner.lms_user_id.in_(users),
-               models.CourseCompletion.course_id.in_(courses)))
-    known: dict[tuple[str, str], list[datetime]] = {}
-    for user, course, when in rows:
-        known.setdefault((str(user), str(course)), []).append(_aware(when))
-    return known
-
-
-def _is_known(found: Found, known: dict[tuple[str, str], list[datetime]]) -> bool:
-    """Whether the tool has this completion already. A course an LMS keeps one completion of
-    (Canvas: :attr:`Completion.once_per_course`) is known once the learner completed it at all;
-    otherwise only a completion at the same time, or pushed at most :data:`PUSH_LAG` later, is: a
-    later one is a retake (a course reset), which earns again in a later cycle."""
-    completion = found.completion
-    times = known.get((completion.lms_user_id, completion.course_id))
-    if not times:
-        return False
-    if completion.once_per_course:
-        return True
-    at = _aware(completion.completed_at)
-    return any(at <= when <= at + PUSH_LAG for when in times)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _save_mark(sessions: sessionmaker[Session], source_id: int, course_id: str, latest: datetime | None) -> None:

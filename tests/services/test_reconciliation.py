@@ -289,3 +289,18 @@ def test_a_moodle_completion_pushed_with_its_event_time_is_not_credited_again_by
     [report] = run(runtime, source="moodle-prod")
     assert (report["credited"], report["already_known"]) == (0, 1)
     assert count(runtime, models.CourseCompletion) == 1
+
+
+def test_a_learner_whose_completion_came_through_a_second_source_is_not_asked_again(
+        runtime: Runtime, moodle: MoodleState, client: FlaskClient, cli_json: Callable[..., Any]) -> None:
+    """The push came through another source of the same Moodle (--same-identities-as): the learner
+    is known as completed all the same, and Moodle is not asked about them."""
+    from tests.spine import moodle_completed
+    added = cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-push", "--same-identities-as",
+                     "moodle-prod")
+    assert client.post(added["url"], json=moodle_completed(7, 42, time=1700000000)).json["status"] == "credited"
+    [report] = run(runtime, source="moodle-prod")
+    asked = [c[1]["userid"] for c in moodle.calls
+             if c[0] == "core_completion_get_course_completion_status" and c[1]["courseid"] == "42"]
+    assert asked == ["8"]
+    assert (report["credited"], report["already_known"]) == (0, 1)
