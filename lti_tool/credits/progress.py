@@ -58,6 +58,9 @@ def measure(rule: CreditRule, earned: Sequence[EarnedCredit], holding: Holding, 
         (e for e in mine if cycle.counts_from <= e.earned_on <= cycle.end),
         key=lambda e: (e.earned_on, e.course_id),
     )
+    if rule.effective_repeat_policy() == "ever":  # AAPC: a course credited in an earlier cycle counts no more
+        before = {_key(e) for e in mine if e.earned_on < cycle.counts_from}
+        window = [e for e in window if _key(e) not in before]
     window = _first_per_course(window)
     requirements = rule.requirements()
     counted, excess = _apply_caps(window, [r for r in requirements if r.kind == "cap"])
@@ -86,11 +89,15 @@ def _first_per_course(credits: list[EarnedCredit]) -> list[EarnedCredit]:
     seen: set[str] = set()
     kept = []
     for credit in credits:
-        key = credit.course_key or f"course:{credit.course_id}"
+        key = _key(credit)
         if key not in seen:
             seen.add(key)
             kept.append(credit)
     return kept
+
+
+def _key(credit: EarnedCredit) -> str:
+    return credit.course_key or f"course:{credit.course_id}"
 
 
 def _apply_caps(

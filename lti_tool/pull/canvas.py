@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,7 +53,7 @@ class CanvasClient:
         self.throttle = throttle or Throttle()
         self._sleep = sleep
 
-    def pull(self, course_id: str | None, *, known: Collection[str], since: datetime | None) -> Iterator[Page]:
+    def pull(self, course_id: str | None, *, known: Mapping[str, datetime], since: datetime | None) -> Iterator[Page]:
         assert course_id is not None
         url: str | None = (f"{self.api_url}/api/v1/courses/{quote(course_id, safe='')}/bulk_user_progress"
                            f"?per_page={PER_PAGE}")

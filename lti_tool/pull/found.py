@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,7 +33,9 @@ class PullClient(Protocol):
     per_course: bool
     """True: asked course by course (Canvas, Moodle); False: one feed for the source (LRS)."""
 
-    def pull(self, course_id: str | None, *, known: Collection[str], since: datetime | None) -> Iterator[Page]:
-        """The completions of ``course_id`` (or of the whole feed), page by page; ``known`` are the
-        learner ids whose completion of the course the tool has already."""
+    def pull(self, course_id: str | None, *, known: Mapping[str, datetime],
+             since: datetime | None) -> Iterator[Page]:
+        """The completions of ``course_id`` (or of the whole feed), page by page; ``known`` maps the
+        learner ids whose completion of the course the tool has already to the latest such
+        completion's time (a learner may complete the course again: a retake)."""
         ...

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -32,7 +32,7 @@ class LrsClient:
         self.http, self.auth = http, auth
         self.endpoint = api_url.rstrip("/") + "/"
 
-    def pull(self, course_id: str | None, *, known: Collection[str], since: datetime | None) -> Iterator[Page]:
+    def pull(self, course_id: str | None, *, known: Mapping[str, datetime], since: datetime | None) -> Iterator[Page]:
         key, _, secret = require_secret(self.auth, "token").partition(":")
         for verb in sorted(COMPLETED_VERBS):
             first: dict[str, Any] = {"verb": verb, "limit": PAGE_SIZE, "ascending": "true"}

@@ -1,8 +1,10 @@
 """Moodle web services (REST protocol, ``moodlewsrestformat=json``, a token).
 
 ``core_enrol_get_enrolled_users`` lists the course's users (paged with ``limitfrom``/``limitnumber``),
-then ``core_completion_get_course_completion_status`` is asked per user the tool does not already
-know as completed. A completed status credits with the latest criterion ``timecompleted``.
+then ``core_completion_get_course_completion_status`` is asked per user, except a user the tool
+knows as completed who has not been in the course since (``lastcourseaccess`` no later than that
+completion): a learner who retakes the course after a reset goes back into it, so a retake whose
+push was lost is still found. A completed status credits with the latest criterion ``timecompleted``.
 
 Moodle answers errors with HTTP 200 and an ``exception`` object: ``invalidtoken`` and
 ``accessexception`` (the token or the service's functions) stop the source, ``nocriteriaset``
@@ -13,7 +15,7 @@ two calls) skips the user.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +44,7 @@ class MoodleClient:
         self.http, self.auth = http, auth
         self.endpoint = f"{api_url.rstrip('/')}/webservice/rest/server.php"
 
-    def pull(self, course_id: str | None, *, known: Collection[str], since: datetime | None) -> Iterator[Page]:
+    def pull(self, course_id: str | None, *, known: Mapping[str, datetime], since: datetime | None) -> Iterator[Page]:
         assert course_id is not None
         offset = 0
         while True:
@@ -55,7 +57,7 @@ class MoodleClient:
             page = Page(users_checked=len(users))
             for user in users:
                 user_id = str(user.get("id")) if isinstance(user, dict) else ""
-                if user_id in known:
+                if user_id in known and not _back_since(user, known[user_id]):
                     page.known += 1
                     continue
                 found = self._status(course_id, user)
@@ -108,3 +110,12 @@ class MoodleClient:
                 raise PullError(f"moodle refused {message}", scope="source")
             raise PullError(f"course {course_id}: moodle {message}")
         return body
+
+
+def _back_since(user: Any, completed: datetime) -> bool:
+    """Whether the user has been in the course after the completion the tool knows (or Moodle does
+    not say when they last were): then they may have completed it again, and are asked."""
+    last = user.get("lastcourseaccess") if isinstance(user, dict) else None
+    if not isinstance(last, int) or isinstance(last, bool):
+        return True
+    return last > completed.timestamp()

@@ -98,8 +98,17 @@ def read_rows(lines: Iterable[str], zone: tzinfo, now: datetime | None = None) -
         raise ImportFileError(f"the header (line 1) has unknown or repeated columns: {', '.join(unknown) or header}")
     now = now or datetime.now(UTC)
     width = len(header)
-    for values in reader:
-        line = reader.line_num
+    start = reader.line_num + 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over the csv module's limit (an unclosed quote runs on)
+            yield BadRow(start, f"not readable as CSV ({exc}; an unclosed quote?)")
+            start = reader.line_num + 1
+            continue
+        line, start = start, reader.line_num + 1  # a quoted field may span lines: the row's first
         if not any(v.strip() for v in values):
             continue
         if len(values) != width:
@@ -120,7 +129,7 @@ def _completion(row: dict[str, str], zone: tzinfo, now: datetime) -> Completion:
     minutes_text = (row.get("minutes") or "").strip()
     minutes = None
     if minutes_text:
-        if not minutes_text.isdigit():
+        if not (minutes_text.isascii() and minutes_text.isdigit()):  # "²".isdigit(), but int("²") fails
             raise BadEvent(f"minutes: not a whole number of minutes: {minutes_text!r}")
         minutes = int(minutes_text)
     return Completion(lms_user_id=row["user_id"], course_id=row["course_id"], completed_at=completed_at,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -15,6 +15,7 @@ from lti_tool import models, text
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import upsert_many
+from lti_tool.services import past_days
 from lti_tool.services.award_keys import rekey_awards
 from lti_tool.services.outside_credit import earned_outside
 
@@ -29,7 +30,7 @@ class BadCredentialDetails(LearnerError):
     """A number or date no one could hold (refused with a 400 or a usage error)."""
 
 
-EARLIEST_CERTIFICATION = date(1950, 1, 1)
+EARLIEST_CERTIFICATION = past_days.EARLIEST
 MAX_NUMBER = 100
 
 
@@ -41,10 +42,9 @@ def check_details(number: str | None, certified_on: date | None, today: date | N
             text.checked(number, "the number", MAX_NUMBER, required=False)
         except text.BadText as exc:
             raise BadCredentialDetails(str(exc)) from None
-    latest = (today or date.today()) + timedelta(days=1)
-    if certified_on is not None and not EARLIEST_CERTIFICATION <= certified_on <= latest:
-        raise BadCredentialDetails(f"the certification date {certified_on} is not between "
-                                   f"{EARLIEST_CERTIFICATION} and today")
+    problem = None if certified_on is None else past_days.out_of_range(certified_on, "certification date", today)
+    if problem is not None:
+        raise BadCredentialDetails(problem)
 
 
 LMS_USER_ID_LIMIT = 255
@@ -204,7 +204,7 @@ def progress(session: Session, rulebook: Rulebook, *, key: LearnerKey, on: date,
         raise LearnerError(f"no learner {key.lms_user_id!r} in source {key.identity_id}")
     holdings = session.scalars(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id).order_by(models.LearnerCredential.credential))
-    earned = earned_credits(session, learner.id, zone) + earned_outside(session, learner.id)
+    earned = earned_credits(session, learner.id, zone) + earned_outside(session, learner.id, rulebook)
     confirmed = confirmations(session, learner.id)
     results = []
     for h in holdings:
@@ -220,7 +220,10 @@ def progress(session: Session, rulebook: Rulebook, *, key: LearnerKey, on: date,
             # the page shows the credential without its cycle instead of failing for good.
             log.warning("learner %s: %s dates out of range (%s); shown without a cycle",
                         learner.id, h.credential, exc)
-            results.append(rule.progress(mine, replace(holding, certified_on=None, cycle_start=None), on, own))
+            try:
+                results.append(rule.progress(mine, replace(holding, certified_on=None, cycle_start=None), on, own))
+            except (ValueError, OverflowError):  # the day asked about is beyond the calendar's reach
+                raise LearnerError(f"progress cannot be measured on {on}") from None
     return results
 
 

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from lti_tool import models, text
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
+from lti_tool.credits.repeats import course_key
 from lti_tool.db import insert_or_skip
 from lti_tool.events.completion import MAX_MINUTES
+from lti_tool.services import past_days
 from lti_tool.services.certificate_files import StoredCertificate
 from lti_tool.services.ledger import activity_facts
 from lti_tool.states import OutsideStatus
@@ -70,6 +72,9 @@ def record_outside(
         if len(value) > LIMITS[name]:
             raise OutsideRefused(f"the {name} is longer than {LIMITS[name]} characters")
     _check_activity_text(title, provider, activity)
+    problem = past_days.out_of_range(on, "date")
+    if problem is not None:  # a future activity would count toward a cycle that has not come
+        raise OutsideRefused(problem)
     if not 1 <= activity.minutes <= MAX_MINUTES:  # the minutes column; a bigger number was a 500
         raise OutsideRefused(f"the minutes must be between 1 and {MAX_MINUTES}")
     held = session.scalar(select(models.LearnerCredential.id).where(
@@ -139,11 +144,16 @@ def outside_credits(session: Session, learner_id: int) -> list[models.OutsideCre
                                                                   models.OutsideCredit.id)))
 
 
-def earned_outside(session: Session, learner_id: int) -> list[api.EarnedCredit]:
-    """Outside credit as progress sees it: each activity a course of its own; rejected left out."""
+def earned_outside(session: Session, learner_id: int, rulebook: Rulebook) -> list[api.EarnedCredit]:
+    """Outside credit as progress sees it, rejected left out: each activity a course of its own,
+    except for a credential whose courses count once by the body's index number (AAPC), where an
+    activity with an index number is that course, as the tool's own awards of it are."""
+    by_index = {rule.credential for rule in rulebook if rule.course_counts_once}
     return [
         api.EarnedCredit(credential=r.credential, amount=r.amount, earned_on=r.activity_on,
                          course_id=f"outside:{r.id}", category=r.category, tags=frozenset(r.tags),
-                         course_key=f"outside:{r.id}", self_reported=r.status == OutsideStatus.SELF_REPORTED)
+                         course_key=(course_key(f"outside:{r.id}", r.index_number) if r.credential in by_index
+                                     else f"outside:{r.id}"),
+                         self_reported=r.status == OutsideStatus.SELF_REPORTED)
         for r in outside_credits(session, learner_id) if r.status != OutsideStatus.REJECTED
     ]

@@ -18,7 +18,6 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -36,6 +35,7 @@ from lti_tool.pull.found import Found, PullClient
 from lti_tool.pull.http import HttpLimits, LmsHttp, PullError
 from lti_tool.services.connections import find_connection
 from lti_tool.services.ingestion import Submission, record_events
+from lti_tool.services.known_completions import is_known, known_learners, known_pairs
 from lti_tool.services.reconcile_requests import clear_request, requested_source_names
 from lti_tool.settings import ReconcileSettings
 
@@ -150,7 +150,7 @@ def _reconcile_course(sessions: sessionmaker[Session], rulebook: Rulebook, clien
     with read_session(sessions) as session:
         mark = session.scalar(select(models.ReconcileMark).where(
             models.ReconcileMark.source_id == source.id, models.ReconcileMark.course_id == course_id))
-        known = (set() if course_id == FEED else _known_learners(session, source.identity_id, course_id))
+        known = ({} if course_id == FEED else known_learners(session, source.identity_id, course_id))
     if course_id != FEED:
         report.courses += 1
     ask_since = since
@@ -182,8 +182,8 @@ def _record(sessions: sessionmaker[Session], rulebook: Rulebook, source: models.
     if not found:
         return
     with read_session(sessions) as session:
-        known = _known_pairs(session, source.identity_id, found)
-    fresh = [f for f in found if (f.completion.lms_user_id, f.completion.course_id) not in known]
+        known = known_pairs(session, source.identity_id, found)
+    fresh = [f for f in found if not is_known(f, known)]
     report.already_known += len(found) - len(fresh)
     if not fresh:
         return
@@ -200,24 +200,6 @@ def _record(sessions: sessionmaker[Session], rulebook: Rulebook, source: models.
             report.already_known += 1
     if queued:
         report.errors.append(f"{queued} completion(s) could not be credited now; stored for the reprocess job")
-
-
-def _known_learners(session: Session, identity_id: int, course_id: str) -> set[str]:
-    return set(session.scalars(
-        select(models.Learner.lms_user_id).join(models.CourseCompletion,
-                                                models.CourseCompletion.learner_id == models.Learner.id)
-        .where(models.CourseCompletion.source_id == identity_id, models.CourseCompletion.course_id == course_id)))
-
-
-def _known_pairs(session: Session, identity_id: int, found: Iterable[Found]) -> set[tuple[str, str]]:
-    users = {f.completion.lms_user_id for f in found}
-    courses = {f.completion.course_id for f in found}
-    rows = session.execute(
-        select(models.Learner.lms_user_id, models.CourseCompletion.course_id)
-        .join(models.CourseCompletion, models.CourseCompletion.learner_id == models.Learner.id)
-        .where(models.Learner.source_id == identity_id, models.Learner.lms_user_id.in_(users),
-               models.CourseCompletion.course_id.in_(courses)))
-    return {(str(user), str(course)) for user, course in rows}
 
 
 def _save_mark(sessions: sessionmaker[Session], source_id: int, course_id: str, latest: datetime | None) -> None:

@@ -13,9 +13,14 @@ from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import insert_or_skip
+from lti_tool.services import past_days
 from lti_tool.services.learners import LearnerError, LearnerKey, find_learner
 
 RECORDERS = ("learner", "cli")
+MAX_AMOUNT = Decimal(10_000)
+PLACES = Decimal("0.0001")
+"""The column holds four decimal places."""
+"""The most hours one confirmation may give (an item measured in hours: volunteer service)."""
 
 
 class ItemError(ValueError):
@@ -47,6 +52,13 @@ def confirm_item(session: Session, rulebook: Rulebook, *, learner_id: int, crede
     """Record that the learner met ``item_id`` of ``credential`` on ``on`` (with ``amount`` hours
     for an item measured in hours). Confirming the same item on the same day again adds nothing."""
     item = declared_item(rulebook, credential, item_id)
+    problem = past_days.out_of_range(on, "day it was met")
+    if problem is not None:
+        raise ItemError(problem)
+    if amount is not None and (not amount.is_finite() or abs(amount) > MAX_AMOUNT
+                               or amount != amount.quantize(PLACES)):
+        # the column holds 4 decimal places; 1e40 hours was an unhandled error
+        raise ItemError(f"the hours must be a number up to {MAX_AMOUNT} with at most 4 decimal places")
     if item.amount is not None and (amount is None or amount <= 0):
         raise ItemError(f"{item.title} is confirmed with the hours served (more than 0)")
     if item.amount is None and amount is not None:

@@ -64,7 +64,7 @@ def build_transcript(session: Session, rulebook: Rulebook, *, key: learners.Lear
     cycle = rule.cycle(holding, cycle_on or today)
     on = min(max(today, cycle.start), cycle.end) if cycle is not None else today
     earned = [e for e in learners.earned_credits(session, learner.id, zone)
-              + outside_credit.earned_outside(session, learner.id) if e.credential == credential]
+              + outside_credit.earned_outside(session, learner.id, rulebook) if e.credential == credential]
     confirmed = [c for c in learners.confirmations(session, learner.id) if c.credential == credential]
     progress = rule.progress(earned, holding, on, confirmed)
     lines = tuple(_line(session, a, zone) for a in awards)

@@ -87,6 +87,36 @@ def test_a_bad_row_is_reported_by_line_and_the_rest_go_in(cli: Callable[..., Res
     assert count(runtime, models.CourseCompletion) == 2
 
 
+def test_minutes_in_digits_that_are_not_ascii_are_a_bad_row_not_a_crash(
+        cli: Callable[..., Result], source: dict[str, Any], tmp_path: Path) -> None:
+    """ "²" and "٣" are digits to str.isdigit, not to int()."""
+    text = "user_id,course_id,completed_at,minutes\n7,42,2025-03-31,\u00b2\n8,42,2025-03-31,\u0663\n9,42,2025-03-31,60\n"
+    summary = run_import(cli, csv_file(tmp_path, text), expect=1)
+    assert [e["line"] for e in summary["errors"]] == [2, 3]
+    assert "not a whole number" in summary["errors"][0]["reason"]
+    assert summary["credited"] == 1
+
+
+def test_a_field_beyond_the_csv_limit_is_a_bad_row_and_the_rest_go_in(
+        cli: Callable[..., Result], source: dict[str, Any], runtime: Runtime, tmp_path: Path) -> None:
+    """An unclosed quote runs on until the csv module's field limit: reported where it starts."""
+    text = ("user_id,course_id,completed_at\n7,42,2025-03-31\n"
+            + '"' + "x" * 200_000 + '",42,2025-03-31\n'
+            + "8,42,2025-03-31\n")
+    summary = run_import(cli, csv_file(tmp_path, text), expect=1)
+    assert summary["errors"] == [{"line": 3, "reason": summary["errors"][0]["reason"]}]
+    assert "unclosed quote" in summary["errors"][0]["reason"]
+    assert summary["credited"] == 2 and count(runtime, models.CourseCompletion) == 2
+
+
+def test_a_row_spanning_lines_is_reported_at_its_first_line(
+        cli: Callable[..., Result], source: dict[str, Any], tmp_path: Path) -> None:
+    text = 'user_id,course_id,completed_at,name\n7,42,2025-03-31,"Rosa\nDiaz"\n,42,2025-03-31,"Li\nWu"\n'
+    summary = run_import(cli, csv_file(tmp_path, text), expect=1)
+    assert [e["line"] for e in summary["errors"]] == [4]
+    assert summary["credited"] == 1
+
+
 def test_a_bom_and_crlf_line_ends_are_read(cli: Callable[..., Result], source: dict[str, Any], tmp_path: Path) -> None:
     path = csv_file(tmp_path, "user_id,course_id,completed_at\r\n7,42,2025-03-31\r\n", bom=True)
     assert run_import(cli, path)["credited"] == 1

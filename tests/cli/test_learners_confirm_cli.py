@@ -80,6 +80,38 @@ def test_volunteer_hours_need_an_amount(cli: Callable[..., Result], cli_json: Ca
     assert (volunteer["met"], volunteer["amount"], volunteer["confirmed_amount"]) == (True, "6", "6")
 
 
+@pytest.mark.parametrize("on", ["2999-01-01", "1900-03-01", "9999-12-31"])
+def test_a_day_that_has_not_come_or_long_gone_is_refused_and_stores_nothing(
+        cli: Callable[..., Result], cli_json: Callable[..., Any], ncct_learner: list[str], on: str) -> None:
+    """A fee "paid" in 2999 would make the learner ready in a cycle that has not come."""
+    refused = cli("learners", "confirm", *ncct_learner, "--credential", "ncct-ncma", "--item", "annual-fee",
+                  "--on", on, expect=2)
+    assert "not between 1950-01-01 and today" in refused.output
+    [item] = ncct(cli_json, ncct_learner, "2999-01-01")["items"]
+    assert item["confirmed_on"] is None
+
+
+@pytest.mark.parametrize("amount", ["1e40", "10001", "1.00001"])
+def test_an_amount_beyond_the_column_is_a_usage_error_not_a_crash(
+        cli: Callable[..., Result], cli_json: Callable[..., Any], amount: str) -> None:
+    source = cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-prod")
+    who = ["--source", str(source["id"]), "--user", "7"]
+    cli_json("learners", "credential", "add", *who, "--credential", "acmpe-facmpe", "--certified-on", "2019-01-01")
+    refused = cli("learners", "confirm", *who, "--credential", "acmpe-facmpe", "--item", "volunteer-service",
+                  "--on", "2025-03-01", "--amount", amount, expect=2)
+    assert "at most 4 decimal places" in refused.output
+
+
+def test_progress_on_a_day_beyond_the_calendar_is_a_usage_error(
+        cli: Callable[..., Result], cli_json: Callable[..., Any]) -> None:
+    """A fixed calendar cycle (ACMPE) cannot be followed to 9999-12-31: a usage error, not a traceback."""
+    source = cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-prod")
+    who = ["--source", str(source["id"]), "--user", "7"]
+    cli_json("learners", "credential", "add", *who, "--credential", "acmpe-cmpe", "--certified-on", "2019-01-01")
+    refused = cli("learners", "progress", *who, "--on", "9999-12-31", expect=2)
+    assert "cannot be measured on 9999-12-31" in refused.output
+
+
 @pytest.mark.parametrize("amount", ["-1", "0", "lots"])
 def test_a_bad_amount_is_refused(cli: Callable[..., Result], ncct_learner: list[str], amount: str) -> None:
     cli("learners", "confirm", *ncct_learner, "--credential", "ncct-ncma", "--item", "annual-fee",

@@ -96,6 +96,16 @@ def test_a_refusal_by_the_plugin_records_nothing(cli: Callable[..., Result], who
     assert count(runtime, models.OutsideCredit) == 0
 
 
+@pytest.mark.parametrize("on", ["2999-04-02", "1900-04-02"])
+def test_an_activity_dated_in_the_future_or_long_ago_is_refused(cli: Callable[..., Result], who: list[str],
+                                                                 runtime: Runtime, on: str) -> None:
+    """Credit dated 2999 would count toward a cycle that has not come."""
+    result = cli("learners", "outside", "add", *who, "--credential", "amt-rma", "--title", "Coding update",
+                 "--provider", "State society", "--date", on, "--minutes", "60", expect=2)
+    assert "not between 1950-01-01 and today" in result.output
+    assert count(runtime, models.OutsideCredit) == 0
+
+
 def test_minutes_or_hours_but_not_both(cli: Callable[..., Result], who: list[str]) -> None:
     cli("learners", "outside", "add", *who, "--credential", "amt-rma", "--title", "T", "--provider", "P",
         "--date", "2025-04-02", "--minutes", "60", "--hours", "1", expect=2)

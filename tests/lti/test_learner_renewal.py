@@ -67,6 +67,7 @@ def test_confirming_without_the_csrf_token_is_refused_and_stores_nothing(
 @pytest.mark.parametrize("form, words", [
     ({"item": "dues"}, "no renewal item"), ({"confirmed_on": "soon"}, "not a date"),
     ({"amount": "-2"}, "above 0"), ({"credential": "aama-cma", "item": "x"}, "no renewal item"),
+    ({"confirmed_on": "2999-01-05"}, "not between"), ({"amount": "1e40"}, "at most 4 decimal places"),
 ])
 def test_a_bad_confirmation_is_400_and_stores_nothing(ncct_learner: Launcher, runtime: Runtime,
                                                       form: dict[str, str], words: str) -> None:
@@ -127,6 +128,16 @@ def test_outside_credit_the_plugin_refuses_is_400(ncct_learner: Launcher, runtim
     token = csrf_token(ncct_learner.client, "/lti/learner")
     response = ncct_learner.client.post("/lti/learner/outside", data=outside_form(token, activity="orientation"))
     assert response.status_code == 400 and "orientation" in response.get_data(as_text=True)
+    assert count(runtime, models.OutsideCredit) == 0
+
+
+def test_outside_credit_dated_in_the_future_is_shown_beside_the_date(ncct_learner: Launcher,
+                                                                     runtime: Runtime) -> None:
+    token = csrf_token(ncct_learner.client, "/lti/learner")
+    response = ncct_learner.client.post("/lti/learner/outside", data=outside_form(token, date="2999-02-01"))
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "not between 1950-01-01 and today" in html and 'value="2999-02-01"' in html
     assert count(runtime, models.OutsideCredit) == 0
 
 

@@ -28,8 +28,12 @@ def client(state: MoodleState, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mood
         yield MoodleClient(LmsHttp(), base, {"token_env": "MOODLE_TOKEN"})
 
 
-def pages(client: MoodleClient, course: str = "42", known: set[str] | None = None) -> list[Page]:
-    return list(client.pull(course, known=known or set(), since=None))
+def pages(client: MoodleClient, course: str = "42", known: dict[str, datetime] | None = None) -> list[Page]:
+    return list(client.pull(course, known=known or {}, since=None))
+
+
+def at(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def test_completed_users_credit_with_their_latest_criterion_time(client: MoodleClient) -> None:
@@ -46,10 +50,27 @@ def test_enrolled_users_are_read_page_by_page(client: MoodleClient, state: Moodl
 
 
 def test_users_known_as_completed_are_not_asked_about(client: MoodleClient, state: MoodleState) -> None:
-    result = pages(client, known={"3", "7"})
+    """Users 3 and 7 were last in the course (lastcourseaccess 1700000000) before the completions known."""
+    result = pages(client, known={"3": at(1700000500), "7": at(1700000900)})
     assert sum(p.known for p in result) == 2
     asked = {c[1]["userid"] for c in state.calls if c[0] == "core_completion_get_course_completion_status"}
     assert "3" not in asked and "7" not in asked and len(asked) == PAGE_SIZE + 8
+
+
+def test_a_known_user_back_in_the_course_since_is_asked_again(client: MoodleClient, state: MoodleState) -> None:
+    """A retake after a course reset: user 3 was in the course after the completion the tool knows."""
+    state.courses["42"].completed[3] = [1760000000]
+    state.courses["42"].users[2]["lastcourseaccess"] = 1759990000
+    found = {f.completion.lms_user_id: f.completion for page in pages(client, known={"3": at(1700000500)})
+             for f in page.found}
+    assert found["3"].completed_at == at(1760000000)
+
+
+def test_a_known_user_is_asked_when_moodle_does_not_say_when_they_were_last_in(
+        client: MoodleClient, state: MoodleState) -> None:
+    del state.courses["42"].users[2]["lastcourseaccess"]
+    found = {f.completion.lms_user_id for page in pages(client, known={"3": at(1700000500)}) for f in page.found}
+    assert "3" in found
 
 
 def test_a_user_who_left_between_the_calls_is_skipped(client: MoodleClient, state: MoodleState) -> None:

@@ -235,3 +235,72 @@ def test_an_lrs_reconciled_for_one_course_credits_only_that_course(
         [everything] = run(runtime)  # the feed's mark did not move past hipaa's statement
     assert (report["courses"], report["completions_found"], report["credited"]) == (1, 1, 1)
     assert (everything["credited"], everything["already_known"]) == (1, 1)
+
+
+def iacet_awards(runtime: Runtime) -> int:
+    with runtime.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(models.Award)
+                                  .where(models.Award.credential == "iacet-ceu")) or 0)
+
+
+def test_an_lrs_retake_the_next_year_is_credited_by_the_next_reconcile(
+        runtime: Runtime, cli_json: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A retake is a completion of its own (issue 9): a learner's later completion statement of a
+    course the tool knows them to have completed is not "already known"."""
+    monkeypatch.setenv("LRS_CREDENTIALS", "k1:s1")
+    cli_json("sources", "add", "--kind", "xapi", "--name", "lrs")
+    course = "https://lms.example/course/hipaa"
+    import_mapping(cli_json, tmp_path, source="lrs", course=course, minutes=60, credentials=CREDENTIALS)
+    state = LrsState(key="k1", secret="s1", statements=[statement("u1", course, "2025-11-01T10:00:00Z")])
+    with serve(lrs_handler(state)) as base:
+        cli_json("sources", "connect", "lrs", "--api-url", f"{base}/xapi/", "--token-env", "LRS_CREDENTIALS")
+        [first] = run(runtime)
+        state.statements.append(statement("u1", course, "2026-11-02T10:00:00Z"))  # next year's refresher
+        [second] = run(runtime)
+    assert (first["credited"], second["credited"]) == (1, 1)
+    assert count(runtime, models.CourseCompletion) == 2
+    assert iacet_awards(runtime) == 2  # IACET: a course once per calendar year
+
+
+def test_a_moodle_retake_after_a_course_reset_is_found_by_the_next_reconcile(
+        runtime: Runtime, moodle: MoodleState) -> None:
+    """The learner completed course 42, the course was reset, and they completed it again a year
+    later; the push of the retake was lost. They went back into the course, so they are asked again."""
+    run(runtime, source="moodle-prod")
+    course = moodle.courses["42"]
+    course.completed[7] = [1732000000]  # 2024-11-19
+    course.users[0]["lastcourseaccess"] = 1731990000
+    [report] = run(runtime, source="moodle-prod")
+    assert report["credited"] == 1
+    assert count(runtime, models.CourseCompletion) == 2
+    assert iacet_awards(runtime) == 2
+
+
+def test_a_moodle_completion_pushed_with_its_event_time_is_not_credited_again_by_the_pull(
+        runtime: Runtime, moodle: MoodleState, client: FlaskClient, cli_json: Callable[..., Any]) -> None:
+    """Moodle's course_completed event is created when its cron marks the course complete, after
+    the last criterion (the time the web services give): the pull recognises the pushed completion
+    even when the learner went back into the course afterwards."""
+    from tests.spine import moodle_completed
+    added = cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-push", "--same-identities-as",
+                     "moodle-prod")
+    assert client.post(added["url"], json=moodle_completed(7, 42, time=1700000000 + 300)).json["status"] == "credited"
+    moodle.courses["42"].users[0]["lastcourseaccess"] = 1700090000  # came back to read the material
+    [report] = run(runtime, source="moodle-prod")
+    assert (report["credited"], report["already_known"]) == (0, 1)
+    assert count(runtime, models.CourseCompletion) == 1
+
+
+def test_a_learner_whose_completion_came_through_a_second_source_is_not_asked_again(
+        runtime: Runtime, moodle: MoodleState, client: FlaskClient, cli_json: Callable[..., Any]) -> None:
+    """The push came through another source of the same Moodle (--same-identities-as): the learner
+    is known as completed all the same, and Moodle is not asked about them."""
+    from tests.spine import moodle_completed
+    added = cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-push", "--same-identities-as",
+                     "moodle-prod")
+    assert client.post(added["url"], json=moodle_completed(7, 42, time=1700000000)).json["status"] == "credited"
+    [report] = run(runtime, source="moodle-prod")
+    asked = [c[1]["userid"] for c in moodle.calls
+             if c[0] == "core_completion_get_course_completion_status" and c[1]["courseid"] == "42"]
+    assert asked == ["8"]
+    assert (report["credited"], report["already_known"]) == (0, 1)

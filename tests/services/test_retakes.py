@@ -221,3 +221,47 @@ def test_rekeying_with_a_changed_cycle_setting_moves_the_period_and_nothing_else
     with runtime.sessions() as session:
         assert session.scalars(select(models.Award.period)).all() == ["cycle:2025-03-01"]
         assert session.execute(select(models.Award.amount, models.Award.course_key)).all() == before
+
+
+def outside(runtime: Runtime, source_id: int, credential: str, on: date, title: str, **facts: Any) -> None:
+    from lti_tool.credits import api
+    from lti_tool.services.outside_credit import record_outside
+    with write_session(runtime.sessions) as session:
+        learner = learners.find_learner(session, LearnerKey(source_id, "42"))
+        assert learner is not None
+        record_outside(session, runtime.rulebook, learner_id=learner.id, credential=credential, title=title,
+                       provider="Elsewhere", on=on, activity=api.Activity(minutes=120, **facts),
+                       certificate=None, recorded_by="cli")
+
+
+AAPC_777 = {"approved_by": frozenset({"AAPC"}), "index_number": "AAPC-777", "category": "practice-management"}
+
+
+def test_aapc_outside_credit_of_an_indexed_course_already_credited_counts_once(
+        runtime: Runtime, source_id: int, mapped: Any) -> None:
+    """The same AAPC-indexed course, credited through the LMS and recorded again as outside credit
+    (or recorded twice), still counts once toward the 16 pre-approved CEUs."""
+    mapped("billing-2025", ["aapc-cppm"], approved_by=["AAPC"], index_number="AAPC-777",
+           category="practice-management")
+    hold(runtime, source_id, "aapc-cppm", date(2024, 1, 1))
+    assert complete(runtime, source_id, "billing-2025", at(2025, 1, 10)).status == "credited"
+    outside(runtime, source_id, "aapc-cppm", date(2025, 3, 1), "Billing (conference copy)", **AAPC_777)
+    outside(runtime, source_id, "aapc-cppm", date(2025, 4, 1), "Billing (webinar)", **AAPC_777)
+    with runtime.sessions() as session:
+        [cppm] = learners.progress(session, runtime.rulebook, key=LearnerKey(source_id, "42"), on=date(2025, 12, 1))
+    assert cppm.earned == Decimal(2)
+
+
+def test_aapc_outside_credit_of_a_course_credited_in_an_earlier_cycle_does_not_count(
+        runtime: Runtime, source_id: int, mapped: Any) -> None:
+    """AAPC: a course counts once *ever*, outside credit too."""
+    mapped("billing-2024", ["aapc-cppm"], approved_by=["AAPC"], index_number="AAPC-777",
+           category="practice-management")
+    hold(runtime, source_id, "aapc-cppm", date(2024, 1, 1))  # cycles 2024-2025, 2026-2027
+    complete(runtime, source_id, "billing-2024", at(2024, 6, 1))
+    outside(runtime, source_id, "aapc-cppm", date(2026, 3, 1), "Billing again", **AAPC_777)
+    outside(runtime, source_id, "aapc-cppm", date(2026, 3, 2), "Another course", approved_by=frozenset({"AAPC"}),
+            index_number="AAPC-888", category="practice-management")
+    with runtime.sessions() as session:
+        [cppm] = learners.progress(session, runtime.rulebook, key=LearnerKey(source_id, "42"), on=date(2026, 12, 1))
+    assert cppm.earned == Decimal(2)  # AAPC-888 only

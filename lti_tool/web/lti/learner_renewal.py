@@ -167,7 +167,7 @@ def _outside_activity(form: Any) -> tuple[api.Activity, date]:
 
 def _refused_field(message: str) -> str:
     """Which field a refusal of the service is about (the plugin's refusal: the kind of activity)."""
-    for name in ("title", "provider"):
+    for name in ("title", "provider", "date"):
         if message.startswith(f"the {name} "):
             return name
     return "activity"
