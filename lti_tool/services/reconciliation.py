@@ -38,6 +38,7 @@ from lti_tool.services.ingestion import Submission, record_events
 from lti_tool.services.known_completions import is_known, known_learners, known_pairs
 from lti_tool.services.reconcile_requests import clear_request, requested_source_names
 from lti_tool.settings import ReconcileSettings
+from lti_tool.states import EventStatus
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,14 @@ class SourceReport:
     completions_found: int = 0
     credited: int = 0
     already_known: int = 0
+    already_credited: int = 0
+    """Found, new to the tool, and answered ``already credited this cycle`` (a retake in a period
+    that has its award already)."""
+    unmapped: int = 0
+    refused: int = 0
     errors: list[str] = field(default_factory=list)
+    """Every completion found is counted once: ``credited``, ``already_known``, ``already_credited``,
+    ``unmapped``, ``refused``, or in an error (stored, and credited by the reprocess job)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,10 +202,16 @@ def _record(sessions: sessionmaker[Session], rulebook: Rulebook, source: models.
     for outcome in outcomes:
         if isinstance(outcome, Exception) or outcome.status == "queued":
             queued += 1
-        elif outcome.status == "credited":
+        elif outcome.status == EventStatus.CREDITED:
             report.credited += 1
-        elif outcome.status == "duplicate":
+        elif outcome.status == EventStatus.DUPLICATE:
             report.already_known += 1
+        elif outcome.status == EventStatus.ALREADY_CREDITED:
+            report.already_credited += 1
+        elif outcome.status == EventStatus.UNMAPPED:
+            report.unmapped += 1
+        elif outcome.status == EventStatus.REFUSED:
+            report.refused += 1
     if queued:
         report.errors.append(f"{queued} completion(s) could not be credited now; stored for the reprocess job")
 

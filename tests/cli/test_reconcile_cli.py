@@ -81,7 +81,8 @@ def test_reconcile_run_prints_each_sources_counts(cli: Callable[..., Result], cl
         cli_json("sources", "connect", "canvas-prod", "--api-url", base, "--token-env", "CANVAS_TOKEN")
         result = cli("reconcile", "run", "--source", "canvas-prod", "--since", "2026-01-01", "--json")
     assert json.loads(result.output) == [{"source": "canvas-prod", "courses": 1, "users_checked": 1,
-                                          "completions_found": 1, "credited": 1, "already_known": 0, "errors": []}]
+                                          "completions_found": 1, "credited": 1, "already_known": 0,
+                                          "already_credited": 0, "unmapped": 0, "refused": 0, "errors": []}]
 
 
 def test_reconcile_run_exits_1_and_shows_errors(cli: Callable[..., Result], canvas: dict[str, Any]) -> None:

@@ -57,7 +57,8 @@ def test_a_completion_live_events_never_delivered_is_credited_by_the_next_reconc
         runtime: Runtime, canvas: dict[str, Any]) -> None:
     [report] = run(runtime)
     assert report == {"source": "canvas-prod", "courses": 1, "users_checked": 3, "completions_found": 2,
-                      "credited": 2, "already_known": 0, "errors": []}
+                      "credited": 2, "already_known": 0,
+                      "already_credited": 0, "unmapped": 0, "refused": 0, "errors": []}
     assert count(runtime, models.Award) == 4  # two learners, two credentials each
 
 
@@ -304,3 +305,23 @@ def test_a_learner_whose_completion_came_through_a_second_source_is_not_asked_ag
              if c[0] == "core_completion_get_course_completion_status" and c[1]["courseid"] == "42"]
     assert asked == ["8"]
     assert (report["credited"], report["already_known"]) == (0, 1)
+
+
+def test_every_completion_found_is_counted_once_in_the_report(
+        runtime: Runtime, cli_json: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A retake inside a period that has its award is found, new, and answered ``already credited
+    this cycle``: the report says so, and its counts add up to what was found."""
+    monkeypatch.setenv("LRS_CREDENTIALS", "k1:s1")
+    cli_json("sources", "add", "--kind", "xapi", "--name", "lrs")
+    course = "https://lms.example/course/hipaa"
+    import_mapping(cli_json, tmp_path, source="lrs", course=course, minutes=60, credentials=CREDENTIALS)
+    state = LrsState(key="k1", secret="s1", statements=[
+        statement("u1", course, "2025-11-01T10:00:00Z"),
+        statement("u1", course, "2025-12-01T10:00:00Z"),  # the same calendar year (IACET), no cycle known (ACMSS)
+        statement("u2", "https://lms.example/course/unmapped", "2025-11-01T10:00:00Z")])
+    with serve(lrs_handler(state)) as base:
+        cli_json("sources", "connect", "lrs", "--api-url", f"{base}/xapi/", "--token-env", "LRS_CREDENTIALS")
+        [report] = run(runtime)
+    assert (report["credited"], report["already_credited"], report["unmapped"]) == (1, 1, 1)
+    assert report["completions_found"] == sum(report[k] for k in (
+        "credited", "already_known", "already_credited", "unmapped", "refused"))
