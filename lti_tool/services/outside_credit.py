@@ -19,6 +19,7 @@ from lti_tool.credits.registry import Rulebook
 from lti_tool.db import insert_or_skip
 from lti_tool.events.completion import MAX_MINUTES
 from lti_tool.services.certificate_files import StoredCertificate
+from lti_tool.services.day_range import BadDay, check_day
 from lti_tool.services.ledger import activity_facts
 from lti_tool.states import OutsideStatus
 
@@ -72,6 +73,10 @@ def record_outside(
     _check_activity_text(title, provider, activity)
     if not 1 <= activity.minutes <= MAX_MINUTES:  # the minutes column; a bigger number was a 500
         raise OutsideRefused(f"the minutes must be between 1 and {MAX_MINUTES}")
+    try:
+        check_day(on, "the date")
+    except BadDay as exc:
+        raise OutsideRefused(str(exc)) from None
     held = session.scalar(select(models.LearnerCredential.id).where(
         models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
     if held is None:

@@ -13,6 +13,7 @@ from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import insert_or_skip
+from lti_tool.services.day_range import BadDay, check_day
 from lti_tool.services.learners import LearnerError, LearnerKey, find_learner
 
 RECORDERS = ("learner", "cli")
@@ -20,6 +21,13 @@ RECORDERS = ("learner", "cli")
 
 class ItemError(ValueError):
     """The confirmation cannot be recorded as given (unknown item, a missing or stray amount)."""
+
+
+MAX_AMOUNT = Decimal(10_000)
+"""The most hours one confirmation may carry (its column holds ten digits before the point)."""
+AMOUNT_STEP = Decimal("0.0001")
+"""The finest step of hours the column keeps (four decimal places): a finer amount would be stored
+as another number than the one confirmed."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,12 @@ def confirm_item(session: Session, rulebook: Rulebook, *, learner_id: int, crede
     item = declared_item(rulebook, credential, item_id)
     if item.amount is not None and (amount is None or amount <= 0):
         raise ItemError(f"{item.title} is confirmed with the hours served (more than 0)")
+    if amount is not None and not (amount <= MAX_AMOUNT and amount == amount.quantize(AMOUNT_STEP)):
+        raise ItemError(f"the hours must be at most {MAX_AMOUNT}, in steps of at least {AMOUNT_STEP}")
+    try:
+        check_day(on, "the date")
+    except BadDay as exc:
+        raise ItemError(str(exc)) from None
     if item.amount is None and amount is not None:
         raise ItemError(f"{item.title} is confirmed without an amount")
     held = session.scalar(select(models.LearnerCredential.id).where(
