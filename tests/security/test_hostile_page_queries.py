@@ -52,3 +52,23 @@ def test_a_hostile_mapped_course_path_is_404(launch: Launcher, course: str) -> N
     assert launch(launch.platform.claims(roles=ADMINISTRATOR)).status_code == 303
     response = launch.client.get(f"/lti/mapping/courses/{course}")
     assert response.status_code == 404
+
+
+def test_the_staff_pages_query_strings_never_answer_5xx(instructor: FlaskClient) -> None:
+    """Property: any search, page, sort and direction the instructor page and its CSV are given."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from tests.security.test_no_500_property_wider import FORM_TEXT, HUGE, SOME
+
+    query = st.fixed_dictionaries({}, optional={
+        "q": FORM_TEXT, "page": FORM_TEXT | HUGE.map(str) | st.integers().map(str), "sort": FORM_TEXT,
+        "dir": FORM_TEXT})
+
+    @SOME
+    @given(query, st.sampled_from(["/lti/course", "/lti/course.csv"]))
+    def check(args: dict[str, str], path: str) -> None:
+        response = instructor.get(path, query_string=args)
+        assert response.status_code in (200, 400), response.get_data(as_text=True)
+
+    check()
