@@ -98,7 +98,15 @@ def read_rows(lines: Iterable[str], zone: tzinfo, now: datetime | None = None) -
         raise ImportFileError(f"the header (line 1) has unknown or repeated columns: {', '.join(unknown) or header}")
     now = now or datetime.now(UTC)
     width = len(header)
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over the csv module's limit: no row can be read past it
+            raise ImportFileError(
+                f"line {reader.line_num}: {exc}; the rows before it were read, none after: fix the file and "
+                "import it again (rows already imported count as already known)") from None
         line = reader.line_num
         if not any(v.strip() for v in values):
             continue
