@@ -124,7 +124,7 @@ def save_credential() -> Any:
         return refuse(f"the certification date {certified!r} is not a date (YYYY-MM-DD)", 400)
     try:
         learners.check_details(number or None, certified_on, datetime.now(rt.settings.zone).date())
-    except day_range.BadDay as exc:
+    except learners.BadCredentialDetails as exc:
         return refuse(str(exc), 400)
     with write_session(rt.sessions) as db:
         platform = platform_of(db, launch)
