@@ -13,6 +13,7 @@ from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import write_session
 from lti_tool.runtime import Runtime
 from lti_tool.services.audit_packet import LearnerNotFound, build_audit_packet
+from lti_tool.services.day_range import CYCLE_LOOKAHEAD, BadDay, check_day
 from lti_tool.services.verification import ensure_learner_codes
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,11 @@ def packet(rt: Runtime, source_id: int, user: str, credential: str, cycle: objec
     With --cycle, the awards completed in the renewal cycle that starts that day (as long as the
     credential's cycle); without, every award of the credential."""
     cycle_start: date | None = cycle.date() if isinstance(cycle, datetime) else None
+    if cycle_start is not None:
+        try:
+            check_day(cycle_start, "the cycle start", ahead=CYCLE_LOOKAHEAD)
+        except BadDay as exc:
+            raise click.BadParameter(str(exc), param_hint="--cycle") from None
     try:
         rule = rt.rulebook.get(credential)
     except UnknownCredential as exc:

@@ -12,6 +12,7 @@ from lti_tool.credits.registry import UnknownCredential
 from lti_tool.db import read_session
 from lti_tool.exports.transcript import transcript_csv, transcript_pdf
 from lti_tool.runtime import Runtime
+from lti_tool.services.day_range import CYCLE_LOOKAHEAD, BadDay, check_day
 from lti_tool.services.learners import LearnerError
 from lti_tool.services.transcripts import TranscriptUnavailable, build_transcript
 
@@ -33,6 +34,11 @@ def transcript(rt: Runtime, source_id: int, user: str, credential_id: str, cycle
         cycle_on = date.fromisoformat(cycle) if cycle else None
     except ValueError:
         raise click.BadParameter(f"{cycle!r} is not a date (YYYY-MM-DD)", param_hint="--cycle") from None
+    try:
+        if cycle_on is not None:
+            check_day(cycle_on, "the cycle", ahead=CYCLE_LOOKAHEAD)
+    except BadDay as exc:
+        raise click.BadParameter(str(exc), param_hint="--cycle") from None
     try:
         with read_session(rt.sessions) as session:
             made = build_transcript(session, rt.rulebook, key=source_learner(session, source_id, user),

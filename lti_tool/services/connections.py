@@ -14,9 +14,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_tool import models
+from lti_tool import models, outbound, text
 from lti_tool.exports.base import refuse_file_in_repository
 from lti_tool.services.sources import SourceError, find_by_name
+
+API_URL_LIMIT = 2000
+"""The source connections' ``api_url`` column."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,22 @@ class Credentials:
 
 
 def check_api_url(url: str) -> str:
+    """The LMS's API root: an http(s) URL without a query that fits its column, whose scheme and
+    literal address the outbound policy allows (the same check as ``sources add --jwks-url``: no
+    link-local metadata service, no private address outside development; names are checked when
+    called, after resolution)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise SourceError(f"--api-url must be an http(s) URL such as https://school.instructure.com, got {url!r}")
+        raise SourceError(f"--api-url must be an http(s) URL such as https://school.instructure.com, got {url[:200]!r}")
     if parts.query or parts.fragment:
         raise SourceError("--api-url is the LMS's root URL, without a query")
+    try:
+        text.checked(url, "--api-url", API_URL_LIMIT)
+        outbound.check_url(url.strip())
+    except text.BadText as exc:
+        raise SourceError(str(exc)) from None
+    except ValueError as exc:
+        raise SourceError(f"--api-url {exc}") from None
     return url.strip().rstrip("/")
 
 

@@ -105,7 +105,9 @@ def read_rows(lines: Iterable[str], zone: tzinfo, now: datetime | None = None) -
         except StopIteration:
             return
         except csv.Error as exc:  # a field over the csv module's limit (an unclosed quote runs on)
-            yield BadRow(start, f"not readable as CSV ({exc}; an unclosed quote?)")
+            lines_read = f"line {start}" if reader.line_num <= start else f"lines {start} to {reader.line_num}"
+            yield BadRow(start, f"not readable as CSV ({exc}; an unclosed quote?): nothing of {lines_read} "
+                                "was imported")
             start = reader.line_num + 1
             continue
         line, start = start, reader.line_num + 1  # a quoted field may span lines: the row's first

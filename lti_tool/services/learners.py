@@ -15,8 +15,8 @@ from lti_tool import models, text
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import upsert_many
-from lti_tool.services import past_days
 from lti_tool.services.award_keys import rekey_awards
+from lti_tool.services.day_range import EARLIEST, BadDay, check_day
 from lti_tool.services.outside_credit import earned_outside
 
 log = logging.getLogger(__name__)
@@ -30,11 +30,12 @@ class BadCredentialDetails(LearnerError):
     """A number or date no one could hold (refused with a 400 or a usage error)."""
 
 
-EARLIEST_CERTIFICATION = past_days.EARLIEST
+EARLIEST_CERTIFICATION = EARLIEST
 MAX_NUMBER = 100
 
 
-def check_details(number: str | None, certified_on: date | None, today: date | None = None) -> None:
+def check_details(number: str | None, certified_on: date | None, today: date | None = None,
+                  cycle_start: date | None = None) -> None:
     """A member or licence number fits its column and is one clean line; a certification date lies
     between 1950 and tomorrow (a date in year 9999 would break every renewal computation)."""
     if number is not None:
@@ -42,9 +43,13 @@ def check_details(number: str | None, certified_on: date | None, today: date | N
             text.checked(number, "the number", MAX_NUMBER, required=False)
         except text.BadText as exc:
             raise BadCredentialDetails(str(exc)) from None
-    problem = None if certified_on is None else past_days.out_of_range(certified_on, "certification date", today)
-    if problem is not None:
-        raise BadCredentialDetails(problem)
+    try:
+        if certified_on is not None:
+            check_day(certified_on, "the certification date", today=today)
+        if cycle_start is not None:
+            check_day(cycle_start, "the cycle start", today=today)
+    except BadDay as exc:
+        raise BadCredentialDetails(str(exc)) from None
 
 
 LMS_USER_ID_LIMIT = 255
@@ -133,7 +138,7 @@ def add_credential(
     credential to their cycles (:func:`lti_tool.services.award_keys.rekey_awards`), so a course
     still earns at most once per cycle."""
     rulebook.get(credential)
-    check_details(number, certified_on)
+    check_details(number, certified_on, cycle_start=cycle_start)
     learner = record_learner(session, SeenLearner(key))
     holding = session.scalar(select(models.LearnerCredential).where(
         models.LearnerCredential.learner_id == learner.id,

@@ -80,10 +80,12 @@ class MappingSpec(BaseModel):
         for name in ("credentials", "approved_by"):
             for value in getattr(self, name):
                 text.checked(value, name, 100)
-        if self.minutes is not None and self.minutes > MAX_MINUTES:
-            raise ValueError(f"minutes: at most {MAX_MINUTES}")
-        if self.pilot_minutes is not None and self.pilot_minutes > MAX_MINUTES:
-            raise ValueError(f"pilot_minutes: at most {MAX_MINUTES}")
+        for name in ("minutes", "max_minutes", "pilot_minutes", "own_minutes", "staffed_minutes"):
+            value = getattr(self, name)  # max_minutes beyond the column was a traceback from the import
+            if value is not None and value > MAX_MINUTES:
+                raise ValueError(f"{name}: at most {MAX_MINUTES}")
+        if self.hours is not None and not (self.hours.is_finite() and self.hours <= MAX_MINUTES // 60):
+            raise ValueError(f"hours: at most {MAX_MINUTES // 60}")
         if self.activity not in ACTIVITY_TYPES:
             raise ValueError(f"unknown activity {self.activity!r}; one of {', '.join(ACTIVITY_TYPES)}")
         if self.minutes is None and not self.use_measured_time:

@@ -19,8 +19,8 @@ from lti_tool.credits.registry import Rulebook
 from lti_tool.credits.repeats import course_key
 from lti_tool.db import insert_or_skip
 from lti_tool.events.completion import MAX_MINUTES
-from lti_tool.services import past_days
 from lti_tool.services.certificate_files import StoredCertificate
+from lti_tool.services.day_range import BadDay, check_day
 from lti_tool.services.ledger import activity_facts
 from lti_tool.states import OutsideStatus
 
@@ -72,11 +72,12 @@ def record_outside(
         if len(value) > LIMITS[name]:
             raise OutsideRefused(f"the {name} is longer than {LIMITS[name]} characters")
     _check_activity_text(title, provider, activity)
-    problem = past_days.out_of_range(on, "date")
-    if problem is not None:  # a future activity would count toward a cycle that has not come
-        raise OutsideRefused(problem)
     if not 1 <= activity.minutes <= MAX_MINUTES:  # the minutes column; a bigger number was a 500
         raise OutsideRefused(f"the minutes must be between 1 and {MAX_MINUTES}")
+    try:  # a future activity would count toward a cycle that has not come
+        check_day(on, "the date")
+    except BadDay as exc:
+        raise OutsideRefused(str(exc)) from None
     held = session.scalar(select(models.LearnerCredential.id).where(
         models.LearnerCredential.learner_id == learner_id, models.LearnerCredential.credential == credential))
     if held is None:

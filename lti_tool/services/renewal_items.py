@@ -13,18 +13,21 @@ from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import insert_or_skip
-from lti_tool.services import past_days
+from lti_tool.services.day_range import BadDay, check_day
 from lti_tool.services.learners import LearnerError, LearnerKey, find_learner
 
 RECORDERS = ("learner", "cli")
-MAX_AMOUNT = Decimal(10_000)
-PLACES = Decimal("0.0001")
-"""The column holds four decimal places."""
-"""The most hours one confirmation may give (an item measured in hours: volunteer service)."""
 
 
 class ItemError(ValueError):
     """The confirmation cannot be recorded as given (unknown item, a missing or stray amount)."""
+
+
+MAX_AMOUNT = Decimal(10_000)
+"""The most hours one confirmation may carry (its column holds ten digits before the point)."""
+AMOUNT_STEP = Decimal("0.0001")
+"""The finest step of hours the column keeps (four decimal places): a finer amount would be stored
+as another number than the one confirmed."""
 
 
 @dataclass(frozen=True)
@@ -52,15 +55,15 @@ def confirm_item(session: Session, rulebook: Rulebook, *, learner_id: int, crede
     """Record that the learner met ``item_id`` of ``credential`` on ``on`` (with ``amount`` hours
     for an item measured in hours). Confirming the same item on the same day again adds nothing."""
     item = declared_item(rulebook, credential, item_id)
-    problem = past_days.out_of_range(on, "day it was met")
-    if problem is not None:
-        raise ItemError(problem)
-    if amount is not None and (not amount.is_finite() or abs(amount) > MAX_AMOUNT
-                               or amount != amount.quantize(PLACES)):
-        # the column holds 4 decimal places; 1e40 hours was an unhandled error
-        raise ItemError(f"the hours must be a number up to {MAX_AMOUNT} with at most 4 decimal places")
+    if amount is not None and not (amount.is_finite() and amount <= MAX_AMOUNT
+                                   and amount == amount.quantize(AMOUNT_STEP)):
+        raise ItemError(f"the hours must be at most {MAX_AMOUNT}, in steps of at least {AMOUNT_STEP}")
     if item.amount is not None and (amount is None or amount <= 0):
         raise ItemError(f"{item.title} is confirmed with the hours served (more than 0)")
+    try:
+        check_day(on, "the date")
+    except BadDay as exc:
+        raise ItemError(str(exc)) from None
     if item.amount is None and amount is not None:
         raise ItemError(f"{item.title} is confirmed without an amount")
     held = session.scalar(select(models.LearnerCredential.id).where(

@@ -78,3 +78,23 @@ def test_sources_add_refuses_a_name_with_a_nul(cli: Callable[..., Result], runti
 def test_every_answer_says_nosniff(client: Any) -> None:
     assert client.get("/healthz").headers["X-Content-Type-Options"] == "nosniff"
     assert client.get("/lti/canvas.json").headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_every_download_says_nosniff(launch: Any, runtime: Runtime, source: dict[str, Any]) -> None:
+    """#11 item 16 named the CSV, ZIP and PDF downloads: each of the learner's and the instructor's."""
+    from tests.lti.platform import INSTRUCTOR
+    from tests.lti.test_course_roster import complete, map_course
+
+    map_course(runtime, dict(source, name="moodle-1"), "iacet-ceu")
+    complete(runtime, source, "42", "Ada Lovelace")
+    with runtime.sessions() as session:
+        award_id = session.scalar(select(models.Award.id))
+    assert launch(launch.platform.claims(sub="42")).status_code == 303
+    downloads = [f"/lti/certificates/{award_id}.pdf", "/lti/learner/audit-packet/iacet-ceu",
+                 "/lti/learner/transcript/iacet-ceu.pdf", "/lti/learner/transcript/iacet-ceu.csv"]
+    answers = {path: launch.client.get(path) for path in downloads}
+    assert launch(launch.platform.claims(sub="7", roles=INSTRUCTOR)).status_code == 303
+    answers["/lti/course.csv"] = launch.client.get("/lti/course.csv")
+    assert {path: (r.status_code, r.headers.get("X-Content-Type-Options")) for path, r in answers.items()} == {
+        path: (200, "nosniff") for path in answers}
+    assert {r.mimetype for r in answers.values()} == {"application/pdf", "application/zip", "text/csv"}

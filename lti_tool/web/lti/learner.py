@@ -18,7 +18,7 @@ from lti_tool.exports.base import DeliveryError
 from lti_tool.exports.open_badges import signed_credential
 from lti_tool.exports.transcript import transcript_csv, transcript_pdf
 from lti_tool.runtime import current_runtime
-from lti_tool.services import learners
+from lti_tool.services import day_range, learners
 from lti_tool.services.audit_packet import build_audit_packet
 from lti_tool.services.awards import list_awards
 from lti_tool.services.badge_signer import BadgeSigner
@@ -207,6 +207,11 @@ def transcript(credential: str, kind: str) -> Any:
         cycle_on = date.fromisoformat(cycle) if cycle else None
     except ValueError:
         return refuse(f"the cycle {cycle!r} is not a date (YYYY-MM-DD)", 400)
+    try:
+        if cycle_on is not None:
+            day_range.check_day(cycle_on, "the cycle", ahead=day_range.CYCLE_LOOKAHEAD)
+    except day_range.BadDay as exc:
+        return refuse(str(exc), 400)
     with reading() as db:
         platform = platform_of(db, launch)
         if platform.source_id is None:
@@ -242,6 +247,11 @@ def audit_packet(credential: str) -> Any:
         cycle_start = date.fromisoformat(cycle) if cycle else None
     except ValueError:
         return refuse(f"the cycle start {cycle!r} is not a date (YYYY-MM-DD)", 400)
+    try:
+        if cycle_start is not None:
+            day_range.check_day(cycle_start, "the cycle start", ahead=day_range.CYCLE_LOOKAHEAD)
+    except day_range.BadDay as exc:
+        return refuse(str(exc), 400)
     months = getattr(rule.settings, "cycle_months", None)
     with write_session(rt.sessions) as db:
         platform = platform_of(db, launch)

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 blueprint = Blueprint("lti_pages", __name__)
 STAFF = ("instructor", "administrator")
+COURSE_ID_LIMIT = 2000
+"""The course mappings' ``course_id`` column."""
 
 
 blueprint.before_request(check_csrf)
@@ -63,7 +65,10 @@ def credential_names() -> dict[str, str]:
 @blueprint.get("/lti/course")
 def roster() -> Any:
     launch = current_launch(*STAFF)
-    query = course_view.RosterQuery.from_args(request.args)
+    try:
+        query = course_view.RosterQuery.from_args(request.args)
+    except course_view.BadSearch as exc:
+        abort(400, str(exc))
     with reading() as db:
         roster = course_view.course_roster(db, identity_id=platform_of(db, launch).source_id,
                                            course_id=course_of(db, launch), query=query,
@@ -74,9 +79,13 @@ def roster() -> Any:
 @blueprint.get("/lti/course.csv")
 def roster_csv() -> Any:
     launch = current_launch(*STAFF)
+    try:
+        search = course_view.search_text(request.args.get("q", ""))
+    except course_view.BadSearch as exc:
+        abort(400, str(exc))
     with reading() as db:
         rows = course_view.course_rows(db, identity_id=platform_of(db, launch).source_id,
-                                       course_id=course_of(db, launch), query=request.args.get("q", ""),
+                                       course_id=course_of(db, launch), query=search,
                                        names=credential_names())
     return Response(course_view.render_csv(rows), mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="course-credit.csv"'})
@@ -145,6 +154,8 @@ def mapped_course(course_id: str) -> Any:
     this page says where to change it: from that course."""
     launch = current_launch("administrator")
     rt = current_runtime()
+    if len(course_id) > COURSE_ID_LIMIT or not text.is_clean(course_id):  # PostgreSQL refuses a NUL
+        abort(404, "no such mapped course on this platform")
     with reading() as db:
         platform = platform_of(db, launch)
         source = find_source(db, platform.source_id) if platform.source_id else None

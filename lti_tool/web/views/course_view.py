@@ -36,12 +36,16 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from lti_tool import models
 from lti_tool.credits.rounding import normalized
-from lti_tool.text import csv_cell
+from lti_tool.text import BadText, checked, csv_cell
 
 CSV_COLUMNS = ("learner", "learner_name", "credential", "credential_name", "amount", "unit", "category",
                "completed_at")
 SORTS = ("learner", "credential", "credit", "completed")
 PER_PAGE = 50
+MAX_PAGE = 1_000_000
+"""The highest page number asked for that is taken as asked (its offset fits a 64-bit integer on
+either database); a higher one falls back to the first page like any other bad page number."""
+SEARCH_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -57,14 +61,31 @@ class RosterQuery:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> RosterQuery:
-        """From the page's query string; an unknown sort or a bad page number falls back to the default."""
+        """From the page's query string; an unknown sort or a bad page number (not a whole number,
+        below 1 or above :data:`MAX_PAGE`) falls back to the default. A search holding a NUL, a
+        lone surrogate or a control character is :class:`BadSearch` (no learner's name holds one,
+        and PostgreSQL refuses NUL in a parameter)."""
         sort = args.get("sort", "learner")
         try:
-            page = max(1, int(args.get("page", "1")))
+            page = int(args.get("page", "1"))
         except ValueError:
             page = 1
-        return cls(q=args.get("q", "")[:200], sort=sort if sort in SORTS else "learner",
+        if not 1 <= page <= MAX_PAGE:
+            page = 1
+        return cls(q=search_text(args.get("q", "")), sort=sort if sort in SORTS else "learner",
                    descending=args.get("dir") == "desc", page=page)
+
+
+class BadSearch(ValueError):
+    """A search no learner could match (answered 400)."""
+
+
+def search_text(q: str) -> str:
+    """The instructor's search, at most :data:`SEARCH_LIMIT` characters, clean (else :class:`BadSearch`)."""
+    try:
+        return checked(q[:SEARCH_LIMIT], "the search", SEARCH_LIMIT, required=False)
+    except BadText as exc:
+        raise BadSearch(str(exc)) from None
 
 
 @dataclass(frozen=True)
