@@ -16,6 +16,7 @@ are ingestion's one runner of several transactions, for the reasons above; every
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -167,18 +168,25 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
     return outcomes
 
 
-def parked_events(session: Session) -> list[dict[str, Any]]:
-    """Events parked after repeated failures, oldest first, with their last error."""
+def parked_events(session: Session, source_ids: Collection[int] | None = None,
+                  limit: int | None = None) -> list[dict[str, Any]]:
+    """Events parked after repeated failures, oldest first, with their last error (of
+    ``source_ids`` only, when given; at most ``limit``)."""
+    query = select(models.LmsEvent).where(models.LmsEvent.status == models.EventStatus.PARKED)
+    if source_ids is not None:
+        query = query.where(models.LmsEvent.source_id.in_(list(source_ids)))
     return [{"id": e.id, "source_id": e.source_id, "received_at": e.received_at.isoformat(),
              "attempts": e.attempts, "error": (e.detail or {}).get("error")}
-            for e in session.scalars(select(models.LmsEvent).where(models.LmsEvent.status == models.EventStatus.PARKED)
-                                     .order_by(models.LmsEvent.id))]
+            for e in session.scalars(query.order_by(models.LmsEvent.id).limit(limit))]
 
 
-def unpark(session: Session, event_id: int) -> bool:
-    """Put a parked event back in line (in the caller's transaction); ``False`` if it is not parked."""
+def unpark(session: Session, event_id: int, source_ids: Collection[int] | None = None) -> bool:
+    """Put a parked event back in line (in the caller's transaction); ``False`` if it is not parked
+    (or not of ``source_ids``, when given)."""
     event = session.get(models.LmsEvent, event_id)
     if event is None or event.status != models.EventStatus.PARKED:
+        return False
+    if source_ids is not None and event.source_id not in source_ids:
         return False
     event.status, event.attempts = models.EventStatus.FAILED, 0
     return True

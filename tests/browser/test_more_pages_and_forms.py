@@ -2,7 +2,7 @@
 "keyboard-only use of each form is tested"): a renewal item confirmed, renewal reminders turned off
 and on, and a reconciliation asked for, with the keyboard alone; the read-only mapping of another
 course reached by keyboard; the public certificate verification page (valid and unknown) and the
-e-mail's unsubscribe page with its one button. Each passes axe's blocking WCAG 2.1 AA rules (at 360
+e-mail's unsubscribe page with its one button; a parked event retried. Each passes axe's blocking WCAG 2.1 AA rules (at 360
 and 1280 px where parametrized) without horizontal scrolling."""
 
 from __future__ import annotations
@@ -144,4 +144,31 @@ def test_reconcile_now_works_with_the_keyboard_alone(
     tab_to(page, "#reconciliation button", limit=300)
     page.keyboard.press("Enter")
     page.wait_for_selector("#reconciliation [role=status]:has-text('Reconciliation requested')")
+    assert problems(page) == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_parked_event_is_retried_with_the_keyboard_alone(
+    browser: Any, course: TestPlatform, cli_json: Callable[..., Any], runtime: Runtime, width: int
+) -> None:
+    """The parked-events panel: its table passes axe at both widths, and its Retry button puts the
+    event back in line (the panel is gone once nothing is parked)."""
+    with write_session(runtime.sessions) as session:
+        event = models.LmsEvent(source_id=int(canvas_source(cli_json)), body="{}", parsed=[], attempts=10,
+                                status=models.EventStatus.PARKED,
+                                detail={"error": "ValueError: the course's minutes are not a number"})
+        session.add(event)
+        session.flush()
+        event_id = event.id
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    page.goto(f"{course.base}/start?user=admin")
+    page.wait_for_selector(f"#parked-events tr[data-event='{event_id}']:has-text('not a number')")
+    assert problems(page) == []
+    tab_to(page, "#parked-events button", limit=300)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h1:has-text('Credit mapping')")
+    assert page.query_selector("#parked-events") is None
+    with runtime.sessions() as session:
+        stored = session.get(models.LmsEvent, event_id)
+        assert stored is not None and stored.status == models.EventStatus.FAILED
     assert problems(page) == []

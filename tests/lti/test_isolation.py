@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from lti_tool import models
-from lti_tool.db import read_session
+from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
 from lti_tool.settings import Settings
 from tests.lti.conftest import Launcher
@@ -27,7 +27,7 @@ from tests.lti.pages import CREDENTIAL, complete, csrf_token, mapping_form
 from tests.lti.platform import ADMINISTRATOR, INSTRUCTOR, LEARNER, TestPlatform
 from tests.lti.test_endpoints import deep_linking_claims
 
-PAGE_BLUEPRINTS = ("lti_pages", "lti_learner", "lti_reconcile")
+PAGE_BLUEPRINTS = ("lti_pages", "lti_learner", "lti_reconcile", "lti_parked")
 EVERYONE = {"learner", "instructor", "administrator"}
 STAFF = {"instructor", "administrator"}
 ADMIN = {"administrator"}
@@ -49,6 +49,7 @@ ROUTES: dict[tuple[str, str], tuple[set[str], int]] = {
     ("POST", "/lti/mapping/preview"): (ADMIN, 200),
     ("GET", "/lti/mapping/courses/<path:course_id>"): (ADMIN, 303),  # 303: the launch's own course
     ("POST", "/lti/exports/<int:batch_id>/retry"): (ADMIN, 303),
+    ("POST", "/lti/events/<int:event_id>/retry"): (ADMIN, 303),
     ("GET", "/lti/deep-link"): (STAFF, 200),
     ("POST", "/lti/deep-link"): (STAFF, 200),
     ("POST", "/lti/reconcile"): (STAFF, 409),  # 409: the test platform's source is not connected
@@ -61,8 +62,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return dead_letter_settings(database_url, tmp_path)
 
 
-def path_of(rule: str, award_id: int = 1, batch_id: int = 1) -> str:
+def path_of(rule: str, award_id: int = 1, batch_id: int = 1, event_id: int = 1) -> str:
     return (rule.replace("<int:award_id>", str(award_id)).replace("<int:batch_id>", str(batch_id))
+            .replace("<int:event_id>", str(event_id))
             .replace("<credential>", CREDENTIAL).replace("<any(pdf, csv):kind>", "pdf")
             .replace("<path:course_id>", "565"))
 
@@ -86,8 +88,9 @@ def test_every_page_needs_a_launch(route: tuple[str, str], client: Any) -> None:
         assert "open the tool from your course" in response.get_data(as_text=True)
 
 
-def request_route(launch: Launcher, method: str, rule: str, award_id: int, batch_id: int) -> Any:
-    path = path_of(rule, award_id, batch_id)
+def request_route(launch: Launcher, method: str, rule: str, award_id: int, batch_id: int,
+                  event_id: int = 1) -> Any:
+    path = path_of(rule, award_id, batch_id, event_id)
     if method == "GET":
         return launch.client.get(path)
     token = csrf_token(launch.client, "/lti/learner")
@@ -96,7 +99,7 @@ def request_route(launch: Launcher, method: str, rule: str, award_id: int, batch
              "/lti/mapping": mapping_form(token, action="preview"),
              "/lti/mapping/preview": mapping_form(token),
              "/lti/deep-link": {"title": "CE credit"}, "/lti/exports/<int:batch_id>/retry": {},
-             "/lti/reconcile": {}}
+             "/lti/reconcile": {}, "/lti/events/<int:event_id>/retry": {}}
     return launch.client.post(path, data={"csrf_token": token, **forms[rule]})
 
 
@@ -121,6 +124,22 @@ def batch_id(award_id: int, runtime: Runtime) -> int:
     return int(failed["batch"])
 
 
+@pytest.fixture
+def event_id(award_id: int, runtime: Runtime) -> int:
+    """The event behind the award, parked as if it had failed ten times."""
+    with write_session(runtime.sessions) as session:
+        event = session.scalars(select(models.LmsEvent)).one()
+        event.status, event.detail = models.EventStatus.PARKED, {"error": "KeyError: 'course'"}
+        return event.id
+
+
+def event_status(runtime: Runtime, event_id: int) -> str:
+    with read_session(runtime.sessions) as session:
+        event = session.get(models.LmsEvent, event_id)
+        assert event is not None
+        return event.status
+
+
 def batch_status(runtime: Runtime, batch_id: int) -> str:
     with read_session(runtime.sessions) as session:
         batch = session.get(models.ExportBatch, batch_id)
@@ -135,20 +154,21 @@ def audit_actions(runtime: Runtime) -> list[str]:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_reaches_only_its_routes(
-    role: str, launch: Launcher, award_id: int, batch_id: int, runtime: Runtime
+    role: str, launch: Launcher, award_id: int, batch_id: int, event_id: int, runtime: Runtime
 ) -> None:
     for (method, rule), (allowed, ok) in sorted(ROUTES.items()):
         claims = (deep_linking_claims(launch.platform, ROLES[role]) if rule == "/lti/deep-link"
                   else launch.platform.claims(roles=ROLES[role]))
         assert launch(claims).status_code == 303
-        response = request_route(launch, method, rule, award_id, batch_id)
+        response = request_route(launch, method, rule, award_id, batch_id, event_id)
         expected = ok if role in allowed else 403
         assert response.status_code == expected, (role, method, rule, response.get_data(as_text=True)[:300])
     with read_session(runtime.sessions) as session:
         assert session.scalar(select(func.count()).select_from(models.CourseMapping)) == 1
     retried = role == "administrator"
-    assert audit_actions(runtime) == ["mapping.save"] + ["export.retry"] * retried
+    assert audit_actions(runtime) == ["mapping.save"] + ["event.retried", "export.retry"] * retried
     assert batch_status(runtime, batch_id) == ("pending" if retried else "dead")
+    assert event_status(runtime, event_id) == ("failed" if retried else "parked")
 
 
 def test_an_instructors_rights_end_at_the_launchs_own_course(
@@ -169,7 +189,8 @@ def mapping_of(runtime: Runtime, source_name: str) -> tuple[int | None, str | No
 
 
 def test_another_platforms_users_see_and_change_none_of_this_platforms_data(
-    launch: Launcher, other_platform: TestPlatform, runtime: Runtime, award_id: int, batch_id: int
+    launch: Launcher, other_platform: TestPlatform, runtime: Runtime, award_id: int, batch_id: int,
+    event_id: int
 ) -> None:
     """Same user id (42), same course id (565), another LMS: every route answers from its own data."""
     other = Launcher(launch.client, other_platform)
@@ -178,7 +199,7 @@ def test_another_platforms_users_see_and_change_none_of_this_platforms_data(
     def check(method: str, rule: str, roles: list[str], claims: dict[str, Any] | None = None) -> Any:
         seen.add((method, rule))
         assert other(claims or other_platform.claims(sub="42", roles=roles)).status_code == 303
-        response = request_route(other, method, rule, award_id, batch_id)
+        response = request_route(other, method, rule, award_id, batch_id, event_id)
         assert response.status_code < 500
         return response
 
@@ -208,6 +229,9 @@ def test_another_platforms_users_see_and_change_none_of_this_platforms_data(
     assert 'data-count="dead">0<' in admin_page and 'data-count="dead">1<' not in admin_page
     assert check("POST", "/lti/exports/<int:batch_id>/retry", ADMINISTRATOR).status_code == 404
     assert batch_status(runtime, batch_id) == "dead"
+    assert f'data-event="{event_id}"' not in admin_page and "KeyError" not in admin_page
+    assert check("POST", "/lti/events/<int:event_id>/retry", ADMINISTRATOR).status_code == 404
+    assert event_status(runtime, event_id) == "parked"
     assert check("GET", "/lti/mapping/courses/<path:course_id>", ADMINISTRATOR).status_code == 404  # A's 565
     assert check("POST", "/lti/mapping/preview", ADMINISTRATOR).get_json()["lines"][0]["credential"] == CREDENTIAL
     token = csrf_token(other.client, "/lti/mapping")

@@ -12,7 +12,17 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lti_tool.runtime import runtime_of
-from lti_tool.web.lti import headers, keys, launch, learner, learner_renewal, pages, reconcile_panel, registration
+from lti_tool.web.lti import (
+    headers,
+    keys,
+    launch,
+    learner,
+    learner_renewal,
+    pages,
+    parked_panel,
+    reconcile_panel,
+    registration,
+)
 from lti_tool.web.lti.cookies import LaunchSessionInterface
 from lti_tool.web.lti.csrf import csrf
 
@@ -30,6 +40,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     csrf.init_app(app)  # context.check_csrf runs it for every form the pages serve
     for blueprint in (launch.blueprint, keys.blueprint, registration.blueprint, pages.blueprint,
-                      learner.blueprint, learner_renewal.blueprint, reconcile_panel.blueprint):
+                      learner.blueprint, learner_renewal.blueprint, reconcile_panel.blueprint,
+                      parked_panel.blueprint):
         app.register_blueprint(blueprint)
     headers.install(app)

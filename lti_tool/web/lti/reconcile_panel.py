@@ -38,6 +38,12 @@ def _identity_id(session: Any, launch: models.LaunchSession) -> int | None:
         return None
 
 
+def platform_source_ids(session: Any, launch: models.LaunchSession) -> list[int]:
+    """The ids of the sources whose learners and courses are the launch's platform's."""
+    identity_id = _identity_id(session, launch)
+    return [] if identity_id is None else [s.id for s in reconcile_view.platform_sources(session, identity_id)]
+
+
 @blueprint.app_context_processor
 def reconciliation() -> dict[str, Any]:
     """``reconcile_panel()`` for the page's template: computed only where the template asks."""
