@@ -19,4 +19,6 @@ def check_day(day: date, what: str, *, today: date | None = None, ahead: timedel
     """``day`` lies between 1950 and ``ahead`` after today (tomorrow by default), else :class:`BadDay`."""
     latest = (today or date.today()) + ahead
     if not EARLIEST <= day <= latest:
-        raise BadDay(f"{what} {day} is not between {EARLIEST} and {latest}")
+        # Tomorrow is allowed only for the time zones ahead of the server's: "today" to a person.
+        until = "today" if ahead <= timedelta(days=1) else str(latest)
+        raise BadDay(f"{what} {day} is not between {EARLIEST} and {until}")

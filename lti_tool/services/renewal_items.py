@@ -57,7 +57,7 @@ def confirm_item(session: Session, rulebook: Rulebook, *, learner_id: int, crede
     item = declared_item(rulebook, credential, item_id)
     if amount is not None and not (amount.is_finite() and amount <= MAX_AMOUNT
                                    and amount == amount.quantize(AMOUNT_STEP)):
-        raise ItemError(f"the hours must be at most {MAX_AMOUNT}, in steps of at least {AMOUNT_STEP}")
+        raise ItemError(f"the hours must be a number up to {MAX_AMOUNT} with at most 4 decimal places")
     if item.amount is not None and (amount is None or amount <= 0):
         raise ItemError(f"{item.title} is confirmed with the hours served (more than 0)")
     try:
