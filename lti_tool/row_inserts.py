@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -62,6 +63,19 @@ def bound_values(dialect: Dialect, table: Table, columns: tuple[str, ...],
                 values[index] = memo[key] = processor(value)
         out.append(tuple(values))
     return out
+
+
+_BOUNDED_TEXT = re.compile(r"(VARCHAR|CHAR)\(\d+\)")
+
+
+@functools.lru_cache(maxsize=256)
+def cast_type(dialect: Dialect, table: Table, column: str) -> str:
+    """The PostgreSQL type a value bound for ``column`` is cast to in a ``VALUES`` list: the
+    column's type, but a bounded text without its bound. An explicit ``::VARCHAR(n)`` cuts an
+    over-long text silently; cast to ``VARCHAR``, it is refused by the column on insert or update
+    (``value too long``), as a plain ``INSERT`` or the ORM's statements refuse it."""
+    compiled = str(table.c[column].type.compile(dialect=dialect))
+    return "VARCHAR" if _BOUNDED_TEXT.fullmatch(compiled) else compiled
 
 
 def placeholder(dialect: Dialect) -> str:
@@ -113,7 +127,7 @@ def execute_values(connection: Connection, table: Table, columns: tuple[str, ...
 def _ordered_statement(dialect: Dialect, table: Table, columns: tuple[str, ...], count: int) -> str:
     """An insert of ``count`` rows whose new ids are drawn in the order the rows are given: on
     PostgreSQL the rows are selected from ``VALUES`` ordered by their position (SQLAlchemy's own
-    form for ordered ``RETURNING``), with each value cast to its column's type; SQLite inserts the
+    form for ordered ``RETURNING``), with each value cast to its column's type (:func:`cast_type`); SQLite inserts the
     rows of a ``VALUES`` list in order."""
     quote = dialect.identifier_preparer.quote
     target = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(quote(c) for c in columns)})"
@@ -122,7 +136,7 @@ def _ordered_statement(dialect: Dialect, table: Table, columns: tuple[str, ...],
         one = "(" + ", ".join([mark] * len(columns)) + ")"
         return f"INSERT INTO {target} VALUES {', '.join([one] * count)} RETURNING id"
     names = [f"p{i}" for i in range(len(columns))]
-    casts = ", ".join(f"{name}::{table.c[column].type.compile(dialect=dialect)}"
+    casts = ", ".join(f"{name}::{cast_type(dialect, table, column)}"
                       for name, column in zip(names, columns, strict=True))
     rows = ", ".join("(" + ", ".join([mark] * len(columns)) + f", {n})" for n in range(count))
     return (f"INSERT INTO {target} SELECT {casts} FROM (VALUES {rows}) AS v ({', '.join(names)}, n) "
@@ -152,7 +166,7 @@ def typed_placeholders(dialect: Dialect, table: Table, columns: tuple[str, ...])
     """``(%s::TYPE, …)`` for a row of ``columns`` in a PostgreSQL ``VALUES`` list that is joined or
     selected from rather than inserted (nothing else tells PostgreSQL the values' types)."""
     mark = placeholder(dialect)
-    return "(" + ", ".join(f"{mark}::{table.c[c].type.compile(dialect=dialect)}" for c in columns) + ")"
+    return "(" + ", ".join(f"{mark}::{cast_type(dialect, table, c)}" for c in columns) + ")"
 
 
 @functools.lru_cache(maxsize=64)

@@ -141,3 +141,42 @@ def test_update_by_id_sets_each_row_s_own_values_and_no_other_row(database_url: 
     assert stored == {ids[0]: ("zero", {"items": []}), ids[1]: ("n1", {"i": 1}),
                       ids[2]: ("two", {"items": [2]}), ids[3]: ("n3", {"i": 3})}
     engine.dispose()
+
+
+def _outcome(sessions: Any, write: Any) -> str:
+    """What a write of an over-long text came to: refused, or the text as stored."""
+    try:
+        with write_session(sessions) as session:
+            write(session)
+    except Exception as exc:  # noqa: BLE001 - the database's refusal is the outcome compared
+        return f"refused: {type(exc).__name__}"
+    return "stored"
+
+
+def test_an_over_long_text_is_refused_as_the_orm_s_insert_refuses_it_never_stored_cut(database_url: str) -> None:
+    """PostgreSQL refuses a text longer than its column on insert, but an explicit ``::VARCHAR(n)``
+    cast cuts it silently: the fast paths must not store a cut value where the ORM's would fail."""
+    engine, table = _typed_table(database_url, "typed_long")
+    sessions = session_factory(engine)
+    long_note = "x" * 41
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def orm(session: Any) -> None:
+        session.execute(insert(table), [{**_row(1, at, None), "note": long_note}])
+
+    def fast(session: Any) -> None:
+        insert_many(session, table, [{**_row(2, at, None), "note": long_note}])
+
+    expected = _outcome(sessions, orm)
+    assert _outcome(sessions, fast) == expected
+    with write_session(sessions) as session:
+        [row_id] = insert_many(session, table, [_row(3, at, None)])
+
+    def update(session: Any) -> None:
+        update_by_id(session.connection(), table, ("note",), [{"id": row_id, "note": long_note}])
+
+    assert _outcome(sessions, update) == expected
+    with sessions() as session:
+        notes = set(session.scalars(select(table.c.note)))
+    assert not any(note and 40 <= len(note) < 41 for note in notes), notes
+    engine.dispose()

@@ -2,9 +2,9 @@
 
 Written to a temporary name unique to the attempt and renamed, so a reader never sees a partial
 file, two writers never share a temporary file, and a retry of the same batch replaces the same file
-instead of adding a second one. The file is synced before the rename and the folder after it, so
-a delivery recorded as done survives a power cut with its file under the final name (POSIX makes
-a rename durable only once its directory is synced).
+instead of adding a second one. The file is synced before the rename and the folder after it (and
+a folder created for it, in its parent), so a delivery recorded as done survives a power cut with
+its file under the final name (POSIX makes a new entry durable only once its directory is synced).
 """
 
 from __future__ import annotations
@@ -28,9 +28,22 @@ def sync_directory(folder: Path) -> None:
         os.close(descriptor)
 
 
+def make_folder(folder: Path) -> None:
+    """``mkdir -p``, each folder it creates made durable (its parent synced): a power cut must not
+    lose the folder of a file recorded as delivered."""
+    missing: list[Path] = []
+    path = folder
+    while not path.is_dir() and path.parent != path:
+        missing.append(path)
+        path = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for created in reversed(missing):
+        sync_directory(created.parent)
+
+
 def deliver_to_directory(root: Path, credential: str, rendered: Rendered) -> dict[str, Any]:
     folder = root / credential
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     final = folder / rendered.filename
     temporary = folder / f".{rendered.filename}.{uuid.uuid4().hex}.partial"
     with open(temporary, "wb") as handle:

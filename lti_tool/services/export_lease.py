@@ -34,6 +34,9 @@ _attempts = table_of(models.ExportAttempt)
 _TAKE = (
     update(_batches)
     .where(_batches.c.id == bindparam("take_id"), _batches.c.status.in_(models.OPEN_BATCH_STATUSES),
+           # Due, as the tick that read it as due found it: another tick may have failed it since
+           # (which frees the lease), and then it waits for its retry time like any failed batch.
+           _batches.c.next_attempt_at <= bindparam("take_now"),
            (_batches.c.lease_until.is_(None)) | (_batches.c.lease_until < bindparam("take_now")))
     .values(status=models.BatchStatus.DELIVERING, lease_until=bindparam("take_until"),
             attempts=_batches.c.attempts + 1)
@@ -50,8 +53,8 @@ _STARTED = insert(_attempts)
 
 def take_lease(session: Session, batch_id: int, now: datetime, seconds: float) -> int | None:
     """Take the batch for one attempt, in the caller's transaction; returns the attempt number,
-    ``None`` if another tick holds it (or it is no longer open). The lease ends ``seconds`` after
-    ``now``, the moment it is taken."""
+    ``None`` if another tick holds it (or it is no longer open, or not due yet: its retry time). The
+    lease ends ``seconds`` after ``now``, the moment it is taken."""
     connection = session.connection()
     taken = connection.execute(_TAKE, {"take_id": batch_id, "take_now": now,
                                        "take_until": now + timedelta(seconds=seconds)}).first()

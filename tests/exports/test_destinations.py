@@ -191,6 +191,28 @@ def test_directory_syncs_the_folder_after_the_rename(tmp_path: Path, monkeypatch
     monkeypatch.setattr(os, "fsync", recording_fsync)
     DirectoryDestination("directory", {}, tmp_path).deliver(export(FILES[:1]))
     folder = str(tmp_path / "exports" / "acmss-cmss")
-    # The file's data first (under its temporary name), then the folder that holds the rename.
-    assert [Path(p).parent == Path(folder) and Path(p).name.endswith(".partial") for p in synced] == [True, False]
+    # The file's data first (under its temporary name), then the folder that holds the rename (after
+    # the folders this first delivery created, each synced in its parent).
+    assert [Path(p).parent == Path(folder) and Path(p).name.endswith(".partial") for p in synced[-2:]] == \
+        [True, False]
     assert synced[-1] == folder
+
+
+def test_directory_syncs_the_parent_of_each_folder_it_creates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first delivery for a credential creates its folder (and the exports folder): those new
+    entries are durable only once their parents are synced, or a power cut loses the folder and the
+    file recorded as delivered in it."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    DirectoryDestination("directory", {}, tmp_path).deliver(export(FILES[:1]))
+    assert str(tmp_path) in synced, "the exports folder's entry in the instance folder"
+    assert str(tmp_path / "exports") in synced, "the credential folder's entry in the exports folder"
+    synced.clear()
+    DirectoryDestination("directory", {}, tmp_path).deliver(export(FILES[:1]))
+    assert synced[-1] == str(tmp_path / "exports" / "acmss-cmss") and len(synced) == 2, "nothing new: as before"

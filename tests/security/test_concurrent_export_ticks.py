@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -13,9 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from lti_tool import models
+from lti_tool.db import write_session
 from lti_tool.exports.claim import Rendered
 from lti_tool.exports.directory import deliver_to_directory
 from lti_tool.runtime import Runtime
+from lti_tool.services.export_batching import due_batches, form_batches
+from lti_tool.services.export_lease import lease
 from lti_tool.services.exporting import run_export_tick
 from lti_tool.settings import ExportSettings
 from tests.exports.ledger_rows import credit
@@ -129,3 +133,26 @@ def test_two_writers_of_one_file_never_share_a_temporary_name(tmp_path: Path) ->
         writer.join(60)
     assert errors == []
     assert [p.name for p in (tmp_path / "aama-cma").iterdir()] == ["claims.csv"]
+
+
+def test_a_batch_another_tick_just_failed_is_not_taken_before_its_retry_time(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second tick read its due batches before the first tick recorded a failure of one of them:
+    taking it must still wait for its retry time (the backoff, and ``Retry-After``), not follow the
+    failure at once because the failure freed the lease."""
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    runtime.settings.exports = ExportSettings(retry_base_seconds=3600, retry_max_seconds=7200)
+    receiver = HttpReceiver(SECRET, ["500"])
+    credit(runtime.sessions, "123", "565", credential="aama-cma", number="AAMA-1")
+    with http_server(receiver) as url:
+        configure(runtime, tmp_path, exports_toml(url, per_batch=1))
+        now = models.utcnow()
+        with write_session(runtime.sessions) as session:
+            form_batches(session, now, runtime.exports)
+        with runtime.sessions() as session:
+            due_before_the_failure = due_batches(session, now)
+        assert run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports, now).failed
+        [batch_id] = due_before_the_failure
+        assert lease(runtime.sessions, batch_id, now + timedelta(seconds=1), 30) is None
+    assert len(receiver.requests) == 1
