@@ -1,8 +1,8 @@
 """The few statements a batch of events takes: what they decide is what the one-at-a-time statements decide.
 
 On PostgreSQL a batch's awards, their credit entries and claims are one statement (a chain of
-data-modifying CTEs), and its first statements go out together (``pipelined``); on SQLite each is
-its own statement. The same assertions hold on both.
+data-modifying CTEs), and its first statements go out together (``pipelined``); on SQLite the
+awards, entries and claims are a statement each. The same assertions hold on both.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from lti_tool import models
@@ -109,8 +108,6 @@ def test_pipelined_statements_answer_in_order_and_see_what_the_earlier_ones_wrot
 
 
 def test_reading_ahead_upserts_the_learners_and_reads_what_crediting_reads(runtime: Runtime) -> None:
-    if runtime.engine.dialect.name != "postgresql":
-        pytest.skip("reading ahead is PostgreSQL's: SQLite has no round trips to save")
     stored = _completion(runtime, "1", "565")
     with write_session(runtime.sessions) as session:
         session.add(models.LearnerCredential(learner_id=stored.learner_id, credential="acmss-cmss", number="A-1"))
@@ -136,8 +133,6 @@ def test_reading_ahead_upserts_the_learners_and_reads_what_crediting_reads(runti
 
 def test_reading_ahead_finds_a_courses_mapping(runtime: Runtime, cli_json: Callable[..., Any],
                                                tmp_path: Path) -> None:
-    if runtime.engine.dialect.name != "postgresql":
-        pytest.skip("reading ahead is PostgreSQL's")
     source = cli_json("sources", "add", "--kind", "moodle", "--name", "moodle-prod")
     import_mapping(cli_json, tmp_path, source="moodle-prod", course="565", minutes=90, credentials=["acmss-cmss"])
     item = Completion(lms_user_id="u", course_id="565", completed_at=COMPLETED)
