@@ -21,6 +21,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, CursorResult, Engine, Result, Table, create_engine, event, func, insert
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool.row_inserts import (
@@ -31,12 +32,18 @@ from lti_tool.row_inserts import (
     returning_suffix,
 )
 
+PING_AFTER_IDLE_SECONDS = 1.0
+"""A pooled PostgreSQL connection idle longer than this is pinged before it is handed out."""
 
-def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE``."""
+
+def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000,
+                ping_after_idle_s: float = PING_AFTER_IDLE_SECONDS, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE``; a server
+    database gets its pooled connections pinged when they were idle (:func:`_ping_when_idle`)."""
     if not url.startswith("sqlite"):
-        kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
+        _ping_when_idle(engine, ping_after_idle_s)
+        return engine
     engine = create_engine(
         url,
         connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False},
@@ -64,6 +71,38 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000, **kwargs: Any
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before handing it out if it sat in the pool longer than
+    ``idle_seconds`` (or is new); one that does not answer is replaced (SQLAlchemy's own recipe:
+    ``DisconnectionError`` on checkout).
+
+    ``pool_pre_ping`` pings on every checkout: on PostgreSQL two round trips (the driver's
+    ``BEGIN``, then ``SELECT 1``) before each transaction, on the events' path one in six. A
+    connection back in the pool a moment ago is not pinged: what kills connections (a server
+    restart, an idle timeout, a network change) strikes connections that sat idle; and should one
+    die in that moment, its transaction fails cleanly, the pool drops it on the disconnect error,
+    and the caller's retry (a batch's events each alone) gets a new connection."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is not None and time.monotonic() - checked_in_at < idle_seconds:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:  # noqa: BLE001 - any failure: the pool replaces the connection
+            raise DisconnectionError(f"a pooled connection did not answer: {exc}") from exc
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -143,6 +143,49 @@ def _ordered_statement(dialect: Dialect, table: Table, columns: tuple[str, ...],
             "ORDER BY n RETURNING id")
 
 
+def ordered_insert(dialect: Dialect, table: Table, columns: tuple[str, ...],
+                   values: list[tuple[Any, ...]]) -> tuple[str, tuple[Any, ...]] | None:
+    """:func:`insert_returning_ids`'s statement and parameters when the rows fit in one statement
+    (for :func:`pipelined`; its ids come back in any order: sort them), else ``None``."""
+    if not values or len(values) > rows_per_statement(dialect, len(columns) + 1):
+        return None
+    return (_ordered_statement(dialect, table, columns, len(values)),
+            tuple(itertools.chain.from_iterable(values)))
+
+
+def insert_statement(dialect: Dialect, table: Table, columns: tuple[str, ...], count: int, suffix: str = "") -> str:
+    """``INSERT INTO table (columns) VALUES (…), …`` for ``count`` rows, then ``suffix``."""
+    return _statement(dialect, table, columns, count, suffix)
+
+
+def pipelined(connection: Connection, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> list[list[tuple[Any, ...]]]:
+    """Run the statements in order, in the connection's transaction, and return each one's rows
+    (each must return rows).
+
+    On PostgreSQL all of them are sent before the first answer is read (psycopg's pipeline mode):
+    one round trip for the lot instead of one each. A later statement sees what an earlier one
+    wrote, as in any transaction; a failure fails the lot (the caller's transaction rolls back)."""
+    if connection.dialect.name != "postgresql":
+        out: list[list[tuple[Any, ...]]] = []
+        for statement, parameters in statements:
+            result = connection.exec_driver_sql(statement, parameters)
+            out.append([tuple(row) for row in result.cursor.fetchall()])
+            result.close()
+        return out
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.pipeline():
+        cursors = []
+        for statement, parameters in statements:
+            cursor = driver.cursor()
+            cursor.execute(statement, parameters)
+            cursors.append(cursor)
+        rows = [cursor.fetchall() for cursor in cursors]
+    for cursor in cursors:
+        cursor.close()
+    return rows
+
+
 def insert_returning_ids(connection: Connection, table: Table, columns: tuple[str, ...],
                          values: list[tuple[Any, ...]]) -> list[int]:
     """Insert the value tuples (no conflict expected) and return their new ids in the order given.

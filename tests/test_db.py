@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, select, text
+from sqlalchemy.exc import OperationalError
 
 from lti_tool.db import (
     WriteTurnTimeout,
@@ -184,3 +185,37 @@ def test_a_writer_kept_out_longer_than_the_busy_timeout_gets_a_clear_error(tmp_p
         holder.kill()
         holder.wait(10)
         engine.dispose()
+
+
+def _backend_pid(engine: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def _terminate(database_url: str, pid: int) -> None:
+    other = make_engine(database_url)
+    with other.connect() as conn:
+        assert conn.exec_driver_sql("SELECT pg_terminate_backend(%s, 5000)", (pid,)).scalar_one() is True
+    other.dispose()
+
+
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_it_is_used(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no connection to lose")
+    engine = make_engine(database_url, ping_after_idle_s=0)  # every checkout has been idle long enough
+    pid = _backend_pid(engine)
+    _terminate(database_url, pid)
+    assert _backend_pid(engine) != pid
+    engine.dispose()
+
+
+def test_a_connection_that_died_a_moment_after_use_fails_its_transaction_and_is_replaced(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no connection to lose")
+    engine = make_engine(database_url, ping_after_idle_s=3600)  # not pinged: back in the pool "a moment ago"
+    pid = _backend_pid(engine)
+    _terminate(database_url, pid)
+    with pytest.raises(OperationalError), engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+    assert _backend_pid(engine) != pid  # the pool dropped it on the disconnect error
+    engine.dispose()

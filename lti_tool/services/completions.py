@@ -24,6 +24,7 @@ from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.services.crediting import CreditOutcome, MappingRow, credit_completions, find_mapping_terms
 from lti_tool.services.learners import LearnerKey, SeenLearner, record_learners
 from lti_tool.services.ledger import KnownCompletion
+from lti_tool.services.read_ahead import ReadAhead
 
 # When one request carries several statements, the answer names the most telling status.
 STATUS_ORDER = (models.EventStatus.CREDITED, models.EventStatus.UNMAPPED, models.EventStatus.REFUSED,
@@ -46,16 +47,28 @@ class Outcome:
     items: list[dict[str, Any]] = field(default_factory=list)
 
 
-def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent]) -> list[Outcome]:
+def reported_learners(events: list[StoredEvent]) -> list[SeenLearner]:
+    """The learner of each completion the events report, in order."""
+    return [SeenLearner(LearnerKey(event.identity_id, item.lms_user_id), item.learner_name, item.learner_email)
+            for event in events for item in event.parsed if isinstance(item, Completion)]
+
+
+def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent],
+                  ahead: ReadAhead | None = None) -> list[Outcome]:
     """Record the learners and completions the events report and credit the new completions, in
-    the caller's transaction; one outcome per event, in order."""
+    the caller's transaction; one outcome per event, in order. ``ahead``: the learners recorded and
+    what crediting reads, done already (:func:`lti_tool.services.read_ahead.insert_and_read_ahead`)."""
     reported = [(event, item) for event in events for item in event.parsed if isinstance(item, Completion)]
     now = models.utcnow()
-    learner_ids = record_learners(session, [
-        SeenLearner(LearnerKey(event.identity_id, item.lms_user_id), item.learner_name, item.learner_email)
-        for event, item in reported])
-    first_times = _first_times(session, [(learner_id, item) for learner_id, (_, item) in zip(
-        learner_ids, reported, strict=True) if item.once_per_course])
+    mappings: dict[tuple[int, str], MappingRow | None] = {}
+    if ahead is None:
+        learner_ids = record_learners(session, reported_learners(events))
+        first_times = _first_times(session, [(learner_id, item) for learner_id, (_, item) in zip(
+            learner_ids, reported, strict=True) if item.once_per_course])
+    else:
+        learner_ids, mappings = ahead.learner_ids, dict(ahead.mappings)
+        first_times = _earliest(dict(ahead.first_times), [(learner_id, item) for learner_id, (_, item) in zip(
+            learner_ids, reported, strict=True) if item.once_per_course])
     completion_ids = insert_many_or_skip(
         session,
         models.CourseCompletion.__table__,
@@ -67,7 +80,6 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
         ("learner_id", "course_id", "completed_at"),
     )
     results: dict[int, dict[str, Any]] = {}
-    mappings: dict[tuple[int, str], MappingRow | None] = {}
     to_credit: list[tuple[int, KnownCompletion, MappingRow]] = []
     for index, (completion_id, learner_id, (event, item)) in enumerate(
             zip(completion_ids, learner_ids, reported, strict=True)):
@@ -84,7 +96,8 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
             continue
         to_credit.append((index, KnownCompletion(completion_id, learner_id, event.identity_id, item.course_id,
                                                item.completed_at, item.measured_minutes), mapping))
-    credited = credit_completions(session, [(c, m) for _, c, m in to_credit], rulebook)
+    credited = credit_completions(session, [(c, m) for _, c, m in to_credit], rulebook,
+                                  None if ahead is None else ahead.holdings)
     for (index, _, _), outcome in zip(to_credit, credited, strict=True):
         item = reported[index][1]
         results[index] = _credited(item, outcome)
@@ -115,9 +128,15 @@ def _first_times(session: Session, items: list[tuple[int, Completion]]) -> dict[
     })
     for learner_id, course_id, when in rows:
         first[(learner_id, course_id)] = when
+    return _earliest(first, items)
+
+
+def _earliest(stored: dict[tuple[int, str], datetime],
+              items: list[tuple[int, Completion]]) -> dict[tuple[int, str], datetime]:
+    """The stored first times, and for a (learner, course) with none stored, its first in ``items``."""
     for learner_id, item in items:
-        first.setdefault((learner_id, item.course_id), item.completed_at)
-    return first
+        stored.setdefault((learner_id, item.course_id), item.completed_at)
+    return stored
 
 
 def _credited(item: Completion, outcome: CreditOutcome) -> dict[str, Any]:

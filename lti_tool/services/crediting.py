@@ -194,16 +194,19 @@ def credit_completions(
     session: Session,
     pairs: list[tuple[ledger.CompletionFacts, MappingTerms]],
     rulebook: Rulebook,
+    holdings: dict[tuple[int, str], api.Holding] | None = None,
 ) -> list[CreditOutcome]:
     """Award every credential of each completion's mapping that the completion has not earned yet.
 
     Every plugin converts first, once per distinct (mapping, measured minutes) of the set: the
     answer is a pure function of those, so a thousand completions of one course ask each plugin
     once. Then the awards of all the completions are written together (a few statements, not a few
-    per award). One outcome per pair, in order."""
+    per award). ``holdings``: the learners' credentials, if read already (by (learner, credential)).
+    One outcome per pair, in order."""
     outcomes = [CreditOutcome() for _ in pairs]
     granted: list[tuple[CreditOutcome, ledger.NewAward]] = []
-    holdings = _holdings(session, {completion.learner_id for completion, _ in pairs})
+    if holdings is None:
+        holdings = _holdings(session, {completion.learner_id for completion, _ in pairs})
     conversions: dict[tuple[int, int | None], _Conversion] = {}
     snapshots: dict[str, dict[str, str]] = {}
     for outcome, (completion, mapping) in zip(outcomes, pairs, strict=True):

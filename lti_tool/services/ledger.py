@@ -7,22 +7,27 @@ not at all. Nothing here updates or deletes a row: a correction is a reversing e
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
-import itertools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import Connection, select
-from sqlalchemy.engine import Dialect
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool import models, text
 from lti_tool.credits import api
-from lti_tool.db import flushed_connection, insert_many_or_skip, insert_rows, table_of
-from lti_tool.row_inserts import bound_values, placeholder, rows_per_statement, typed_placeholders
+from lti_tool.db import flushed_connection, insert_many_or_skip, insert_rows
+from lti_tool.row_inserts import covers_defaults
+from lti_tool.services.ledger_statements import (
+    AWARD_KEY,
+    AWARDS,
+    CLAIMS,
+    ENTRIES,
+    awards_with_entries,
+    entries_with_claims,
+)
 
 
 class AwardNotFound(LookupError):
@@ -31,7 +36,14 @@ class AwardNotFound(LookupError):
 
 def idempotency_key(credential: str, award_id: int, kind: str, amount: Decimal) -> str:
     """The key a claim travels with: derived from the award and its content, stable across retries."""
-    return hashlib.sha256(f"{credential}|{award_id}|{kind}|{amount}".encode()).hexdigest()
+    before, after = _key_around_id(credential, kind, amount)
+    return hashlib.sha256(f"{before}{award_id}{after}".encode()).hexdigest()
+
+
+def _key_around_id(credential: str, kind: str, amount: Decimal) -> tuple[str, str]:
+    """The text :func:`idempotency_key` hashes, before and after the award's id (a statement that
+    draws the id puts it between them: :func:`~lti_tool.services.ledger_statements.awards_with_entries`)."""
+    return f"{credential}|", f"|{kind}|{amount}"
 
 
 def activity_facts(activity: api.Activity) -> dict[str, object]:
@@ -92,8 +104,6 @@ class NewAward:
                              "this completion")
 
 
-AWARD_KEY = ("learner_id", "credential", "course_key", "period", "revision")
-"""The retake key: one award per learner, credential, course and period (and revision)."""
 
 
 def record_awards(session: Session, awards: list[NewAward]) -> list[int | None]:
@@ -105,8 +115,12 @@ def record_awards(session: Session, awards: list[NewAward]) -> list[int | None]:
             raise TypeError("a plugin returned a non-Decimal amount")
     now = models.utcnow()
     evidence = _Evidence()
-    ids = insert_many_or_skip(session, models.Award.__table__, [_award_row(new, now, evidence) for new in awards],
-                              AWARD_KEY, any_conflict=True)
+    rows = [_award_row(new, now, evidence) for new in awards]
+    connection = flushed_connection(session)
+    if connection.dialect.name == "postgresql" and rows and covers_defaults(AWARDS, tuple(rows[0])):
+        return awards_with_entries(connection, rows, [
+            _key_around_id(new.result.credential, models.EntryKind.CREDIT, new.result.amount) for new in awards])
+    ids = insert_many_or_skip(session, models.Award.__table__, rows, AWARD_KEY, any_conflict=True)
     _append_entries(session, [
         _Entry(award_id, new.result.credential, models.EntryKind.CREDIT, new.result.amount, new.result.reason)
         for award_id, new in zip(ids, awards, strict=True) if award_id is not None
@@ -214,65 +228,11 @@ def _append_entries(session: Session, entries: list[_Entry]) -> list[int | None]
                "idempotency_key": idempotency_key(e.credential, e.award_id, e.kind, e.amount)} for e in entries]
     connection = flushed_connection(session)
     if connection.dialect.name == "postgresql" and entries:
-        return _entries_with_claims(connection, rows, claims)
-    ids = insert_many_or_skip(session, _ENTRIES, rows, ("award_id", "kind"))
-    insert_rows(session, _CLAIMS, [{"ledger_entry_id": entry_id, **claim}
+        return entries_with_claims(connection, rows, claims)
+    ids = insert_many_or_skip(session, ENTRIES, rows, ("award_id", "kind"))
+    insert_rows(session, CLAIMS, [{"ledger_entry_id": entry_id, **claim}
                                    for entry_id, claim in zip(ids, claims, strict=True) if entry_id is not None])
     return ids
-
-
-_ENTRIES = table_of(models.LedgerEntry)
-_CLAIMS = table_of(models.OutboxClaim)
-_ENTRY_COLUMNS = ("award_id", "kind", "amount", "reason", "created_at")
-_CLAIM_COLUMNS = ("credential", "idempotency_key", "created_at")
-
-
-@functools.lru_cache(maxsize=64)
-def _entries_with_claims_statement(dialect: Dialect, count: int) -> str:
-    """PostgreSQL: the entries and the claims of those inserted, in one statement (one round trip)."""
-    mark = placeholder(dialect)
-    entry_row = "(" + ", ".join([mark] * len(_ENTRY_COLUMNS)) + ")"
-    claim_row = typed_placeholders(dialect, _ENTRIES, ("award_id", "kind"))[:-1] + ", " + \
-        typed_placeholders(dialect, _CLAIMS, _CLAIM_COLUMNS)[1:]
-    return (
-        f"WITH entry AS (INSERT INTO ledger_entries ({', '.join(_ENTRY_COLUMNS)}) "
-        f"VALUES {', '.join([entry_row] * count)} "
-        "ON CONFLICT (award_id, kind) DO NOTHING RETURNING id, award_id, kind), "
-        "claim AS (INSERT INTO outbox_claims (ledger_entry_id, credential, idempotency_key, created_at) "
-        "SELECT entry.id, v.credential, v.idempotency_key, v.created_at FROM entry "
-        f"JOIN (VALUES {', '.join([claim_row] * count)}) AS v (award_id, kind, credential, idempotency_key, "
-        "created_at) ON v.award_id = entry.award_id AND v.kind = entry.kind) "
-        "SELECT id, award_id, kind FROM entry"
-    )
-
-
-def _entries_with_claims(connection: Connection, rows: list[dict[str, object]],
-                         claims: list[dict[str, object]]) -> list[int | None]:
-    """:func:`_append_entries` on PostgreSQL: the unique key (award, kind) still decides which
-    entries are new (``ON CONFLICT DO NOTHING``), and a claim is made for exactly those, by the
-    entry's key, in the same statement. A key repeated in ``rows`` is inserted once (its first row)."""
-    dialect = connection.dialect
-    entry_values = bound_values(dialect, _ENTRIES, _ENTRY_COLUMNS, rows)
-    claim_values = bound_values(dialect, _CLAIMS, _CLAIM_COLUMNS, claims)
-    first: dict[tuple[object, object], int] = {}
-    for index, values in enumerate(entry_values):
-        first.setdefault((values[0], values[1]), index)
-    order = [first[key] for key in sorted(first)]  # key order: concurrent writers lock rows alike
-    step = rows_per_statement(dialect, len(_ENTRY_COLUMNS) + 2 + len(_CLAIM_COLUMNS))
-    returned: dict[tuple[object, object], int] = {}
-    for start in range(0, len(order), step):
-        part = order[start:start + step]
-        parameters = tuple(itertools.chain(
-            itertools.chain.from_iterable(entry_values[i] for i in part),
-            itertools.chain.from_iterable((*entry_values[i][:2], *claim_values[i]) for i in part)))
-        result = connection.exec_driver_sql(_entries_with_claims_statement(dialect, len(part)), parameters)
-        returned.update({(award_id, kind): entry_id for entry_id, award_id, kind in result.cursor.fetchall()})
-        result.close()
-    strangers = [key for key in returned if key not in first]
-    if strangers:
-        raise ValueError(f"the database returned keys it was not sent: {strangers[:3]!r}")
-    return [returned.get((values[0], values[1])) if first[(values[0], values[1])] == index else None
-            for index, values in enumerate(entry_values)]
 
 
 def revoked_award_ids(session: Session, award_ids: list[int]) -> set[int]:
