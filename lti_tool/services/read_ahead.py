@@ -53,7 +53,7 @@ _MAPPINGS = (
     f"SELECT m.source_id, m.course_id, {', '.join('m.' + c for c in _MAPPING_TERMS)} FROM {{keys}} "
     "JOIN course_mappings m ON m.source_id = k.k1 AND m.course_id = k.k2"
 )
-_KEY_TYPES = ("integer", "varchar", "varchar")
+_KEY_TYPES = ("bigint", "varchar", "varchar")
 
 
 def _keys(dialect: Dialect, statement: str, keys: list[tuple[Any, ...]], width: int) -> tuple[str, tuple[Any, ...]]:
