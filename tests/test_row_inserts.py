@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, UniqueConstraint, insert, select
 
-from lti_tool.db import insert_many, insert_many_or_skip, insert_rows, make_engine, session_factory, write_session
+from lti_tool.db import make_engine, session_factory, write_session
 from lti_tool.models.base import Credit, UtcDateTime
 from lti_tool.row_inserts import bound_values, covers_defaults, rows_per_statement, update_by_id
+from lti_tool.row_writes import insert_many, insert_many_or_skip, insert_rows
 
 
 def _typed_table(url: str, name: str) -> tuple[Any, Table]:

@@ -27,11 +27,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lti_tool import models, text
-from lti_tool.db import insert_or_skip
 from lti_tool.jwks import JwksUnavailable, UnknownKey
 from lti_tool.lti import claims as c
 from lti_tool.lti import identity, login_state, platforms, roles, storage, tokens
 from lti_tool.lti.tokens import KeyLookup, LaunchRejected
+from lti_tool.row_writes import insert_or_skip
 from lti_tool.settings import LtiSettings
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
-from lti_tool.db import insert_or_skip
+from lti_tool.row_writes import insert_or_skip
 
 
 def shared_secret(session: Session, name: str) -> str:

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import flushed_connection, insert_many_or_skip, table_of
+from lti_tool.db import flushed_connection, table_of
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
+from lti_tool.row_writes import insert_many_or_skip
 from lti_tool.services.crediting import CreditOutcome, MappingRow, credit_completions, find_mapping_terms
 from lti_tool.services.learners import LearnerKey, SeenLearner, record_learners
 from lti_tool.services.ledger import KnownCompletion

@@ -18,8 +18,9 @@ from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from lti_tool import models
-from lti_tool.db import insert_many, table_of
+from lti_tool.db import table_of
 from lti_tool.exports.config import Exports
+from lti_tool.row_writes import insert_many
 from lti_tool.services.claim_readiness import ready_learners
 from lti_tool.services.verification import ensure_codes
 

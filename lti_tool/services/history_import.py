@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import insert_many
 from lti_tool.events.completion import BadEvent, Completion
+from lti_tool.row_writes import insert_many
 from lti_tool.services.completions import StoredEvent, credit_events
 
 REQUIRED = ("user_id", "course_id", "completed_at")

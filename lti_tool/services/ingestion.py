@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import flushed_connection, insert_many, table_of, write_session
+from lti_tool.db import flushed_connection, table_of, write_session
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.row_inserts import bound_values, covers_defaults, ordered_insert, update_by_id
+from lti_tool.row_writes import insert_many
 from lti_tool.services import read_ahead
 from lti_tool.services.completions import Outcome, StoredEvent, credit_events, reported_learners
 from lti_tool.services.read_ahead import ReadAhead

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from lti_tool import models, text
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import upsert_many
+from lti_tool.row_writes import upsert_many
 from lti_tool.services.award_keys import rekey_awards
 from lti_tool.services.day_range import EARLIEST, BadDay, check_day
 from lti_tool.services.outside_credit import earned_outside

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models, text
 from lti_tool.credits import api
-from lti_tool.db import flushed_connection, insert_many_or_skip, insert_rows
+from lti_tool.db import flushed_connection
 from lti_tool.row_inserts import covers_defaults
+from lti_tool.row_writes import insert_many_or_skip, insert_rows
 from lti_tool.services.ledger_statements import (
     AWARD_KEY,
     AWARDS,

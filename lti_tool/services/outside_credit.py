@@ -17,8 +17,8 @@ from lti_tool import models, text
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
 from lti_tool.credits.repeats import course_key
-from lti_tool.db import insert_or_skip
 from lti_tool.events.completion import MAX_MINUTES
+from lti_tool.row_writes import insert_or_skip
 from lti_tool.services.certificate_files import StoredCertificate
 from lti_tool.services.day_range import BadDay, check_day
 from lti_tool.services.ledger import activity_facts

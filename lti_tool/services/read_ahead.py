@@ -159,7 +159,7 @@ _COMPLETIONS = table_of(models.CourseCompletion)
 def _merged(seen: list[SeenLearner]) -> list[SeenLearner]:
     """One learner per key, in key order (one statement may not update a row twice; concurrent
     upserts lock rows in the same order), later non-null names and e-mails winning, as
-    :func:`lti_tool.db.upsert_many` merges."""
+    :func:`lti_tool.row_writes.upsert_many` merges."""
     merged: dict[tuple[int, str], SeenLearner] = {}
     for s in seen:
         key = (s.key.identity_id, s.key.lms_user_id)

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
-from lti_tool.db import insert_or_skip
+from lti_tool.row_writes import insert_or_skip
 
 SECRET_NAME = "reminders-unsubscribe"
 SALT = "lti-tool reminders unsubscribe"

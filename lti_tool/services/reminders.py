@@ -24,11 +24,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
 from lti_tool.credits.rounding import normalized
-from lti_tool.db import insert_or_skip, read_session, write_session
+from lti_tool.db import read_session, write_session
 from lti_tool.exports.base import DeliveryError
 from lti_tool.exports.config import Exports
 from lti_tool.exports.smtp import SmtpDestination
 from lti_tool.lti.registration import CANVAS_CLOUD_ISSUERS
+from lti_tool.row_writes import insert_or_skip
 from lti_tool.services import reminder_mail
 from lti_tool.services.export_delivery import backoff_seconds
 from lti_tool.services.reminder_optout import opted_out, unsubscribe_token

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.registry import Rulebook
-from lti_tool.db import insert_or_skip
+from lti_tool.row_writes import insert_or_skip
 from lti_tool.services.day_range import BadDay, check_day
 from lti_tool.services.learners import LearnerError, LearnerKey, find_learner
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook, UnknownCredential
 from lti_tool.credits.rounding import normalized
-from lti_tool.db import insert_many_or_skip
+from lti_tool.row_writes import insert_many_or_skip
 from lti_tool.services.crediting import find_mapping
 from lti_tool.services.learners import LearnerKey
 
