@@ -106,7 +106,8 @@ def awards_with_entries(connection: Connection, rows: list[dict[str, object]],
                         key_texts: list[tuple[str, str]]) -> list[int | None]:
     """:func:`~lti_tool.services.ledger.record_awards` on PostgreSQL in one round trip: the awards'
     unique keys decide which are new (``ON CONFLICT DO NOTHING``, as
-    :func:`lti_tool.row_writes.insert_many_or_skip` with ``any_conflict``), and only those get a credit entry (its own key still deciding) and a claim
+    :func:`lti_tool.row_writes.insert_many_or_skip` with ``any_conflict``), and only those get a
+    credit entry (its own key still deciding) and a claim
     for the entry, keyed as :func:`~lti_tool.services.ledger.idempotency_key` keys it: ``key_texts``
     holds, for each row, the text the key hashes before and after the award's id. An award key
     repeated in ``rows`` is inserted once (its first row)."""
