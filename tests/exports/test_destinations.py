@@ -180,15 +180,21 @@ def test_directory_replaces_the_same_file_on_a_retry(tmp_path: Path) -> None:
     assert receipt["files"][0]["bytes"] == len(FILES[0].content)
 
 
-def test_directory_syncs_the_folder_after_the_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    synced: list[str] = []
+@pytest.fixture
+def synced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths ``os.fsync`` is called on, in order."""
+    paths: list[str] = []
     real_fsync = os.fsync
 
     def recording_fsync(descriptor: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        paths.append(os.readlink(f"/proc/self/fd/{descriptor}"))
         real_fsync(descriptor)
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
+    return paths
+
+
+def test_directory_syncs_the_folder_after_the_rename(tmp_path: Path, synced: list[str]) -> None:
     DirectoryDestination("directory", {}, tmp_path).deliver(export(FILES[:1]))
     folder = str(tmp_path / "exports" / "acmss-cmss")
     # The file's data first (under its temporary name), then the folder that holds the rename (after
@@ -198,18 +204,10 @@ def test_directory_syncs_the_folder_after_the_rename(tmp_path: Path, monkeypatch
     assert synced[-1] == folder
 
 
-def test_directory_syncs_the_parent_of_each_folder_it_creates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_directory_syncs_the_parent_of_each_folder_it_creates(tmp_path: Path, synced: list[str]) -> None:
     """A first delivery for a credential creates its folder (and the exports folder): those new
     entries are durable only once their parents are synced, or a power cut loses the folder and the
     file recorded as delivered in it."""
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def recording_fsync(descriptor: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
-        real_fsync(descriptor)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
     DirectoryDestination("directory", {}, tmp_path).deliver(export(FILES[:1]))
     assert str(tmp_path) in synced, "the exports folder's entry in the instance folder"
     assert str(tmp_path / "exports") in synced, "the credential folder's entry in the exports folder"
