@@ -12,14 +12,8 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, select, text
 from sqlalchemy.exc import OperationalError
 
-from lti_tool.db import (
-    WriteTurnTimeout,
-    insert_many_or_skip,
-    make_engine,
-    session_factory,
-    upsert_many,
-    write_session,
-)
+from lti_tool.db import WriteTurnTimeout, make_engine, session_factory, write_session
+from lti_tool.row_writes import insert_many_or_skip, upsert_many
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
