@@ -114,7 +114,9 @@ def test_https_500_429_and_a_hang_are_retried_and_the_key_is_sent(
         now = models.utcnow()
         waits = []
         for step in range(4):
-            tick_at = now + timedelta(days=step)
+            # Ticks dated ahead of the clock: a retry is due at max(tick, end of attempt) + backoff,
+            # so the wait measured is the backoff alone, not also how long a loaded machine took.
+            tick_at = now + timedelta(days=step + 1)
             report = tick(runtime, tick_at)
             with runtime.sessions() as session:
                 [batch] = session.scalars(select(models.ExportBatch)).all()
