@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 Processor = Callable[[Any], Any] | None
 
@@ -106,6 +107,35 @@ def rows_per_statement(dialect: Dialect, width: int) -> int:
     return max(1, min(1000, dialect.insertmanyvalues_max_parameters // max(1, width)))
 
 
+def driver_execute(connection: Connection, statement: str, parameters: Sequence[Any] | Sequence[Sequence[Any]],
+                   *, many: bool = False) -> list[tuple[Any, ...]]:
+    """Run one statement on the driver's own cursor, in the connection's transaction, and return
+    its rows (none for a statement that returns none); ``many``: ``executemany`` over ``parameters``.
+
+    The hot path's statements are SQL text with plain values already; through
+    ``Connection.exec_driver_sql`` each also paid for SQLAlchemy's execution context and result
+    (about as much CPU as SQLite's insert of the rows). A driver error is raised as SQLAlchemy
+    raises it (:class:`~sqlalchemy.exc.IntegrityError` and the rest), and a connection the error
+    shows to be lost is invalidated, as SQLAlchemy's own execution does."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        if many:
+            cursor.executemany(statement, parameters)
+        else:
+            cursor.execute(statement, parameters)
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+    except connection.dialect.loaded_dbapi.Error as exc:
+        error = DBAPIError.instance(statement, parameters, exc, connection.dialect.loaded_dbapi.Error,
+                                    dialect=connection.dialect)
+        if connection.dialect.is_disconnect(exc, connection.connection, cursor):
+            connection.invalidate(exc)
+        raise error from exc
+    finally:
+        cursor.close()
+
+
 def execute_values(connection: Connection, table: Table, columns: tuple[str, ...], values: list[tuple[Any, ...]],
                    suffix: str = "") -> list[tuple[Any, ...]]:
     """Insert the value tuples, as many rows per statement as the driver allows; return what the
@@ -116,10 +146,7 @@ def execute_values(connection: Connection, table: Table, columns: tuple[str, ...
     for start in range(0, len(values), step):
         part = values[start:start + step]
         flat = tuple(itertools.chain.from_iterable(part))
-        result = connection.exec_driver_sql(_statement(dialect, table, columns, len(part), suffix), flat)
-        if " RETURNING " in suffix:  # the driver's rows: SQLAlchemy's Row objects cost more than the insert
-            returned.extend(result.cursor.fetchall())
-            result.close()
+        returned.extend(driver_execute(connection, _statement(dialect, table, columns, len(part), suffix), flat))
     return returned
 
 
@@ -166,12 +193,7 @@ def pipelined(connection: Connection, statements: Sequence[tuple[str, tuple[Any,
     one round trip for the lot instead of one each. A later statement sees what an earlier one
     wrote, as in any transaction; a failure fails the lot (the caller's transaction rolls back)."""
     if connection.dialect.name != "postgresql":
-        out: list[list[tuple[Any, ...]]] = []
-        for statement, parameters in statements:
-            result = connection.exec_driver_sql(statement, parameters)
-            out.append([tuple(row) for row in result.cursor.fetchall()])
-            result.close()
-        return out
+        return [driver_execute(connection, statement, parameters) for statement, parameters in statements]
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.pipeline():
@@ -199,9 +221,8 @@ def insert_returning_ids(connection: Connection, table: Table, columns: tuple[st
     for start in range(0, len(values), step):
         part = values[start:start + step]
         statement = _ordered_statement(dialect, table, columns, len(part))
-        result = connection.exec_driver_sql(statement, tuple(itertools.chain.from_iterable(part)))
-        ids.extend(sorted(int(row[0]) for row in result.cursor.fetchall()))
-        result.close()
+        ids.extend(sorted(int(row[0]) for row in driver_execute(
+            connection, statement, tuple(itertools.chain.from_iterable(part)))))
     return ids
 
 
@@ -235,10 +256,10 @@ def update_by_id(connection: Connection, table: Table, columns: tuple[str, ...],
         quote = dialect.identifier_preparer.quote
         statement = (f"UPDATE {dialect.identifier_preparer.format_table(table)} SET "
                      f"{', '.join(f'{quote(c)} = {mark}' for c in columns)} WHERE id = {mark}")
-        connection.exec_driver_sql(statement, [(*row[1:], row[0]) for row in values])
+        driver_execute(connection, statement, [(*row[1:], row[0]) for row in values], many=True)
         return
     step = rows_per_statement(dialect, len(columns) + 1)
     for start in range(0, len(values), step):
         part = values[start:start + step]
-        connection.exec_driver_sql(_update_statement(dialect, table, columns, len(part)),
-                                   tuple(itertools.chain.from_iterable(part)))
+        driver_execute(connection, _update_statement(dialect, table, columns, len(part)),
+                       tuple(itertools.chain.from_iterable(part)))

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, UniqueConstraint, insert, select
+import pytest
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, UniqueConstraint, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from lti_tool.db import make_engine, session_factory, write_session
 from lti_tool.models.base import Credit, UtcDateTime
-from lti_tool.row_inserts import bound_values, covers_defaults, rows_per_statement, update_by_id
+from lti_tool.row_inserts import bound_values, covers_defaults, execute_values, rows_per_statement, update_by_id
 from lti_tool.row_writes import insert_many, insert_many_or_skip, insert_rows
 
 
@@ -180,4 +182,26 @@ def test_an_over_long_text_is_refused_as_the_orm_s_insert_refuses_it_never_store
     with sessions() as session:
         notes = set(session.scalars(select(table.c.note)))
     assert not any(note and 40 <= len(note) < 41 for note in notes), notes
+    engine.dispose()
+
+
+def test_a_statement_the_driver_refuses_is_raised_as_sqlalchemy_raises_it_and_nothing_stays(database_url: str) -> None:
+    """The fast paths run on the driver's cursor: a refusal still comes as SQLAlchemy's exception
+    (callers and tests name those), and the caller's transaction rolls back whole."""
+    engine, table = _typed_table(database_url, "typed_refused")
+    sessions = session_factory(engine)
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    columns = ("owner", "at", "amount", "facts", "note")
+    with pytest.raises(IntegrityError):
+        with write_session(sessions) as session:
+            connection = session.connection()
+            values = bound_values(connection.dialect, table, columns, [_row(1, at, None), _row(1, at, None)])
+            execute_values(connection, table, columns, values[:1])
+            execute_values(connection, table, columns, values[1:])  # the same (owner, at): refused
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(table)) == 0
+    with write_session(sessions) as session:  # the connection went back to the pool usable
+        insert_rows(session, table, [_row(2, at, None)])
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(table)) == 1
     engine.dispose()

@@ -7,8 +7,11 @@ Nobody answers before the batch that holds their work has committed.
 
 Like PostgreSQL's ``commit_delay`` with ``commit_siblings``, the thread whose turn it is waits a
 moment (``max_wait``) for requests that have already arrived (:meth:`GroupCommit.arriving`) but are
-still being parsed, so they join its batch instead of each paying for a commit of their own. A lone
-caller, with nobody else arriving, runs at once.
+still being parsed, so they join its batch instead of each paying for a commit of their own. It
+also waits, within the same bound, until as many callers are queued as the previous batch held:
+callers that batch answered come back with their next request in about a millisecond, and without
+the wait the turn passes to whoever queued meanwhile, so batches alternate between a few callers
+and the rest (two commits where one would do). A lone caller after a lone caller runs at once.
 
 This is not a background thread: a batch runs in a request thread that would otherwise be waiting.
 """
@@ -71,6 +74,8 @@ class GroupCommit(Generic[Item, Result]):
         self._waiting: list[_Ticket[Item, Result]] = []
         self._arriving = 0
         self._leading = False
+        self._expected = 1
+        """The previous batch's size: how many callers the next batch waits for (up to ``max_wait``)."""
         self.batch_sizes: list[int] = []
         """Sizes of the last batches run (at most 1000), for benchmarks and tests."""
 
@@ -148,13 +153,14 @@ class GroupCommit(Generic[Item, Result]):
     def _take_batch(self) -> list[_Ticket[Item, Result]]:
         deadline = time.monotonic() + self._max_wait
         with self._lock:
-            while self._arriving and len(self._waiting) < self._max_batch:
+            while (self._arriving or len(self._waiting) < self._expected) and len(self._waiting) < self._max_batch:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._arrived.wait(remaining)
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]
+            self._expected = len(batch)
         return batch
 
     def _run(self, batch: list[_Ticket[Item, Result]]) -> None:

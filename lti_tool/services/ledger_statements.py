@@ -17,7 +17,7 @@ from sqlalchemy.engine import Dialect
 
 from lti_tool import models
 from lti_tool.db import table_of
-from lti_tool.row_inserts import bound_values, placeholder, rows_per_statement, typed_placeholders
+from lti_tool.row_inserts import bound_values, driver_execute, placeholder, rows_per_statement, typed_placeholders
 
 AWARD_KEY = ("learner_id", "credential", "course_key", "period", "revision")
 """The retake key: one award per learner, credential, course and period (and revision)."""
@@ -66,9 +66,8 @@ def entries_with_claims(connection: Connection, rows: list[dict[str, object]],
         parameters = tuple(itertools.chain(
             itertools.chain.from_iterable(entry_values[i] for i in part),
             itertools.chain.from_iterable((*entry_values[i][:2], *claim_values[i]) for i in part)))
-        result = connection.exec_driver_sql(_entries_with_claims_statement(dialect, len(part)), parameters)
-        returned.update({(award_id, kind): entry_id for entry_id, award_id, kind in result.cursor.fetchall()})
-        result.close()
+        returned.update({(award_id, kind): entry_id for entry_id, award_id, kind in driver_execute(
+            connection, _entries_with_claims_statement(dialect, len(part)), parameters)})
     strangers = [key for key in returned if key not in first]
     if strangers:
         raise ValueError(f"the database returned keys it was not sent: {strangers[:3]!r}")
@@ -132,9 +131,8 @@ def awards_with_entries(connection: Connection, rows: list[dict[str, object]],
             itertools.chain.from_iterable(values[i] for i in part),
             (models.EntryKind.CREDIT.value,),
             itertools.chain.from_iterable((*keys[i], *texts) for i, texts in zip(part, around, strict=True))))
-        result = connection.exec_driver_sql(_awards_with_entries_statement(dialect, columns, len(part)), parameters)
-        returned.update({tuple(found[1:]): found[0] for found in result.cursor.fetchall()})
-        result.close()
+        returned.update({tuple(found[1:]): found[0] for found in driver_execute(
+            connection, _awards_with_entries_statement(dialect, columns, len(part)), parameters)})
     strangers = [key for key in returned if key not in first]
     if strangers:
         raise ValueError(f"the database returned keys it was not sent: {strangers[:3]!r}")

@@ -185,3 +185,41 @@ def test_a_caller_interrupted_while_queued_does_not_leave_the_turn_to_nobody() -
     later: list[int] = []
     finish(start(lambda: later.append(group.submit(3))))
     assert later == [30] and gate.batches == [[1], [3]]
+
+
+def test_the_next_batch_waits_for_as_many_callers_as_the_last_one_held() -> None:
+    """Callers a batch answered come back soon with their next request; the next batch waits for
+    them (up to ``max_wait``) rather than committing for whoever queued meanwhile alone."""
+    gate = Gate()
+    group = GroupCommit(gate, max_wait=JOIN)
+    results: list[int] = []
+    first = start(lambda: results.append(group.submit(1)))
+    assert gate.first_running.wait(JOIN)
+    queued = [start(lambda n=n: results.append(group.submit(n))) for n in (2, 3)]  # type: ignore[misc]
+    wait_until(lambda: len(group._waiting) == 2, "two callers queued behind the running batch")
+    gate.release.set()
+    finish(first, *queued)
+    assert [sorted(batch) for batch in gate.batches] == [[1], [2, 3]]
+
+    alone = start(lambda: results.append(group.submit(4)))
+    wait_until(lambda: len(group._waiting) == 1, "the next caller queued")
+    time.sleep(0.05)
+    assert len(gate.batches) == 2, "a batch ran for one caller while the last batch held two"
+    second = start(lambda: results.append(group.submit(5)))
+    finish(alone, second)
+    assert sorted(gate.batches[2]) == [4, 5]
+    assert sorted(results) == [10, 20, 30, 40, 50]
+
+
+def test_the_wait_for_the_last_batch_s_number_of_callers_is_bounded() -> None:
+    gate = Gate()
+    group = GroupCommit(gate, max_wait=0.05)
+    first = start(lambda: group.submit(1))
+    assert gate.first_running.wait(JOIN)
+    queued = [start(lambda n=n: group.submit(n)) for n in (2, 3)]  # type: ignore[misc]
+    wait_until(lambda: len(group._waiting) == 2, "two callers queued behind the running batch")
+    gate.release.set()
+    finish(first, *queued)
+    assert group.submit(4) == 40  # nobody else comes: it runs alone once the wait is over
+    assert group.submit(5) == 50  # and a lone caller after a lone caller runs at once
+    assert gate.batches[2:] == [[4], [5]]
