@@ -92,7 +92,7 @@ class GroupCommit(Generic[Item, Result]):
             if not arrival.submitted:
                 with self._lock:
                     self._arriving -= 1
-                    self._arrived.notify()
+                    self._wake_leader_if_ready()
 
     def submit(self, item: Item) -> Result:
         """Submit without having announced the arrival."""
@@ -106,7 +106,7 @@ class GroupCommit(Generic[Item, Result]):
                 arrival.submitted = True
                 self._arriving -= 1
             if self._leading:
-                self._arrived.notify()
+                self._wake_leader_if_ready()
             else:
                 self._leading = ticket.lead = True
         try:
@@ -150,10 +150,21 @@ class GroupCommit(Generic[Item, Result]):
         else:
             self._leading = False
 
+    def _waits_for_more(self) -> bool:
+        """The caller whose turn it is waits (under the lock, up to ``max_wait``): requests are still
+        arriving, or fewer are queued than the previous batch held."""
+        return (bool(self._arriving) or len(self._waiting) < self._expected) and len(self._waiting) < self._max_batch
+
+    def _wake_leader_if_ready(self) -> None:
+        """Wake a waiting leader only when its wait is over: each wake-up is a thread switch (in a
+        profile of the server under 8 clients, waking threads was about a sixth of its Python time)."""
+        if not self._waits_for_more():
+            self._arrived.notify()
+
     def _take_batch(self) -> list[_Ticket[Item, Result]]:
         deadline = time.monotonic() + self._max_wait
         with self._lock:
-            while (self._arriving or len(self._waiting) < self._expected) and len(self._waiting) < self._max_batch:
+            while self._waits_for_more():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
