@@ -215,6 +215,37 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+class PostgresCpu:
+    """CPU seconds used by every PostgreSQL process on this machine (its backends, and the WAL
+    writer and the other helpers that write for them) while the ``with`` block runs: the
+    database's share of a request's cost when the benchmark's database is the only one at work.
+    A process that ends within the block is not counted; one that starts is counted whole."""
+
+    def __enter__(self) -> PostgresCpu:
+        self._before = _postgres_cpu()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        after = _postgres_cpu()
+        self.seconds = sum(cpu - self._before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def _postgres_cpu() -> dict[int, float]:
+    found: dict[int, float] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        found[int(proc.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
 def load_average() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"

@@ -12,6 +12,11 @@ one committed transaction per request, fsync on). Then:
 3. the server's peak memory (its process tree: PSS, which counts a page shared by the gunicorn
    master and a forked worker once; RSS summed over the processes is printed beside it).
 
+Each round also prints the CPU a request cost the server and, on PostgreSQL, the database (every
+``postgres`` process on this machine: run it with nothing else using PostgreSQL): with the
+database, the server and the clients on the same cores, the ratio cannot exceed the ratio of those
+costs.
+
 It checks afterwards that every event was stored once and became exactly one award per credential,
 and that the ceiling stored every body. Targets: ratio >= 0.8, p99 < 50 ms at 200/s, RSS < 200 MB.
 
@@ -28,6 +33,7 @@ from pathlib import Path
 from harness import (
     ROOT,
     MemoryPeak,
+    PostgresCpu,
     Request,
     absolute_line,
     check,
@@ -92,6 +98,7 @@ def main() -> None:
         env = server_env(rt.settings, LTI_TOOL_SERVER__WORKERS=str(args.workers),
                          LTI_TOOL_SERVER__THREADS=str(args.threads), LTI_TOOL_BENCH__DURABLE_INSERT_ROUTE="true")
         users = Users()
+        postgres = rt.engine.dialect.name == "postgresql"
         posted = ceiling_posted = 0
         workers = args.workers or worker_count(rt.settings)
         print(f"database: {rt.engine.dialect.name}; server: {workers} process(es) x {args.threads} threads; "
@@ -116,8 +123,10 @@ def main() -> None:
                 for name, build in (("ceiling", ceiling), ("events", events)):
                     bodies = users.bodies(per_round)
                     cpu = tree_cpu_seconds(server.pid)
-                    seconds, latencies, errors = run_closed(port, build(bodies), args.clients)
+                    with PostgresCpu() as database_cpu:
+                        seconds, latencies, errors = run_closed(port, build(bodies), args.clients)
                     cpu_ms = (tree_cpu_seconds(server.pid) - cpu) * 1000 / per_round
+                    db_ms = database_cpu.seconds * 1000 / per_round
                     if name == "events":
                         posted += per_round
                     else:
@@ -126,7 +135,8 @@ def main() -> None:
                     best[name] = max(best[name], rate)
                     print(f"round {round_} {name:<8} {rate:7.1f} /s  p50 {quantile(latencies, 50) * 1000:6.2f} ms"
                           f"  p99 {quantile(latencies, 99) * 1000:6.2f} ms  server CPU {cpu_ms:.2f} ms/request"
-                          f"  errors {errors}")
+                          + (f"  PostgreSQL CPU {db_ms:.2f} ms/request" if postgres else "")
+                          + f"  errors {errors}")
                     if errors:
                         raise SystemExit(f"FAILED: {errors} {name} requests were not accepted")
 
