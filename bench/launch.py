@@ -4,11 +4,14 @@ PyJWT RS256 decode of the same id_tokens.
 Starts the tests' LTI test platform (a real RSA key, its JWKS served over HTTP on 127.0.0.1), a fresh
 database (SQLite in a temporary folder, or ``DATABASE_URL``, which must name an empty database) with
 the platform registered, and ``lti-tool serve`` on 127.0.0.1. ``--clients`` browsers launch
-``--launches`` times in all, each browser a process of its own (so that the browsers do not queue
-for one interpreter lock and inflate what they measure), each launch as a new user: ``GET /lti/login`` (a signed state and its nonce, state
-cookie set), then ``POST /lti/launch`` with an id_token the platform signed for that nonce (signature,
-claims, state and nonce checked, nonce consumed, launch session opened). A launch's time
-is the browser's wait for both answers (not the platform's signing). The ceiling decodes the same
+``--launches`` times in all, each launch as a new user: ``GET /lti/login`` (a signed state and its
+nonce, state cookie set), then ``POST /lti/launch`` with the state cookie and an id_token the
+platform signed for that nonce (signature, claims, state and nonce checked, nonce consumed, launch
+session opened). A launch's time is the browser's wait for both answers (not the platform's
+signing). Each browser is a process of its own with one keep-alive connection
+(:class:`launching.LaunchingBrowser`, plain ``http.client``): the browsers share the server's two
+cores, and eight ``requests`` sessions in one interpreter spent about 5 ms of CPU a launch and queued
+for that interpreter's lock, which the measured wait included. The ceiling decodes the same
 id_tokens with ``jwt.decode`` (RS256 signature, expiry and audience), from as many threads.
 Then ``--alone`` launches from a single browser, one after the other, for the latency of a launch
 that does not queue behind others. It prints where the CPU went while the browsers launched at once:
@@ -17,7 +20,7 @@ many of the machine's cores were busy. Afterwards it checks that every launch op
 consumed one nonce.
 Target: launch p99 < 100 ms; the ratio is reported.
 
-    .venv/bin/python bench/launch.py [--launches 600] [--clients 8]
+    .venv/bin/python bench/launch.py [--launches 600] [--clients 8] [--alone 100]
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-import requests
 from harness import (
     CpuBusy,
     absolute_line,
@@ -46,7 +48,7 @@ from harness import (
     server_env,
     tree_cpu_seconds,
 )
-from launching import LEARNER, TestPlatform, launch, register
+from launching import LEARNER, LaunchingBrowser, TestPlatform, register
 from sqlalchemy import func, select
 
 from lti_tool import models
@@ -68,15 +70,13 @@ class Run:
 def _browser(base: str, platform: TestPlatform, sub_numbers: list[int], go: Any, out: Any) -> None:
     """One browser (a process of its own): launches as each user in turn, then sends back
     (started, finished, [(seconds, id_token)], CPU seconds)."""
-    session = requests.Session()
+    browser = LaunchingBrowser(base, platform)
     mine: list[tuple[float, str]] = []
     go.wait()
     cpu = time.process_time()
     started = time.perf_counter()  # CLOCK_MONOTONIC: the same clock in every process
     for n in sub_numbers:
-        done = launch(base, platform, sub=f"user-{n}", roles=LEARNER, browser=session)
-        session.cookies.clear()
-        mine.append((done.seconds, done.id_token))
+        mine.append(browser.launch(sub=f"user-{n}", roles=LEARNER))
     out.send((started, time.perf_counter(), mine, time.process_time() - cpu))
     out.close()
 
@@ -97,7 +97,10 @@ def launches(base: str, platform: TestPlatform, count: int, clients: int, first:
         pipes.append(receive)
         processes.append(process)
     go.set()
-    results = [pipe.recv() for pipe in pipes]
+    try:
+        results = [pipe.recv() for pipe in pipes]
+    except EOFError:
+        sys.exit("FAILED: a browser stopped before it finished its launches")
     for process in processes:
         process.join()
         if process.exitcode != 0:
