@@ -108,9 +108,9 @@ def launch() -> Any:
             )
         if not verified.browser_bound:
             return _ask_platform_storage(state, verified)
+        prepared = launch_service.prepare_launch(verified, settings=rt.settings.lti)  # before the write turn
         with write_session(rt.sessions) as db:
-            done = launch_service.record_launch(db, verified, settings=rt.settings.lti,
-                                                 purge_expired=_purge_due())
+            done = launch_service.record_launch(db, prepared, purge_expired=_purge_due())
     except LaunchRejected as exc:
         return refuse(str(exc), exc.status)
     session.clear()
