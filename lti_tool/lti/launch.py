@@ -213,7 +213,7 @@ def verify_launch(
 
 
 def prepare_launch(verified: VerifiedLaunch, *, settings: LtiSettings) -> launch_record.PreparedLaunch:
-    """The rows :func:`record_launch` writes, computed before its write transaction begins (so the
+    """The rows :func:`record_launches` writes, computed before its write transaction begins (so the
     transaction holds SQLite's one writer no longer than its statements take)."""
     if not verified.browser_bound:
         raise LaunchRejected("this launch does not come from the browser that began its login", 401)
@@ -221,16 +221,19 @@ def prepare_launch(verified: VerifiedLaunch, *, settings: LtiSettings) -> launch
                                  settings)
 
 
-def record_launch(session: Session, prepared: launch_record.PreparedLaunch, *, purge_expired: bool = True) -> Launch:
-    """In one write transaction: consume the nonce (and with it the state, checked by
-    :func:`verify_launch`), record the learner, open a session; with ``purge_expired``, also delete
-    the expired used nonces and launch sessions (the caller may do that on some launches only:
-    an expired row is never honoured, only kept a little longer)."""
+def record_launches(session: Session, prepared: list[launch_record.PreparedLaunch], *,
+                    purge_expired: bool = True) -> list[Launch | LaunchRejected]:
+    """In one write transaction, for launches that arrived together: consume each nonce (and with
+    it the state, checked by :func:`verify_launch`), record the learner, open a session; return
+    each launch, or the :class:`LaunchRejected` that refuses it (a refused launch writes nothing).
+    With ``purge_expired``, also delete the expired used nonces and launch sessions (the caller may
+    do that on some launches only: an expired row is never honoured, only kept a little longer)."""
     if purge_expired:  # find_session never honours an expired session, nor the nonce check an expired nonce
         _purge_expired(session)
-    session_id = launch_record.write(flushed_connection(session), prepared)
-    return Launch(token=prepared.token, session_id=session_id, role=prepared.role,
-                  message_type=prepared.message_type)
+    written = launch_record.write(flushed_connection(session), prepared)
+    return [found if isinstance(found, LaunchRejected) else
+            Launch(token=launch.token, session_id=found, role=launch.role, message_type=launch.message_type)
+            for launch, found in zip(prepared, written, strict=True)]
 
 
 def _purge_expired(session: Session) -> None:
