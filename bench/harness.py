@@ -246,6 +246,25 @@ def _postgres_cpu() -> dict[int, float]:
     return found
 
 
+class CpuBusy:
+    """How many of the machine's cores were busy (every process on it, not only the benchmark's)
+    between its creation and :meth:`cores`, from ``/proc/stat``."""
+
+    def __init__(self) -> None:
+        self._busy, self._total = _cpu_ticks()
+
+    def cores(self) -> float:
+        busy, total = _cpu_ticks()
+        return (busy - self._busy) / max(total - self._total, 1) * (os.cpu_count() or 1)
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) ticks of all cores: idle and iowait count as not busy."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    total = sum(fields[:8])  # guest time is already in user time
+    return total - fields[3] - fields[4], total
+
+
 def load_average() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"

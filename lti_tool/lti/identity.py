@@ -34,8 +34,9 @@ def _custom(body: dict[str, Any], name: str) -> str | None:
     return str(value).strip()
 
 
-def lms_user_id(session: Session, platform: models.Platform, body: dict[str, Any]) -> str:
-    if not is_canvas(session, platform):
+def lms_user_id_of(body: dict[str, Any], *, canvas: bool) -> str:
+    """The launch's learner as the LMS's events name them (``canvas``: see :func:`is_canvas`)."""
+    if not canvas:
         return str(body["sub"])
     canvas_id = _custom(body, c.CANVAS_USER_ID)
     if canvas_id is None:
@@ -49,18 +50,19 @@ def lms_user_id(session: Session, platform: models.Platform, body: dict[str, Any
     return canvas_id
 
 
-def record_learner(session: Session, platform: models.Platform, user: str, body: dict[str, Any]) -> None:
-    """Create the learner if the platform shares an event source; keep the name and email fresh."""
-    if platform.source_id is None:
-        return
+def seen_learner(source_id: int | None, user: str, body: dict[str, Any]) -> learners.SeenLearner | None:
+    """The learner a launch names, with its name and e-mail, when the platform shares the event
+    source ``source_id`` (``None``: it shares none, and no learner is recorded)."""
+    if source_id is None:
+        return None
     name = body.get("name") or " ".join(
         part for part in (body.get("given_name"), body.get("family_name")) if isinstance(part, str) and part)
     email = body.get("email")
     # A platform's source_id is already its event source's identity (lti_tool.lti.platforms).
-    learners.record_learners(session, [learners.SeenLearner(
-        learners.LearnerKey(platform.source_id, user),
+    return learners.SeenLearner(
+        learners.LearnerKey(source_id, user),
         name=name[:255] if isinstance(name, str) and name else None,
-        email=email[:320] if isinstance(email, str) and email else None)])
+        email=email[:320] if isinstance(email, str) and email else None)
 
 
 def course_id(body: dict[str, Any], *, canvas: bool) -> str | None:

@@ -16,10 +16,7 @@ is verified but not recorded: the caller asks the browser's platform storage fir
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,11 +24,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lti_tool import models, text
+from lti_tool.db import flushed_connection
 from lti_tool.jwks import JwksUnavailable, UnknownKey
 from lti_tool.lti import claims as c
-from lti_tool.lti import identity, login_state, platforms, roles, storage, tokens
+from lti_tool.lti import launch_platform, launch_record, login_state, roles, storage, tokens
 from lti_tool.lti.tokens import KeyLookup, LaunchRejected
-from lti_tool.row_writes import insert_or_skip
 from lti_tool.settings import LtiSettings
 
 
@@ -56,12 +53,12 @@ def begin_login(
     target = params.get("target_link_uri", "")
     if target and not target.startswith(launch_url.rsplit("/lti/", 1)[0] + "/"):
         raise LaunchRejected("target_link_uri does not point at this tool")
-    platform = platforms.find_platform(session, issuer, params.get("client_id") or None)
+    deployment_id = params.get("lti_deployment_id")
+    platform = launch_platform.find(session, issuer, params.get("client_id") or None, deployment_id)
     if platform is None:
         raise LaunchRejected("this platform is not registered with the tool", 403)
-    deployment_id = params.get("lti_deployment_id")
-    if deployment_id and not platforms.has_deployment(session, platform.id, deployment_id):
-        raise unknown_deployment(platform, deployment_id)
+    if deployment_id and not platform.deployment_known:
+        raise unknown_deployment(platform.id, deployment_id)
     login = login_state.issue(state_secret, platform.id, settings.state_lifetime_seconds)
     state, nonce = login.state, login.nonce
     query = {
@@ -117,10 +114,10 @@ def check_claims(body: dict[str, Any]) -> None:
         raise LaunchRejected(f"the launch is malformed: {exc}") from None
 
 
-def unknown_deployment(platform: models.Platform, deployment_id: str) -> LaunchRejected:
+def unknown_deployment(platform_id: int, deployment_id: str) -> LaunchRejected:
     return LaunchRejected(
         f"this deployment ({deployment_id!r}) is not registered with the tool; its operator can add it: "
-        f"lti-tool platforms add-deployment {platform.id} --deployment-id '{deployment_id}'", 403)
+        f"lti-tool platforms add-deployment {platform_id} --deployment-id '{deployment_id}'", 403)
 
 
 @dataclass(frozen=True)
@@ -132,8 +129,7 @@ class Launch:
     message_type: str
 
 
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+digest = launch_record.digest
 
 
 @dataclass(frozen=True)
@@ -142,7 +138,11 @@ class VerifiedLaunch:
     body: dict[str, Any]
     browser_bound: bool
     """The state cookie or the platform's storage showed this browser began the login; when not,
-    :func:`record_launch` refuses the launch."""
+    :func:`prepare_launch` refuses the launch."""
+    source_id: int | None = None
+    """The platform's event source, as read when verifying (the write checks it is unchanged)."""
+    canvas: bool = False
+    """The platform's launches name people by Canvas's ids (:func:`lti_tool.lti.identity.is_canvas`)."""
     storage_origins: tuple[str, ...] = ()
     """Where the platform's storage frame may answer from, for the page that asks it."""
 
@@ -185,7 +185,7 @@ def verify_launch(
         raise LaunchRejected("the launch's state is malformed")
     bound = _check_binding(state, binding)
     unverified = tokens.peek(id_token)
-    platform = platforms.find_platform(session, unverified.issuer, unverified.client_id)
+    platform = launch_platform.find(session, unverified.issuer, unverified.client_id, unverified.deployment_id)
     if platform is None:
         raise LaunchRejected("this platform (issuer and client id) is not registered", 403)
     try:
@@ -197,30 +197,49 @@ def verify_launch(
     body = tokens.verify(id_token, key, issuer=platform.issuer, client_id=platform.client_id,
                          leeway=settings.clock_leeway_seconds, max_age=settings.max_token_age_seconds)
     check_claims(body)
-    if not platforms.has_deployment(session, platform.id, body[c.DEPLOYMENT_ID]):
-        raise unknown_deployment(platform, body[c.DEPLOYMENT_ID])
+    # The deployment was looked up as the token named it before its signature was checked; the
+    # verified token is the same text, so it names the same one.
+    if body[c.DEPLOYMENT_ID] != unverified.deployment_id or not platform.deployment_known:
+        raise unknown_deployment(platform.id, body[c.DEPLOYMENT_ID])
     _check_state(binding.state_secret, state, platform.id, body["nonce"])
     if not bound:  # the platform's storage is asked only for a login that can still be used
         used = session.scalar(select(models.UsedNonce.id).where(
             models.UsedNonce.platform_id == platform.id, models.UsedNonce.nonce == body["nonce"]))
         if used is not None:
             raise LaunchRejected("this launch was used already (nonce replayed)", 401)
-    return VerifiedLaunch(platform.id, body, bound, tuple(storage.message_origins(platform)))
+        return VerifiedLaunch(platform.id, body, bound, platform.source_id, platform.canvas,
+                              tuple(storage.message_origins(platform)))
+    return VerifiedLaunch(platform.id, body, bound, platform.source_id, platform.canvas)
 
 
-def record_launch(session: Session, verified: VerifiedLaunch, *, settings: LtiSettings,
-                  purge_expired: bool = True) -> Launch:
-    """In one write transaction: consume the nonce (and with it the state, checked by
-    :func:`verify_launch`), record the learner, open a session; with ``purge_expired``, also delete
-    the expired used nonces and launch sessions (the caller may do that on some launches only:
-    an expired row is never honoured, only kept a little longer)."""
+def prepare_launch(verified: VerifiedLaunch, *, settings: LtiSettings) -> launch_record.PreparedLaunch:
+    """The rows :func:`record_launches` writes, computed before its write transaction begins (so the
+    transaction holds SQLite's one writer no longer than its statements take)."""
     if not verified.browser_bound:
         raise LaunchRejected("this launch does not come from the browser that began its login", 401)
-    platform = session.get(models.Platform, verified.platform_id)
-    if platform is None or platform.status != "active":
-        raise LaunchRejected("this platform is not registered", 403)
-    consume_nonce(session, platform.id, verified.body["nonce"], settings, purge_expired=purge_expired)
-    return _open_session(session, platform, verified.body, settings, purge_expired=purge_expired)
+    return launch_record.prepare(verified.platform_id, verified.source_id, verified.canvas, verified.body,
+                                 settings)
+
+
+def record_launches(session: Session, prepared: list[launch_record.PreparedLaunch], *,
+                    purge_expired: bool = True) -> list[Launch | LaunchRejected]:
+    """In one write transaction, for launches that arrived together: consume each nonce (and with
+    it the state, checked by :func:`verify_launch`), record the learner, open a session; return
+    each launch, or the :class:`LaunchRejected` that refuses it (a refused launch writes nothing).
+    With ``purge_expired``, also delete the expired used nonces and launch sessions (the caller may
+    do that on some launches only: an expired row is never honoured, only kept a little longer)."""
+    if purge_expired:  # find_session never honours an expired session, nor the nonce check an expired nonce
+        _purge_expired(session)
+    written = launch_record.write(flushed_connection(session), prepared)
+    return [found if isinstance(found, LaunchRejected) else
+            Launch(token=launch.token, session_id=found, role=launch.role, message_type=launch.message_type)
+            for launch, found in zip(prepared, written, strict=True)]
+
+
+def _purge_expired(session: Session) -> None:
+    now = models.utcnow()
+    session.execute(delete(models.UsedNonce).where(models.UsedNonce.expires_at < now))
+    session.execute(delete(models.LaunchSession).where(models.LaunchSession.expires_at < now))
 
 
 def _check_state(secret: str, state: str, platform_id: int, nonce: str) -> None:
@@ -232,48 +251,13 @@ def _check_state(secret: str, state: str, platform_id: int, nonce: str) -> None:
 
 def consume_nonce(session: Session, platform_id: int, nonce: str, settings: LtiSettings, *,
                   purge_expired: bool = True) -> None:
-    """Record the nonce as used; a second use, on any worker, is refused by the unique key (an
-    expired row not purged yet still refuses it)."""
-    now = models.utcnow()
+    """Record the nonce as used, with the statement a launch's write uses; a second use, on any
+    worker, is refused by the unique key (an expired row not purged yet still refuses it)."""
     if purge_expired:
-        session.execute(delete(models.UsedNonce).where(models.UsedNonce.expires_at < now))
-    # As long as the id_token could still be accepted, and as long as the login's state could: the
-    # used nonce is what makes a state single-use (lti_tool.lti.login_state).
-    keep = timedelta(seconds=max(settings.max_token_age_seconds + 2 * settings.clock_leeway_seconds,
-                                 settings.state_lifetime_seconds + settings.clock_leeway_seconds))
-    inserted = insert_or_skip(
-        session, models.UsedNonce.__table__,
-        {"platform_id": platform_id, "nonce": nonce, "expires_at": now + keep},
-        ["platform_id", "nonce"],
-    )
-    if inserted is None:
+        session.execute(delete(models.UsedNonce).where(models.UsedNonce.expires_at < models.utcnow()))
+    row = launch_record.nonce_row(platform_id, nonce, settings)
+    if not launch_record.insert_nonce(flushed_connection(session), row):
         raise LaunchRejected("this launch was used already (nonce replayed)", 401)
-
-
-def _open_session(
-    session: Session, platform: models.Platform, body: dict[str, Any], settings: LtiSettings, *,
-    purge_expired: bool,
-) -> Launch:
-    context = body.get(c.CONTEXT) or {}
-    context_id = context.get("id")
-    role = roles.classify(body[c.ROLES], has_context=bool(context_id))
-    user = identity.lms_user_id(session, platform, body)
-    try:
-        text.checked(user, "the learner's id", 255)
-    except text.BadText as exc:
-        raise LaunchRejected(f"the launch is malformed: {exc}") from None
-    identity.record_learner(session, platform, user, body)
-    if purge_expired:  # find_session never honours an expired one
-        session.execute(delete(models.LaunchSession).where(models.LaunchSession.expires_at < models.utcnow()))
-    token = secrets.token_urlsafe(32)
-    row = models.LaunchSession(
-        launch_id=digest(token), platform_id=platform.id, deployment_id=body[c.DEPLOYMENT_ID],
-        context_id=context_id, lms_user_id=user, role=role, claims=body,
-        expires_at=models.utcnow() + timedelta(seconds=settings.session_lifetime_seconds),
-    )
-    session.add(row)
-    session.flush()
-    return Launch(token=token, session_id=row.id, role=role, message_type=body[c.MESSAGE_TYPE])
 
 
 def find_session(session: Session, token: str | None) -> models.LaunchSession | None:

@@ -23,7 +23,7 @@ import hmac
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from lti_tool import models
+from lti_tool.lti.launch_platform import LaunchPlatform
 from lti_tool.lti.platforms import CANVAS_CLOUD
 
 SECRET_NAME = "lti_storage"
@@ -48,7 +48,7 @@ def proves(secret: str, state: str, value: str) -> bool:
     return hmac.compare_digest(proof(secret, state).encode(), value.encode())
 
 
-def message_origins(platform: models.Platform) -> list[str]:
+def message_origins(platform: LaunchPlatform) -> list[str]:
     """The origins the platform's storage frame may answer from: its authorization URL's and its
     issuer's; for Canvas Cloud, whose frames live on the school's host, ``https://*.instructure.com``
     (a pattern the page matches by suffix, and sends to with ``*`` as Canvas documents)."""

@@ -44,17 +44,19 @@ class Unverified:
     issuer: str
     client_id: str
     kid: str
+    deployment_id: str | None
+    """The deployment the token names (``None`` when it names none as text)."""
 
 
 def peek(id_token: str) -> Unverified:
     """Read header, issuer and audience so the right platform key can be found."""
     if not id_token or id_token.count(".") != 2:
         raise LaunchRejected("the id_token is not a signed JWT")
-    try:
-        header = jwt.get_unverified_header(id_token)
-        body = jwt.decode(id_token, options={"verify_signature": False})
+    try:  # header and body read in one pass over the token
+        unverified = jwt.decode_complete(id_token, options={"verify_signature": False})
     except jwt.InvalidTokenError:
         raise LaunchRejected("the id_token is not a readable JWT") from None
+    header, body = unverified["header"], unverified["payload"]
     if header.get("alg") not in ALGORITHMS:
         raise LaunchRejected(f"the id_token must be signed with RS256, not {header.get('alg')!r}", 401)
     kid = header.get("kid")
@@ -63,7 +65,9 @@ def peek(id_token: str) -> Unverified:
     issuer = body.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise LaunchRejected("the id_token has no issuer (iss)")
-    return Unverified(issuer=issuer, client_id=_client_id(body), kid=kid)
+    deployment_id = body.get(c.DEPLOYMENT_ID)
+    return Unverified(issuer=issuer, client_id=_client_id(body), kid=kid,
+                      deployment_id=deployment_id if isinstance(deployment_id, str) else None)
 
 
 def _client_id(body: Mapping[str, Any]) -> str:

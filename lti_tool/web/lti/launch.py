@@ -9,23 +9,30 @@ then is it recorded.
 
 from __future__ import annotations
 
+import functools
+import logging
+import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, make_response, redirect, render_template, request, session, url_for
 
 from lti_tool import text
 from lti_tool.db import read_session, write_session
 from lti_tool.lti import launch as launch_service
 from lti_tool.lti import login_state, storage
 from lti_tool.lti.claims import DEEP_LINKING_REQUEST
+from lti_tool.lti.launch_record import PreparedLaunch
 from lti_tool.lti.tokens import LaunchRejected
-from lti_tool.runtime import current_runtime
+from lti_tool.runtime import current_runtime, runtime_of
+from lti_tool.services.group_commit import GroupCommit
 from lti_tool.web.lti.context import SESSION_KEY, base_url, refuse, tool_urls
 from lti_tool.web.lti.cookies import shared_secret
 
 blueprint = Blueprint("lti_launch", __name__)
+log = logging.getLogger(__name__)
 
 STATE_COOKIE = "lti_tool_state"
 STORAGE_FIELD = "lti_storage_value"
@@ -34,15 +41,54 @@ PURGE_EVERY_SECONDS = 60.0
 """How often (at most, per process) a launch also deletes expired used nonces and launch sessions."""
 
 
-def _purge_due() -> bool:
+def _purge_due(app: Flask) -> bool:
     """Whether this launch deletes the expired rows: one launch a minute per process does, not every
     launch (two statements fewer in the write transaction that launches take turns for)."""
-    last = current_app.extensions.setdefault("lti_tool_launch_purge", {"at": None})
+    last = app.extensions.setdefault("lti_tool_launch_purge", {"at": None})
     now = time.monotonic()
     if last["at"] is not None and now - last["at"] < PURGE_EVERY_SECONDS:
         return False
     last["at"] = now
     return True
+
+
+WRITES = "lti_tool_launch_writes"
+"""The key under which the app keeps its launches' :class:`GroupCommit` in ``app.extensions``."""
+_writes_made = threading.Lock()
+
+
+def _writes() -> GroupCommit[PreparedLaunch, launch_service.Launch]:
+    """Where launch requests hand their writes: launches that arrive while another launch's write
+    transaction runs share the next one (as events do), instead of each taking SQLite's writer's
+    turn, or a PostgreSQL commit, of its own."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    writes: GroupCommit[PreparedLaunch, launch_service.Launch] | None = app.extensions.get(WRITES)
+    if writes is None:
+        with _writes_made:
+            writes = app.extensions.setdefault(WRITES, GroupCommit(functools.partial(_write_launches, app)))
+    return writes
+
+
+def _write_launches(app: Flask, prepared: list[PreparedLaunch]) -> Sequence[launch_service.Launch | BaseException]:
+    """One write transaction for the launches that arrived together; should it fail, each launch
+    again in a transaction of its own, so that one launch cannot fail the others."""
+    sessions = runtime_of(app).sessions
+    try:
+        with write_session(sessions) as db:
+            return launch_service.record_launches(db, prepared, purge_expired=_purge_due(app))
+    except Exception as exc:
+        if len(prepared) == 1:
+            raise
+        # Not the exception's text: it may hold the rows' values; a launch that fails alone logs it.
+        log.warning("a write of %d launches failed (%s); writing each alone", len(prepared), type(exc).__name__)
+    results: list[launch_service.Launch | BaseException] = []
+    for launch in prepared:
+        try:
+            with write_session(sessions) as db:
+                results.extend(launch_service.record_launches(db, [launch], purge_expired=False))
+        except Exception as exc:  # noqa: BLE001 - raised in that launch's own request
+            results.append(exc)
+    return results
 
 
 def _secret(name: str) -> str:
@@ -108,9 +154,8 @@ def launch() -> Any:
             )
         if not verified.browser_bound:
             return _ask_platform_storage(state, verified)
-        with write_session(rt.sessions) as db:
-            done = launch_service.record_launch(db, verified, settings=rt.settings.lti,
-                                                 purge_expired=_purge_due())
+        prepared = launch_service.prepare_launch(verified, settings=rt.settings.lti)  # before the write turn
+        done = _writes().submit(prepared)
     except LaunchRejected as exc:
         return refuse(str(exc), exc.status)
     session.clear()
