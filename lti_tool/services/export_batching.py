@@ -14,7 +14,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from lti_tool import models
@@ -28,10 +28,12 @@ OPEN = models.OPEN_BATCH_STATUSES
 """Batch states a tick may (re)deliver once their lease is free."""
 
 _batches = table_of(models.ExportBatch)
-_outbox = table_of(models.OutboxClaim)
-_ASSIGN = update(_outbox).where(_outbox.c.id.in_(bindparam("ids", expanding=True))).values(
-    batch_id=bindparam("batch_id"))
-"""Puts a batch's claims into it (built once; the ids are bound as one expanding list)."""
+_ASSIGN_UNNEST = ("UPDATE outbox_claims SET batch_id = assigned.batch_id "
+                  "FROM unnest(%s::bigint[], %s::bigint[]) AS assigned (id, batch_id) "
+                  "WHERE outbox_claims.id = assigned.id")
+"""Puts every formed batch's claims into it, on PostgreSQL: one statement, the ids bound as two arrays."""
+_ASSIGN_EACH = "UPDATE outbox_claims SET batch_id = ? WHERE id = ?"
+"""The same on SQLite, one prepared statement run for each claim (``executemany``)."""
 
 
 def in_scope(column: Any, credentials: Collection[str] | None, exclude: Collection[str]) -> list[Any]:
@@ -69,11 +71,15 @@ def form_batches(
     size = exports.config.delivery.max_claims_per_batch
     chunks: list[list[Any]] = []
     batches: list[dict[str, Any]] = []
+    coded: list[int] = []
     for credential, group in sorted(by_credential.items()):
         binding = exports.binding(credential)
         learners = ready_learners(session, {c.learner_id for c in group}, credential, binding.requires or [])
         ready = [c for c in group if c.learner_id in learners]
         deadline = exports.deadline(credential)
+        exporter = exports.exporters.get(binding.exporter)
+        if exporter is None or exporter.certificate_codes:  # an unknown exporter: as if it printed them
+            coded.extend(c.award_id for c in ready)
         for start in range(0, len(ready), size):
             chunk = ready[start:start + size]
             chunks.append(chunk)
@@ -84,10 +90,21 @@ def form_batches(
                 deadline_at=min(c.completed_at for c in chunk) + deadline if deadline else None,
             ))
     batch_ids = insert_many(session, _batches, batches)  # one statement for every batch formed
-    for batch_id, chunk in zip(batch_ids, chunks, strict=True):
-        session.execute(_ASSIGN, {"batch_id": batch_id, "ids": [c.id for c in chunk]})
-    ensure_codes(session, [c.award_id for chunk in chunks for c in chunk])  # before the first render
+    assign(session, [(batch_id, c.id) for batch_id, chunk in zip(batch_ids, chunks, strict=True) for c in chunk])
+    if coded:
+        ensure_codes(session, coded)  # before the first render, for exporters that print them
     return batch_ids
+
+
+def assign(session: Session, pairs: list[tuple[int, int]]) -> None:
+    """Put each claim into its batch (``(batch id, claim id)`` pairs), in the caller's transaction."""
+    if not pairs:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_ASSIGN_UNNEST, ([claim for _, claim in pairs], [batch for batch, _ in pairs]))
+    else:
+        connection.exec_driver_sql(_ASSIGN_EACH, pairs)
 
 
 def due_batches(

@@ -29,8 +29,9 @@ from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.exports.config import Exports
 from lti_tool.services.export_batching import due_batches, form_batches
-from lti_tool.services.export_delivery import Attempted, attempt_delivery, record_attempt
-from lti_tool.services.export_lease import LeaseKeeper, take_lease
+from lti_tool.services.export_claims import batch_rows, claims_of
+from lti_tool.services.export_delivery import Attempted, deliver_claims, record_attempt
+from lti_tool.services.export_lease import LeaseKeeper, take_batch
 from lti_tool.settings import ExportSettings
 
 
@@ -69,16 +70,20 @@ def run_export_tick(
         for batch_id in [*due, None]:
             if attempted is None and batch_id is None:
                 break
-            # One commit a batch: the last batch's outcome and the next one's lease together.
+            # One commit a batch: the last batch's outcome, the next one's lease and its claims together.
             with write_session(sessions) as session:
                 recorded = record_attempt(session, attempted, exports, settings, now) if attempted else None
-                attempt = take_lease(session, batch_id, clock(), settings.lease_seconds) if batch_id else None
+                taken = take_batch(session, batch_id, clock(), settings.lease_seconds) if batch_id else None
+                rows = batch_rows(session, batch_id) if taken is not None and batch_id else []
             if recorded is not None:
                 (report.delivered if recorded.pop("delivered") else report.failed).append(recorded)
             attempted = None
-            if batch_id is None or attempt is None:
+            if batch_id is None or taken is None:
                 keeper.release()
                 continue
+            attempt, batch = taken
             keeper.hold(batch_id, attempt)
-            attempted = attempt_delivery(sessions, batch_id, attempt, exports, now)
+            # Claims are made of the rows after the commit: a row that cannot be made a claim stops
+            # the tick as it always did, with the last batch's outcome recorded (and this lease left to expire).
+            attempted = deliver_claims(sessions, batch, attempt, claims_of(rows), exports, now)
     return report
