@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import case, or_, select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from lti_tool import models
 from lti_tool.db import table_of
@@ -28,6 +29,7 @@ OPEN = models.OPEN_BATCH_STATUSES
 """Batch states a tick may (re)deliver once their lease is free."""
 
 _batches = table_of(models.ExportBatch)
+_completed_at_type = table_of(models.Award).c.completed_at.type
 _ASSIGN_UNNEST = ("UPDATE outbox_claims SET batch_id = assigned.batch_id "
                   "FROM unnest(%s::bigint[], %s::bigint[]) AS assigned (id, batch_id) "
                   "WHERE outbox_claims.id = assigned.id")
@@ -54,14 +56,22 @@ def form_batches(
     credentials: Collection[str] | None = None, exclude: Collection[str] = (),
 ) -> list[int]:
     """Put ready claims into new batches, in the caller's (write) transaction; returns their ids."""
+    # The completion time as the driver gives it: only each batch's first (oldest) is made a datetime.
+    raw_completed_at = type_coerce(models.Award.completed_at, NullType()).label("completed_at")
     query = (select(models.OutboxClaim.id, models.OutboxClaim.credential, models.OutboxClaim.idempotency_key,
-                    models.Award.id.label("award_id"), models.Award.learner_id, models.Award.completed_at)
+                    models.Award.id.label("award_id"), models.Award.learner_id, raw_completed_at)
              .join(models.LedgerEntry, models.LedgerEntry.id == models.OutboxClaim.ledger_entry_id)
              .join(models.Award, models.Award.id == models.LedgerEntry.award_id)
              .where(models.OutboxClaim.batch_id.is_(None),
                     *in_scope(models.OutboxClaim.credential, credentials, exclude)))
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         query = query.with_for_update(of=models.OutboxClaim, skip_locked=True)
+    as_datetime = _completed_at_type.dialect_impl(dialect).result_processor(dialect, None)
+
+    def completed_at(raw: Any) -> datetime:
+        return cast(datetime, as_datetime(raw) if as_datetime else raw)
+
     if session.autoflush:
         session.flush()
     by_credential: dict[str, list[Any]] = {}
@@ -87,7 +97,8 @@ def form_batches(
                 credential=credential, destination=binding.destination, exporter=binding.exporter,
                 key=batch_key([c.idempotency_key for c in chunk]), status=models.BatchStatus.PENDING,
                 attempts=0, attempts_before_retry=0, next_attempt_at=now, created_at=now,
-                deadline_at=min(c.completed_at for c in chunk) + deadline if deadline else None,
+                # The chunk's oldest completion is its first (the query's order).
+                deadline_at=completed_at(chunk[0].completed_at) + deadline if deadline else None,
             ))
     batch_ids = insert_many(session, _batches, batches)  # one statement for every batch formed
     assign(session, [(batch_id, c.id) for batch_id, chunk in zip(batch_ids, chunks, strict=True) for c in chunk])
