@@ -96,28 +96,39 @@ def deliver_claims(
     sessions: sessionmaker[Session], batch: BatchFacts, attempt: int, claims: list[Claim], exports: Exports,
     now: datetime,
 ) -> Attempted:
-    """Render and deliver a leased batch whose claims the caller read (the tick reads them in the
-    transaction that leases the batch), outside any transaction; the outcome is for
-    :func:`record_attempt` to record."""
+    """Render and deliver a leased batch whose claims the caller read, outside any transaction; the
+    outcome is for :func:`record_attempt` to record."""
+    return send(exports, batch, attempt, claims, rendered(exports, batch, claims), now, sessions)
+
+
+def rendered(exports: Exports, batch: BatchFacts, claims: list[Claim]) -> Export | Exception:
+    """The batch rendered, or why it could not be (recorded as the attempt's failure, not lost)."""
+    try:
+        return render_batch(exports, batch, claims)
+    except Exception as exc:  # noqa: BLE001 - a batch that cannot be rendered is recorded, not lost
+        return exc
+
+
+def send(
+    exports: Exports, batch: BatchFacts, attempt: int, claims: list[Claim], export: Export | Exception,
+    now: datetime, sessions: sessionmaker[Session],
+) -> Attempted:
+    """Deliver a leased batch rendered from ``claims`` (``export``, or why it could not be rendered:
+    then its claims that cannot be rendered alone are set aside and the rest delivered)."""
     batch_id, credential, destination = batch.id, batch.credential, batch.destination
+    if isinstance(export, Exception) and len(claims) > 1 and set_aside_unrenderable(
+            sessions, exports, batch_id, attempt, claims, export):
+        return attempt_delivery(sessions, batch_id, attempt, exports, now)
     tries = attempt - batch.attempts_before_retry
     overdue = batch.deadline_at is not None and batch.deadline_at < now
-    export: Export | None = None
-    try:
-        export = render_batch(exports, batch, claims)
-    except Exception as exc:  # noqa: BLE001 - a batch that cannot be rendered is recorded, not lost
-        unrendered: Exception = exc
-    if export is None and len(claims) > 1 and set_aside_unrenderable(
-            sessions, exports, batch_id, attempt, claims, unrendered):
-        return attempt_delivery(sessions, batch_id, attempt, exports, now)
     if overdue:
         log.warning("export batch %s (%s) is past its reporting deadline", batch_id, credential)
     attempted = Attempted(batch_id, attempt, tries, {
         "batch": batch_id, "credential": credential, "claims": len(claims), "destination": destination,
         "attempt": attempt, "overdue": overdue})
     try:
-        if export is None:
-            raise unrendered
+        if isinstance(export, Exception):
+            raise export
         if destination not in exports.destinations:
             raise DeliveryError(f"destination {destination!r} is no longer in config/exports.toml")
         attempted.receipt = exports.destination(destination).deliver(export)
