@@ -11,7 +11,8 @@
    ``lti-tool export retry ID``.
 
 Transactions: rendering and sending hold no transaction nor lock: :func:`attempt_delivery` reads
-the batch in a read transaction of its own, then renders and sends it; its outcome is recorded in
+the batch in a read transaction of its own, then renders and sends it (:func:`deliver_claims` when
+the caller read the claims, :func:`send` when it also rendered them); its outcome is recorded in
 the caller's write transaction (:func:`record_attempt`, :func:`record_delivery`,
 :func:`record_failure`), where the tick also leases its next batch (one commit a batch).
 :func:`deliver_batch` does both with a transaction of its own for the record. :func:`retry_batch`
