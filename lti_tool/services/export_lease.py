@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
@@ -71,6 +71,17 @@ class BatchFacts:
     def of(cls, batch: models.ExportBatch) -> BatchFacts:
         return cls(batch.id, batch.credential, batch.destination, batch.exporter, batch.key, batch.created_at,
                    batch.deadline_at, batch.attempts_before_retry)
+
+
+_FACTS = select(_batches.c.id, _batches.c.credential, _batches.c.destination, _batches.c.exporter, _batches.c.key,
+                _batches.c.created_at, _batches.c.deadline_at, _batches.c.attempts_before_retry,
+                ).where(_batches.c.id == bindparam("facts_id"))
+
+
+def batch_facts(session: Session, batch_id: int) -> BatchFacts | None:
+    """The batch as it is now (``None`` if there is none), in the caller's transaction."""
+    found = session.connection().execute(_FACTS, {"facts_id": batch_id}).first()
+    return BatchFacts(*found) if found is not None else None
 
 
 def take_batch(session: Session, batch_id: int, now: datetime, seconds: float) -> tuple[int, BatchFacts] | None:

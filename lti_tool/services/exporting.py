@@ -42,7 +42,7 @@ from lti_tool.exports.config import Exports
 from lti_tool.services.export_batching import due_batches, form_batches
 from lti_tool.services.export_claims import ClaimRows, batch_rows, claims_of
 from lti_tool.services.export_delivery import Attempted, deliver_claims, record_attempt, rendered, send
-from lti_tool.services.export_lease import BatchFacts, LeaseKeeper, take_batch
+from lti_tool.services.export_lease import BatchFacts, LeaseKeeper, batch_facts, take_batch
 from lti_tool.settings import ExportSettings
 
 log = logging.getLogger(__name__)
@@ -131,10 +131,9 @@ def prepare(sessions: sessionmaker[Session], exports: Exports, batch_id: int) ->
     read and rendered again."""
     try:
         with read_session(sessions) as session:
-            found = session.get(models.ExportBatch, batch_id)
-            if found is None:
+            batch = batch_facts(session, batch_id)
+            if batch is None:
                 return None
-            batch = BatchFacts.of(found)
             rows = batch_rows(session, batch_id)
         claims = claims_of(rows)
     except Exception:  # noqa: BLE001 - read again under the lease
