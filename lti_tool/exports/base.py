@@ -49,6 +49,13 @@ class Exporter(ABC):
     signer: CredentialSigner | None = None
     public_base: str | None = None
     """The tool's public URL, for links in documents (certificate verification); bound by the runtime."""
+    certificate_codes: ClassVar[bool] = True
+    """True for an exporter that may print a claim's certificate code (:attr:`Claim.verify_code`):
+    every award in its batches is given its code when the batch is formed, the same code the
+    learner's download and ``/verify/<code>`` show. An exporter that never reads ``verify_code``
+    says ``False``, and the export tick makes no codes for it (its claims carry the award's code only
+    if the award has one already). ``True`` unless said otherwise, so an exporter that prints codes
+    always gets them."""
 
     @abstractmethod
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:

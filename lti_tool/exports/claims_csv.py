@@ -45,6 +45,7 @@ class ClaimsCsvExporter(Exporter):
 
     identifier = "claims-csv"
     verbose_name = "Claims CSV"
+    certificate_codes = False
 
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:
         return [render_claims_csv(name, claims)]

@@ -110,6 +110,7 @@ class OpenBadgesExporter(Exporter):
     identifier = "open-badges"
     verbose_name = "Open Badges 3.0 credentials"
     signs = True
+    certificate_codes = False
 
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:
         if self.signer is None:

@@ -37,6 +37,7 @@ class AcmssRemittanceExporter(Exporter):
 
     identifier = "acmss-remittance"
     verbose_name = "ACMSS remittance (e-mail with certificates)"
+    certificate_codes = True  # each certificate PDF prints its verification URL and QR code
 
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:
         files = [Rendered(f"{name}-remittance.txt", "text/plain", remittance_body(claims).encode("utf-8"))]

@@ -74,6 +74,7 @@ class StatementExporter(Exporter):
 
     identifier = "statement"
     verbose_name = "Learner statement (PDF and CSV)"
+    certificate_codes = False
 
     def render(self, name: str, claims: list[Claim]) -> list[Rendered]:
         files: list[Rendered] = []

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy import case, or_, select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from lti_tool import models
 from lti_tool.db import table_of
@@ -28,10 +29,13 @@ OPEN = models.OPEN_BATCH_STATUSES
 """Batch states a tick may (re)deliver once their lease is free."""
 
 _batches = table_of(models.ExportBatch)
-_outbox = table_of(models.OutboxClaim)
-_ASSIGN = update(_outbox).where(_outbox.c.id.in_(bindparam("ids", expanding=True))).values(
-    batch_id=bindparam("batch_id"))
-"""Puts a batch's claims into it (built once; the ids are bound as one expanding list)."""
+_completed_at_type = table_of(models.Award).c.completed_at.type
+_ASSIGN_UNNEST = ("UPDATE outbox_claims SET batch_id = assigned.batch_id "
+                  "FROM unnest(%s::bigint[], %s::bigint[]) AS assigned (id, batch_id) "
+                  "WHERE outbox_claims.id = assigned.id")
+"""Puts every formed batch's claims into it, on PostgreSQL: one statement, the ids bound as two arrays."""
+_ASSIGN_EACH = "UPDATE outbox_claims SET batch_id = ? WHERE id = ?"
+"""The same on SQLite, one prepared statement run for each claim (``executemany``)."""
 
 
 def in_scope(column: Any, credentials: Collection[str] | None, exclude: Collection[str]) -> list[Any]:
@@ -52,14 +56,22 @@ def form_batches(
     credentials: Collection[str] | None = None, exclude: Collection[str] = (),
 ) -> list[int]:
     """Put ready claims into new batches, in the caller's (write) transaction; returns their ids."""
+    # The completion time as the driver gives it: only each batch's first (oldest) is made a datetime.
+    raw_completed_at = type_coerce(models.Award.completed_at, NullType()).label("completed_at")
     query = (select(models.OutboxClaim.id, models.OutboxClaim.credential, models.OutboxClaim.idempotency_key,
-                    models.Award.id.label("award_id"), models.Award.learner_id, models.Award.completed_at)
+                    models.Award.id.label("award_id"), models.Award.learner_id, raw_completed_at)
              .join(models.LedgerEntry, models.LedgerEntry.id == models.OutboxClaim.ledger_entry_id)
              .join(models.Award, models.Award.id == models.LedgerEntry.award_id)
              .where(models.OutboxClaim.batch_id.is_(None),
                     *in_scope(models.OutboxClaim.credential, credentials, exclude)))
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         query = query.with_for_update(of=models.OutboxClaim, skip_locked=True)
+    as_datetime = _completed_at_type.dialect_impl(dialect).result_processor(dialect, None)
+
+    def completed_at(raw: Any) -> datetime:
+        return cast(datetime, as_datetime(raw) if as_datetime else raw)
+
     if session.autoflush:
         session.flush()
     by_credential: dict[str, list[Any]] = {}
@@ -69,11 +81,15 @@ def form_batches(
     size = exports.config.delivery.max_claims_per_batch
     chunks: list[list[Any]] = []
     batches: list[dict[str, Any]] = []
+    coded: list[int] = []
     for credential, group in sorted(by_credential.items()):
         binding = exports.binding(credential)
         learners = ready_learners(session, {c.learner_id for c in group}, credential, binding.requires or [])
         ready = [c for c in group if c.learner_id in learners]
         deadline = exports.deadline(credential)
+        exporter = exports.exporters.get(binding.exporter)
+        if exporter is None or exporter.certificate_codes:  # an unknown exporter: as if it printed them
+            coded.extend(c.award_id for c in ready)
         for start in range(0, len(ready), size):
             chunk = ready[start:start + size]
             chunks.append(chunk)
@@ -81,13 +97,25 @@ def form_batches(
                 credential=credential, destination=binding.destination, exporter=binding.exporter,
                 key=batch_key([c.idempotency_key for c in chunk]), status=models.BatchStatus.PENDING,
                 attempts=0, attempts_before_retry=0, next_attempt_at=now, created_at=now,
-                deadline_at=min(c.completed_at for c in chunk) + deadline if deadline else None,
+                # The chunk's oldest completion is its first (the query's order).
+                deadline_at=completed_at(chunk[0].completed_at) + deadline if deadline else None,
             ))
     batch_ids = insert_many(session, _batches, batches)  # one statement for every batch formed
-    for batch_id, chunk in zip(batch_ids, chunks, strict=True):
-        session.execute(_ASSIGN, {"batch_id": batch_id, "ids": [c.id for c in chunk]})
-    ensure_codes(session, [c.award_id for chunk in chunks for c in chunk])  # before the first render
+    assign(session, [(batch_id, c.id) for batch_id, chunk in zip(batch_ids, chunks, strict=True) for c in chunk])
+    if coded:
+        ensure_codes(session, coded)  # before the first render, for exporters that print them
     return batch_ids
+
+
+def assign(session: Session, pairs: list[tuple[int, int]]) -> None:
+    """Put each claim into its batch (``(batch id, claim id)`` pairs), in the caller's transaction."""
+    if not pairs:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_ASSIGN_UNNEST, ([claim for _, claim in pairs], [batch for batch, _ in pairs]))
+    else:
+        connection.exec_driver_sql(_ASSIGN_EACH, pairs)
 
 
 def due_batches(

@@ -11,7 +11,8 @@
    ``lti-tool export retry ID``.
 
 Transactions: rendering and sending hold no transaction nor lock: :func:`attempt_delivery` reads
-the batch in a read transaction of its own, then renders and sends it; its outcome is recorded in
+the batch in a read transaction of its own, then renders and sends it (:func:`deliver_claims` when
+the caller read the claims, :func:`send` when it also rendered them); its outcome is recorded in
 the caller's write transaction (:func:`record_attempt`, :func:`record_delivery`,
 :func:`record_failure`), where the tick also leases its next batch (one commit a batch).
 :func:`deliver_batch` does both with a transaction of its own for the record. :func:`retry_batch`
@@ -36,6 +37,7 @@ from lti_tool.exports.claim import Claim
 from lti_tool.exports.config import Exports
 from lti_tool.services.export_batching import batch_key
 from lti_tool.services.export_claims import batch_claims
+from lti_tool.services.export_lease import BatchFacts
 from lti_tool.services.export_lease import lease as lease
 from lti_tool.settings import ExportSettings
 
@@ -49,12 +51,12 @@ class BatchNotFound(LookupError):
     pass
 
 
-def batch_name(batch: models.ExportBatch) -> str:
+def batch_name(batch: BatchFacts) -> str:
     """Unique per batch and stable across retries; carries the batch key (the idempotency key)."""
     return f"{batch.created_at:%Y%m%dT%H%M%SZ}-{batch.credential}-batch-{batch.id}-{batch.key[:16]}"
 
 
-def render_batch(exports: Exports, batch: models.ExportBatch, claims: list[Claim]) -> Export:
+def render_batch(exports: Exports, batch: BatchFacts, claims: list[Claim]) -> Export:
     exporter = exports.exporters.get(batch.exporter or "claims-csv")
     if exporter is None:
         raise DeliveryError(f"exporter {batch.exporter!r} is no longer installed", permanent=True)
@@ -81,30 +83,53 @@ class Attempted:
 def attempt_delivery(
     sessions: sessionmaker[Session], batch_id: int, attempt: int, exports: Exports, now: datetime,
 ) -> Attempted:
-    """Render and deliver a leased batch; the outcome is for :func:`record_attempt` to record."""
+    """Render and deliver a leased batch, read in a read transaction of its own; the outcome is for
+    :func:`record_attempt` to record."""
     with read_session(sessions) as session:
         batch = session.get(models.ExportBatch, batch_id)
         assert batch is not None
+        facts = BatchFacts.of(batch)
         claims = batch_claims(session, batch_id)
-        credential, destination = batch.credential, batch.destination
-        tries = attempt - batch.attempts_before_retry
-        overdue = batch.deadline_at is not None and batch.deadline_at < now
-        export: Export | None = None
-        try:
-            export = render_batch(exports, batch, claims)
-        except Exception as exc:  # noqa: BLE001 - a batch that cannot be rendered is recorded, not lost
-            unrendered: Exception = exc
-    if export is None and len(claims) > 1 and set_aside_unrenderable(
-            sessions, exports, batch_id, attempt, claims, unrendered):
+    return deliver_claims(sessions, facts, attempt, claims, exports, now)
+
+
+def deliver_claims(
+    sessions: sessionmaker[Session], batch: BatchFacts, attempt: int, claims: list[Claim], exports: Exports,
+    now: datetime,
+) -> Attempted:
+    """Render and deliver a leased batch whose claims the caller read, outside any transaction; the
+    outcome is for :func:`record_attempt` to record."""
+    return send(exports, batch, attempt, claims, rendered(exports, batch, claims), now, sessions)
+
+
+def rendered(exports: Exports, batch: BatchFacts, claims: list[Claim]) -> Export | Exception:
+    """The batch rendered, or why it could not be (recorded as the attempt's failure, not lost)."""
+    try:
+        return render_batch(exports, batch, claims)
+    except Exception as exc:  # noqa: BLE001 - a batch that cannot be rendered is recorded, not lost
+        return exc
+
+
+def send(
+    exports: Exports, batch: BatchFacts, attempt: int, claims: list[Claim], export: Export | Exception,
+    now: datetime, sessions: sessionmaker[Session],
+) -> Attempted:
+    """Deliver a leased batch rendered from ``claims`` (``export``, or why it could not be rendered:
+    then its claims that cannot be rendered alone are set aside and the rest delivered)."""
+    batch_id, credential, destination = batch.id, batch.credential, batch.destination
+    if isinstance(export, Exception) and len(claims) > 1 and set_aside_unrenderable(
+            sessions, exports, batch_id, attempt, claims, export):
         return attempt_delivery(sessions, batch_id, attempt, exports, now)
+    tries = attempt - batch.attempts_before_retry
+    overdue = batch.deadline_at is not None and batch.deadline_at < now
     if overdue:
         log.warning("export batch %s (%s) is past its reporting deadline", batch_id, credential)
     attempted = Attempted(batch_id, attempt, tries, {
         "batch": batch_id, "credential": credential, "claims": len(claims), "destination": destination,
         "attempt": attempt, "overdue": overdue})
     try:
-        if export is None:
-            raise unrendered
+        if isinstance(export, Exception):
+            raise export
         if destination not in exports.destinations:
             raise DeliveryError(f"destination {destination!r} is no longer in config/exports.toml")
         attempted.receipt = exports.destination(destination).deliver(export)
@@ -151,9 +176,10 @@ def set_aside_unrenderable(
         batch = session.get(models.ExportBatch, batch_id)
         assert batch is not None
         bad: dict[str, str] = {}
+        facts = BatchFacts.of(batch)
         for claim in claims:
             try:
-                render_batch(exports, batch, [claim])
+                render_batch(exports, facts, [claim])
             except Exception as exc:  # noqa: BLE001 - the reason is kept on the claim's own batch
                 bad[claim.idempotency_key] = f"{type(exc).__name__}: {exc}"
     if not bad or len(bad) == len(claims):

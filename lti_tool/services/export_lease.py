@@ -16,10 +16,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
@@ -40,7 +41,9 @@ _TAKE = (
            (_batches.c.lease_until.is_(None)) | (_batches.c.lease_until < bindparam("take_now")))
     .values(status=models.BatchStatus.DELIVERING, lease_until=bindparam("take_until"),
             attempts=_batches.c.attempts + 1)
-    .returning(_batches.c.attempts, _batches.c.destination)
+    .returning(_batches.c.attempts, _batches.c.id, _batches.c.credential, _batches.c.destination,
+               _batches.c.exporter, _batches.c.key, _batches.c.created_at, _batches.c.deadline_at,
+               _batches.c.attempts_before_retry)
 )
 _INTERRUPTED = (
     update(_attempts)
@@ -51,21 +54,58 @@ _INTERRUPTED = (
 _STARTED = insert(_attempts)
 
 
-def take_lease(session: Session, batch_id: int, now: datetime, seconds: float) -> int | None:
-    """Take the batch for one attempt, in the caller's transaction; returns the attempt number,
-    ``None`` if another tick holds it (or it is no longer open, or not due yet: its retry time). The
-    lease ends ``seconds`` after ``now``, the moment it is taken."""
+@dataclass(frozen=True)
+class BatchFacts:
+    """What delivering a batch needs to know of it (read by the lease that takes it, or from its row)."""
+
+    id: int
+    credential: str
+    destination: str
+    exporter: str | None
+    key: str
+    created_at: datetime
+    deadline_at: datetime | None
+    attempts_before_retry: int
+
+    @classmethod
+    def of(cls, batch: models.ExportBatch) -> BatchFacts:
+        return cls(batch.id, batch.credential, batch.destination, batch.exporter, batch.key, batch.created_at,
+                   batch.deadline_at, batch.attempts_before_retry)
+
+
+_FACTS = select(_batches.c.id, _batches.c.credential, _batches.c.destination, _batches.c.exporter, _batches.c.key,
+                _batches.c.created_at, _batches.c.deadline_at, _batches.c.attempts_before_retry,
+                ).where(_batches.c.id == bindparam("facts_id"))
+
+
+def batch_facts(session: Session, batch_id: int) -> BatchFacts | None:
+    """The batch as it is now (``None`` if there is none), in the caller's transaction."""
+    found = session.connection().execute(_FACTS, {"facts_id": batch_id}).first()
+    return BatchFacts(*found) if found is not None else None
+
+
+def take_batch(session: Session, batch_id: int, now: datetime, seconds: float) -> tuple[int, BatchFacts] | None:
+    """Take the batch for one attempt, in the caller's transaction; returns the attempt number and
+    the batch as the lease found it, ``None`` if another tick holds it (or it is no longer open, or
+    not due yet: its retry time). The lease ends ``seconds`` after ``now``, the moment it is taken."""
     connection = session.connection()
     taken = connection.execute(_TAKE, {"take_id": batch_id, "take_now": now,
                                        "take_until": now + timedelta(seconds=seconds)}).first()
     if taken is None:
         return None
-    attempts, destination = taken
+    attempts, *facts = taken
+    batch = BatchFacts(*facts)
     if attempts > 1:  # an earlier attempt may have been cut short by its process's end
         connection.execute(_INTERRUPTED, {"take_id": batch_id, "take_now": now})
-    connection.execute(_STARTED, {"batch_id": batch_id, "attempt": attempts, "destination": destination,
+    connection.execute(_STARTED, {"batch_id": batch_id, "attempt": attempts, "destination": batch.destination,
                                   "started_at": now})
-    return int(attempts)
+    return int(attempts), batch
+
+
+def take_lease(session: Session, batch_id: int, now: datetime, seconds: float) -> int | None:
+    """:func:`take_batch`'s attempt number."""
+    taken = take_batch(session, batch_id, now, seconds)
+    return taken[0] if taken is not None else None
 
 
 def lease(sessions: sessionmaker[Session], batch_id: int, now: datetime, seconds: float) -> int | None:
