@@ -65,6 +65,8 @@ CLAIM_CASES = {
     "unknown issuer": ({"iss": "https://evil.example"}, "not registered"),
     "unknown deployment": ({LTI + "deployment_id": "other-deployment"}, "is not registered with the tool; its operator"),
     "unknown client id": ({"aud": "other-client"}, "not registered"),
+    "a number that is not finite": ({"https://example.org/score": float("nan")}, "not a finite number"),
+    "an infinite number": ({LTI + "custom": {"points": float("inf")}}, "not a finite number"),
 }
 
 
