@@ -67,6 +67,8 @@ CLAIM_CASES = {
     "unknown client id": ({"aud": "other-client"}, "not registered"),
     "a number that is not finite": ({"https://example.org/score": float("nan")}, "not a finite number"),
     "an infinite number": ({LTI + "custom": {"points": float("inf")}}, "not a finite number"),
+    # read (unverified) to find the platform's deployment: PostgreSQL's driver refuses NUL in text
+    "a NUL in the deployment id": ({LTI + "deployment_id": "deployment-a\x00"}, "holds a NUL"),
 }
 
 
