@@ -69,6 +69,8 @@ CLAIM_CASES = {
     "an infinite number": ({LTI + "custom": {"points": float("inf")}}, "not a finite number"),
     # read (unverified) to find the platform's deployment: PostgreSQL's driver refuses NUL in text
     "a NUL in the deployment id": ({LTI + "deployment_id": "deployment-a\x00"}, "holds a NUL"),
+    "a NUL in the issuer": ({"iss": "https://lms.example\x00"}, "holds a NUL"),
+    "a NUL in the audience": ({"aud": "tool-client-1\x00"}, "holds a NUL"),
 }
 
 
