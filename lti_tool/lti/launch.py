@@ -16,6 +16,7 @@ is verified but not recorded: the caller asks the browser's platform storage fir
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -101,7 +102,12 @@ LAUNCH_LIMITS = {c.DEPLOYMENT_ID: 255, "sub": 255}
 
 def check_claims(body: dict[str, Any]) -> None:
     """The launch's claims fit their columns and hold no NUL, lone surrogate or control character
-    (a 400, the same on SQLite and PostgreSQL)."""
+    (a 400, the same on SQLite and PostgreSQL), and no number that is not finite (JSON has none, but
+    the token's parser reads ``NaN`` and ``Infinity``, which PostgreSQL's JSON column refuses)."""
+    try:
+        json.dumps(body, allow_nan=False)
+    except ValueError:
+        raise LaunchRejected("the launch is malformed: a claim holds a value that is not a finite number") from None
     try:
         text.check_strings(body)
         for claim, limit in LAUNCH_LIMITS.items():

@@ -21,6 +21,7 @@ import jwt
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
 
+from lti_tool import text
 from lti_tool.lti import claims as c
 
 ALGORITHMS = ("RS256",)
@@ -45,7 +46,7 @@ class Unverified:
     client_id: str
     kid: str
     deployment_id: str | None
-    """The deployment the token names (``None`` when it names none as text)."""
+    """The deployment the token names (``None`` when it names none as clean text)."""
 
 
 def peek(id_token: str) -> Unverified:
@@ -65,9 +66,15 @@ def peek(id_token: str) -> Unverified:
     issuer = body.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise LaunchRejected("the id_token has no issuer (iss)")
+    client_id = _client_id(body)
+    if not text.is_clean(issuer) or not text.is_clean(client_id):  # asked of the database next
+        raise LaunchRejected("the id_token's issuer or audience holds a NUL, a lone surrogate or a control character")
     deployment_id = body.get(c.DEPLOYMENT_ID)
-    return Unverified(issuer=issuer, client_id=_client_id(body), kid=kid,
-                      deployment_id=deployment_id if isinstance(deployment_id, str) else None)
+    # Looked up before the claims are checked: one the database cannot be asked about (PostgreSQL's
+    # driver refuses a NUL) is looked up as none, and the claims' check refuses it after verifying.
+    return Unverified(issuer=issuer, client_id=client_id, kid=kid,
+                      deployment_id=deployment_id if isinstance(deployment_id, str) and text.is_clean(deployment_id)
+                      else None)
 
 
 def _client_id(body: Mapping[str, Any]) -> str:

@@ -98,3 +98,27 @@ def test_a_failed_batch_writes_each_launch_alone(runtime: Runtime, registered: T
     assert all(isinstance(d, launch_service.Launch) for d in done)
     with read_session(runtime.sessions) as session:
         assert set(session.scalars(select(models.LaunchSession.lms_user_id))) == {"ada", "bob"}
+
+
+def test_a_launch_whose_own_commit_fails_after_a_failed_batch_fails_alone(
+        runtime: Runtime, registered: TestPlatform, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written again one by one, a launch whose transaction fails at its commit (after its rows were
+    returned) is refused, and each other launch keeps its own answer: one answer per launch."""
+    real = launch_service.record_launches
+
+    def fails_for_a_batch_and_at_bob_s_commit(session: Any, launches: list[PreparedLaunch], **kwargs: Any) -> Any:
+        if len(launches) > 1:
+            raise RuntimeError("the batch's transaction failed")
+        done = real(session, launches, **kwargs)
+        if launches[0].session["lms_user_id"] == "bob":  # refused at the commit's flush: the nonce again
+            session.add(models.UsedNonce(**launches[0].nonce))
+        return done
+
+    monkeypatch.setattr(launch_service, "record_launches", fails_for_a_batch_and_at_bob_s_commit)
+    with app.app_context():
+        done = launch_view._write_launches(app, [prepared(runtime, registered, sub=sub) for sub in ("ada", "bob", "cy")])
+    assert len(done) == 3
+    assert isinstance(done[0], launch_service.Launch) and isinstance(done[2], launch_service.Launch)
+    assert not isinstance(done[1], launch_service.Launch), "bob's session was never committed"
+    with read_session(runtime.sessions) as session:
+        assert set(session.scalars(select(models.LaunchSession.lms_user_id))) == {"ada", "cy"}

@@ -65,6 +65,12 @@ CLAIM_CASES = {
     "unknown issuer": ({"iss": "https://evil.example"}, "not registered"),
     "unknown deployment": ({LTI + "deployment_id": "other-deployment"}, "is not registered with the tool; its operator"),
     "unknown client id": ({"aud": "other-client"}, "not registered"),
+    "a number that is not finite": ({"https://example.org/score": float("nan")}, "not a finite number"),
+    "an infinite number": ({LTI + "custom": {"points": float("inf")}}, "not a finite number"),
+    # read (unverified) to find the platform's deployment: PostgreSQL's driver refuses NUL in text
+    "a NUL in the deployment id": ({LTI + "deployment_id": "deployment-a\x00"}, "holds a NUL"),
+    "a NUL in the issuer": ({"iss": "https://lms.example\x00"}, "holds a NUL"),
+    "a NUL in the audience": ({"aud": "tool-client-1\x00"}, "holds a NUL"),
 }
 
 

@@ -85,9 +85,11 @@ def _write_launches(app: Flask, prepared: list[PreparedLaunch]) -> Sequence[laun
     for launch in prepared:
         try:
             with write_session(sessions) as db:
-                results.extend(launch_service.record_launches(db, [launch], purge_expired=False))
+                done = launch_service.record_launches(db, [launch], purge_expired=False)
         except Exception as exc:  # noqa: BLE001 - raised in that launch's own request
             results.append(exc)
+        else:  # only once committed: a commit that fails leaves this launch its exception alone
+            results.extend(done)
     return results
 
 
