@@ -50,7 +50,11 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         settings.instance_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    # Every request thread may hold a connection at once (and a batch's leader one more): a pool
+    # that kept fewer closed the extra ones on their return and opened them again on the next
+    # request, a new PostgreSQL backend each time (3% of the server's profile under 8 browsers).
+    engine = make_engine(url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                         pool_size=settings.server.threads + 2)
     rules_file = settings.credit_rules_file
     rulebook = load_rulebook(rules_file if rules_file.exists() else None, settings.zone)
     jwks = JwksCache(

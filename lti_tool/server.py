@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -58,4 +59,15 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         from lti_tool.runtime import build_runtime
         from lti_tool.web.app import create_app
 
-        return create_app(build_runtime(self.settings))
+        app = create_app(build_runtime(self.settings))
+        freeze_startup_objects()
+        return app
+
+
+def freeze_startup_objects() -> None:
+    """Move everything the worker made while starting (modules, the mapped classes, the plugins'
+    schemas, the app) out of the cyclic garbage collector's reach. Each full collection walked all
+    of it: about 100 ms during which no request thread ran, twice a minute under load, which was
+    the tail of the launch and page latencies; frozen, a full collection takes about 2 ms."""
+    gc.collect()
+    gc.freeze()

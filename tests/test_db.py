@@ -213,3 +213,18 @@ def test_a_connection_that_died_a_moment_after_use_fails_its_transaction_and_is_
         conn.exec_driver_sql("SELECT 1")
     assert _backend_pid(engine) != pid  # the pool dropped it on the disconnect error
     engine.dispose()
+
+
+def test_the_pool_keeps_a_connection_for_every_request_thread(database_url: str, tmp_path: Path) -> None:
+    """With fewer kept, the connections beyond the pool's size were closed on their return and
+    opened again by the next request (a new PostgreSQL backend each time)."""
+    from lti_tool.runtime import build_runtime
+    from lti_tool.settings import load_settings
+
+    runtime = build_runtime(load_settings(database_url=database_url, instance_dir=tmp_path / "instance",
+                                          server={"threads": 12}))
+    held = [runtime.engine.connect() for _ in range(14)]
+    for connection in held:
+        connection.close()
+    assert runtime.engine.pool.checkedin() == 14
+    runtime.engine.dispose()
