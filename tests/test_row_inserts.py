@@ -15,7 +15,6 @@ from lti_tool.models.base import Credit, UtcDateTime
 from lti_tool.row_inserts import (
     bound_values,
     covers_defaults,
-    driver_execute,
     execute_values,
     rows_per_statement,
     update_by_id,
@@ -213,13 +212,3 @@ def test_a_statement_the_driver_refuses_is_raised_as_sqlalchemy_raises_it_and_no
         assert session.scalar(select(func.count()).select_from(table)) == 1
     engine.dispose()
 
-
-def test_a_statement_s_markers_reach_postgresql_numbered_in_order(database_url: str) -> None:
-    """On PostgreSQL the fast paths send ``$1``, ``$2``… (psycopg's raw cursor, which does not parse
-    the text on every execution): each ``%s`` becomes its own number, in order, and ``%%`` a ``%``."""
-    engine = make_engine(database_url)
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's statements use ? markers, sent as they are")
-    with engine.connect() as connection:
-        assert driver_execute(connection, "SELECT %s::text || '%%', %s::int + %s::int", ("a", 2, 3)) == [("a%", 5)]
-    engine.dispose()

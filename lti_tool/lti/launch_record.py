@@ -9,7 +9,7 @@ arrive while a write runs share the next one (the web layer hands them to a
 :class:`~lti_tool.services.group_commit.GroupCommit`). :func:`write` runs, for all of them, four
 statements of SQL text with plain values (:mod:`lti_tool.row_inserts`): the platforms' status, the
 used nonces, then the learners and the launch sessions of the launches whose nonce was new (these
-two in one round trip on PostgreSQL, :func:`lti_tool.row_inserts.pipelined`).
+two in one round trip on PostgreSQL, :func:`lti_tool.driver_statements.pipelined`).
 
 What they decide for each launch is what one launch alone decided: the nonce's unique key refuses
 a second use, by an earlier launch or by another in the same batch (``ON CONFLICT DO NOTHING
@@ -32,15 +32,15 @@ from sqlalchemy.engine import Dialect
 
 from lti_tool import models, text
 from lti_tool.db import table_of
+from lti_tool.driver_statements import driver_execute, pipelined
 from lti_tool.lti import claims as c
 from lti_tool.lti import identity, roles
 from lti_tool.lti.tokens import LaunchRejected
-from lti_tool.row_inserts import bound_values, insert_statement, pipelined, placeholder
+from lti_tool.row_inserts import bound_values, insert_statement, placeholder
 from lti_tool.settings import LtiSettings
 
 _NONCES = table_of(models.UsedNonce)
 _NONCE_COLUMNS = ("platform_id", "nonce", "expires_at")
-_NONCE_SUFFIX = " ON CONFLICT (platform_id, nonce) DO NOTHING RETURNING id"
 _NONCE_RETURNING = " ON CONFLICT (platform_id, nonce) DO NOTHING RETURNING platform_id, nonce"
 _LEARNERS = table_of(models.Learner)
 _LEARNER_COLUMNS = ("source_id", "lms_user_id", "name", "email", "created_at")
@@ -113,15 +113,15 @@ def prepare(platform_id: int, source_id: int | None, canvas: bool, body: dict[st
     )
 
 
-def _insert(dialect: Dialect, table: Any, columns: tuple[str, ...], row: dict[str, Any],
-            suffix: str) -> tuple[str, tuple[Any, ...]]:
-    return (insert_statement(dialect, table, columns, 1, suffix),
-            tuple(itertools.chain.from_iterable(bound_values(dialect, table, columns, [row]))))
+def _nonces_statement(dialect: Dialect, nonces: list[dict[str, Any]]) -> tuple[str, tuple[Any, ...]]:
+    """Record used nonces: a row comes back for each one not used before."""
+    return (insert_statement(dialect, _NONCES, _NONCE_COLUMNS, len(nonces), _NONCE_RETURNING),
+            tuple(itertools.chain.from_iterable(bound_values(dialect, _NONCES, _NONCE_COLUMNS, nonces))))
 
 
 def insert_nonce(connection: Connection, row: dict[str, Any]) -> bool:
     """Record a used nonce alone; ``False`` when it was used already."""
-    [inserted] = pipelined(connection, [_insert(connection.dialect, _NONCES, _NONCE_COLUMNS, row, _NONCE_SUFFIX)])
+    [inserted] = pipelined(connection, [_nonces_statement(connection.dialect, [row])])
     return bool(inserted)
 
 
@@ -134,9 +134,9 @@ def write(connection: Connection, prepared: list[PreparedLaunch]) -> list[int | 
     dialect = connection.dialect
     mark = placeholder(dialect)
     platform_ids = sorted({p.platform_id for p in prepared})
-    statuses = {row[0]: (row[1], row[2]) for row in connection.exec_driver_sql(
-        f"SELECT id, status, source_id FROM lti_platforms WHERE id IN ({', '.join([mark] * len(platform_ids))})",
-        tuple(platform_ids)).fetchall()}
+    listed = ", ".join([mark] * len(platform_ids))
+    statuses = {row[0]: (row[1], row[2]) for row in driver_execute(
+        connection, f"SELECT id, status, source_id FROM lti_platforms WHERE id IN ({listed})", tuple(platform_ids))}
     outcome: list[int | LaunchRejected | None] = []
     for launch in prepared:
         status, source_id = statuses.get(launch.platform_id, (None, None))
@@ -150,9 +150,7 @@ def write(connection: Connection, prepared: list[PreparedLaunch]) -> list[int | 
     if not candidates:
         return [found for found in outcome if found is not None]
     nonces = [prepared[i].nonce for i in candidates]
-    [inserted] = pipelined(connection, [
-        (insert_statement(dialect, _NONCES, _NONCE_COLUMNS, len(nonces), _NONCE_RETURNING),
-         tuple(itertools.chain.from_iterable(bound_values(dialect, _NONCES, _NONCE_COLUMNS, nonces))))])
+    [inserted] = pipelined(connection, [_nonces_statement(dialect, nonces)])
     fresh = {(platform_id, nonce) for platform_id, nonce in inserted}
     accepted: list[int] = []
     for i in candidates:

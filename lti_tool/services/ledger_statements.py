@@ -17,7 +17,8 @@ from sqlalchemy.engine import Dialect
 
 from lti_tool import models
 from lti_tool.db import table_of
-from lti_tool.row_inserts import bound_values, driver_execute, placeholder, rows_per_statement, typed_placeholders
+from lti_tool.driver_statements import driver_execute
+from lti_tool.row_inserts import bound_values, placeholder, rows_per_statement, typed_placeholders
 
 AWARD_KEY = ("learner_id", "credential", "course_key", "period", "revision")
 """The retake key: one award per learner, credential, course and period (and revision)."""

@@ -3,7 +3,7 @@
 On PostgreSQL a batch of events is bound by round trips, not by the server's work: each statement
 waits for the one before. The events' insert, the learners' upsert and the reads crediting needs
 (the completions' first times, the learners' holdings, the courses' mappings) do not depend on
-each other's answers, so they go out in one pipeline (:func:`lti_tool.row_inserts.pipelined`):
+each other's answers, so they go out in one pipeline (:func:`lti_tool.driver_statements.pipelined`):
 one round trip instead of five. On SQLite (no round trips) they run one after another, as SQL
 text with plain values, outside SQLAlchemy's statement machinery. The reads name learners by
 their key, not their id: they run after the upsert, in the same transaction, so they see every
@@ -30,7 +30,8 @@ from sqlalchemy.engine import Dialect
 from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.db import table_of
-from lti_tool.row_inserts import bound_values, insert_statement, pipelined, placeholder, rows_per_statement
+from lti_tool.driver_statements import pipelined
+from lti_tool.row_inserts import bound_values, insert_statement, placeholder, rows_per_statement
 from lti_tool.services.crediting import MappingRow
 from lti_tool.services.learners import SeenLearner
 

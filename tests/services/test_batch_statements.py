@@ -18,8 +18,8 @@ from lti_tool import models
 from lti_tool.credits import api
 from lti_tool.credits.repeats import RepeatKey
 from lti_tool.db import flushed_connection, write_session
+from lti_tool.driver_statements import pipelined
 from lti_tool.events.completion import Completion
-from lti_tool.row_inserts import pipelined
 from lti_tool.runtime import Runtime
 from lti_tool.services import ledger, read_ahead
 from lti_tool.services.learners import LearnerKey, SeenLearner
