@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Container
 from typing import Any
 
 from sqlalchemy import func, insert
@@ -79,7 +80,7 @@ def upsert_many(
     statement = _upsert_many_statement(
         session.get_bind().dialect.name, table, conflict_columns, refresh_columns
     )
-    ids = _ids_by_key(session.execute(statement, _sorted(merged)), merged)
+    ids = ids_by_key(session.execute(statement, _sorted(merged)), merged)
     return [int(ids[_key(row, conflict_columns)]) for row in rows]
 
 
@@ -106,7 +107,7 @@ def insert_many_or_skip(
         first.setdefault(_key(row, conflict_columns), row)
     statement = _insert_many_or_skip_statement(session.get_bind().dialect.name, table, conflict_columns,
                                                any_conflict)
-    ids = _ids_by_key(session.execute(statement, _sorted(first)), first)
+    ids = ids_by_key(session.execute(statement, _sorted(first)), first)
     result: list[int | None] = []
     for row in rows:
         key = _key(row, conflict_columns)
@@ -126,13 +127,13 @@ def _insert_values_or_skip(session: Session, table: Any, columns: tuple[str, ...
     first: dict[Key, int] = {}
     for index, key in enumerate(keys):
         first.setdefault(key, index)
-    returned = execute_values(connection, table, columns, [values[first[key]] for key in _sorted_keys(first)],
+    returned = execute_values(connection, table, columns, [values[first[key]] for key in sorted_keys(first)],
                               returning_suffix(connection.dialect, table, conflict_columns, any_conflict))
-    ids = _ids_by_key(returned, first)
+    ids = ids_by_key(returned, first)
     return [ids.pop(key, None) if first[key] == index else None for index, key in enumerate(keys)]
 
 
-def _sorted_keys(keys: Any) -> list[Key]:
+def sorted_keys(keys: Any) -> list[Key]:
     """The keys in order (see :func:`_sorted`)."""
     try:
         return sorted(keys)
@@ -168,9 +169,10 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
     execute_values(connection, table, columns, bound_values(connection.dialect, table, columns, rows))
 
 
-def _ids_by_key(returned: Any, sent: dict[Key, Any]) -> dict[Key, int]:
-    """Each returned row's id by its key; a returned key that was not sent is an error, never read
-    as "skipped" (PostgreSQL, for one, trims trailing spaces that overflow a column)."""
+def ids_by_key(returned: Any, sent: Container[Key]) -> dict[Key, int]:
+    """Each returned row's id by its key (rows of an id, then the key's columns); a returned key
+    that was not sent is an error, never read as "skipped" (PostgreSQL, for one, trims trailing
+    spaces that overflow a column)."""
     ids = {tuple(found[1:]): found[0] for found in returned}
     strangers = [key for key in ids if key not in sent]
     if strangers:

@@ -19,6 +19,7 @@ from lti_tool import models
 from lti_tool.db import table_of
 from lti_tool.driver_statements import driver_execute
 from lti_tool.row_inserts import bound_values, placeholder, rows_per_statement, typed_placeholders
+from lti_tool.row_writes import ids_by_key, sorted_keys
 
 AWARD_KEY = ("learner_id", "credential", "course_key", "period", "revision")
 """The retake key: one award per learner, credential, course and period (and revision)."""
@@ -61,17 +62,14 @@ def entries_with_claims(connection: Connection, rows: list[dict[str, object]],
         first.setdefault((values[0], values[1]), index)
     order = [first[key] for key in sorted(first)]  # key order: concurrent writers lock rows alike
     step = rows_per_statement(dialect, len(_ENTRY_COLUMNS) + 2 + len(_CLAIM_COLUMNS))
-    returned: dict[tuple[object, object], int] = {}
+    rows_back: list[tuple[object, ...]] = []
     for start in range(0, len(order), step):
         part = order[start:start + step]
         parameters = tuple(itertools.chain(
             itertools.chain.from_iterable(entry_values[i] for i in part),
             itertools.chain.from_iterable((*entry_values[i][:2], *claim_values[i]) for i in part)))
-        returned.update({(award_id, kind): entry_id for entry_id, award_id, kind in driver_execute(
-            connection, _entries_with_claims_statement(dialect, len(part)), parameters)})
-    strangers = [key for key in returned if key not in first]
-    if strangers:
-        raise ValueError(f"the database returned keys it was not sent: {strangers[:3]!r}")
+        rows_back.extend(driver_execute(connection, _entries_with_claims_statement(dialect, len(part)), parameters))
+    returned = ids_by_key(rows_back, first)
     return [returned.get((values[0], values[1])) if first[(values[0], values[1])] == index else None
             for index, values in enumerate(entry_values)]
 
@@ -119,12 +117,9 @@ def awards_with_entries(connection: Connection, rows: list[dict[str, object]],
     first: dict[tuple[object, ...], int] = {}
     for index, key in enumerate(keys):
         first.setdefault(key, index)
-    try:
-        order = [first[key] for key in sorted(first)]  # key order: concurrent writers lock rows alike
-    except TypeError:
-        order = [first[key] for key in sorted(first, key=repr)]
+    order = [first[key] for key in sorted_keys(first)]  # key order: concurrent writers lock rows alike
     step = rows_per_statement(dialect, len(columns) + len(AWARD_KEY) + 2)
-    returned: dict[tuple[object, ...], int] = {}
+    rows_back: list[tuple[object, ...]] = []
     for start in range(0, len(order), step):
         part = order[start:start + step]
         around = [key_texts[i] for i in part]
@@ -132,9 +127,7 @@ def awards_with_entries(connection: Connection, rows: list[dict[str, object]],
             itertools.chain.from_iterable(values[i] for i in part),
             (models.EntryKind.CREDIT.value,),
             itertools.chain.from_iterable((*keys[i], *texts) for i, texts in zip(part, around, strict=True))))
-        returned.update({tuple(found[1:]): found[0] for found in driver_execute(
-            connection, _awards_with_entries_statement(dialect, columns, len(part)), parameters)})
-    strangers = [key for key in returned if key not in first]
-    if strangers:
-        raise ValueError(f"the database returned keys it was not sent: {strangers[:3]!r}")
+        rows_back.extend(driver_execute(
+            connection, _awards_with_entries_statement(dialect, columns, len(part)), parameters))
+    returned = ids_by_key(rows_back, first)
     return [returned.get(key) if first[key] == index else None for index, key in enumerate(keys)]

@@ -32,6 +32,7 @@ from lti_tool.credits import api
 from lti_tool.db import table_of
 from lti_tool.driver_statements import pipelined
 from lti_tool.row_inserts import bound_values, insert_statement, placeholder, rows_per_statement
+from lti_tool.row_writes import ids_by_key
 from lti_tool.services.crediting import MappingRow
 from lti_tool.services.learners import SeenLearner
 
@@ -133,11 +134,7 @@ def insert_and_read_ahead(
     mappings: dict[tuple[int, str], MappingRow | None] = dict.fromkeys(ordered)
     for source_id, course_id, *terms in _read(results[4], _readers(dialect, _MAPPINGS_TABLE, _MAPPING_COLUMNS)):
         mappings[(source_id, course_id)] = MappingRow(*terms)
-    ids = {(source_id, lms_user_id): learner_id for learner_id, source_id, lms_user_id in results[1]}
-    sent = {(s.key.identity_id, s.key.lms_user_id) for s in merged}
-    strangers = [key for key in ids if key not in sent]
-    if strangers:
-        raise ValueError(f"the database returned keys it was not sent: {strangers[:3]!r}")
+    ids = ids_by_key(results[1], {(s.key.identity_id, s.key.lms_user_id) for s in merged})
     [to_utc] = _readers(dialect, _COMPLETIONS, ("completed_at",))
     holdings = _read(results[3], _readers(dialect, _HELD, _HOLDING_COLUMNS))
     return results[0], ReadAhead(
