@@ -17,7 +17,9 @@ from lti_tool.lti import identity, platforms
 from lti_tool.lti import launch as launch_service
 from lti_tool.lti.platforms import ToolUrls
 from lti_tool.runtime import current_runtime
+from lti_tool.services import learners
 from lti_tool.web.lti.csrf import csrf
+from lti_tool.web.views import reconcile_view
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,23 @@ def page_error(exc: HTTPException) -> Any:
 
 def platform_of(db: Session, launch: models.LaunchSession) -> models.Platform:
     return platforms.get_platform(db, launch.platform_id)
+
+
+def platform_identity_id(session: Session, launch: models.LaunchSession) -> int | None:
+    """The source whose learner and course ids the launch's platform uses (``None``: not linked)."""
+    platform = platform_of(session, launch)
+    if platform.source_id is None:
+        return None
+    try:
+        return learners.identity_of(session, platform.source_id)
+    except learners.LearnerError:
+        return None
+
+
+def platform_source_ids(session: Session, launch: models.LaunchSession) -> list[int]:
+    """The ids of the sources whose learners and courses are the launch's platform's."""
+    identity_id = platform_identity_id(session, launch)
+    return [] if identity_id is None else [s.id for s in reconcile_view.platform_sources(session, identity_id)]
 
 
 def course_of(db: Session, launch: models.LaunchSession) -> str:

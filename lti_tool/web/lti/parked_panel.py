@@ -18,8 +18,7 @@ from lti_tool import models
 from lti_tool.db import write_session
 from lti_tool.runtime import current_runtime
 from lti_tool.services.ingestion import parked_events, unpark
-from lti_tool.web.lti.context import check_csrf, current_launch, page_error, reading
-from lti_tool.web.lti.reconcile_panel import platform_source_ids
+from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_source_ids, reading
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("lti_parked", __name__)

@@ -15,9 +15,8 @@ from werkzeug.exceptions import HTTPException
 from lti_tool import models
 from lti_tool.db import write_session
 from lti_tool.runtime import current_runtime
-from lti_tool.services import learners
 from lti_tool.services.reconcile_requests import request_reconcile
-from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_of, reading
+from lti_tool.web.lti.context import check_csrf, current_launch, page_error, platform_identity_id, reading
 from lti_tool.web.views import reconcile_view
 
 log = logging.getLogger(__name__)
@@ -28,22 +27,6 @@ blueprint.register_error_handler(HTTPException, page_error)
 STAFF = ("instructor", "administrator")
 
 
-def _identity_id(session: Any, launch: models.LaunchSession) -> int | None:
-    platform = platform_of(session, launch)
-    if platform.source_id is None:
-        return None
-    try:
-        return learners.identity_of(session, platform.source_id)
-    except learners.LearnerError:
-        return None
-
-
-def platform_source_ids(session: Any, launch: models.LaunchSession) -> list[int]:
-    """The ids of the sources whose learners and courses are the launch's platform's."""
-    identity_id = _identity_id(session, launch)
-    return [] if identity_id is None else [s.id for s in reconcile_view.platform_sources(session, identity_id)]
-
-
 @blueprint.app_context_processor
 def reconciliation() -> dict[str, Any]:
     """``reconcile_panel()`` for the page's template: computed only where the template asks."""
@@ -51,7 +34,7 @@ def reconciliation() -> dict[str, Any]:
     def reconcile_panel() -> list[reconcile_view.SourceLine]:
         launch = current_launch(*STAFF)
         with reading() as db:
-            identity_id = _identity_id(db, launch)
+            identity_id = platform_identity_id(db, launch)
             return reconcile_view.panel(db, identity_id) if identity_id is not None else []
 
     return {"reconcile_panel": reconcile_panel}
@@ -61,7 +44,7 @@ def reconciliation() -> dict[str, Any]:
 def reconcile_now() -> Any:
     launch = current_launch(*STAFF)
     with write_session(current_runtime().sessions) as db:
-        identity_id = _identity_id(db, launch)
+        identity_id = platform_identity_id(db, launch)
         if identity_id is None:
             abort(404, "this platform is not linked to an event source; ask the tool's operator")
         sources = [s.id for s in reconcile_view.panel(db, identity_id) if s.connected]
