@@ -205,14 +205,16 @@ def _field_kb(path: Path, name: str) -> int:
 
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds used so far by a process and its descendants."""
-    total = 0.0
-    for p in _tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    return sum(_cpu_seconds(p) or 0.0 for p in _tree(pid))
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user and system) used so far by one process; ``None`` if it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class PostgresCpu:
@@ -234,15 +236,14 @@ class PostgresCpu:
 def _postgres_cpu() -> dict[int, float]:
     found: dict[int, float] = {}
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
         try:
-            if (proc / "comm").read_text().strip() != "postgres":
+            if not proc.name.isdigit() or (proc / "comm").read_text().strip() != "postgres":
                 continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        found[int(proc.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        seconds = _cpu_seconds(int(proc.name))
+        if seconds is not None:
+            found[int(proc.name)] = seconds
     return found
 
 
