@@ -182,33 +182,27 @@ def typed_placeholders(dialect: Dialect, table: Table, columns: tuple[str, ...])
     return "(" + ", ".join(f"{mark}::{cast_type(dialect, table, c)}" for c in columns) + ")"
 
 
-@functools.lru_cache(maxsize=64)
-def _update_statement(dialect: Dialect, table: Table, columns: tuple[str, ...], count: int) -> str:
-    quote = dialect.identifier_preparer.quote
-    name = dialect.identifier_preparer.format_table(table)
-    assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
-    rows = ", ".join([typed_placeholders(dialect, table, ("id", *columns))] * count)
-    return (f"UPDATE {name} SET {assignments} FROM (VALUES {rows}) AS v (id, {', '.join(quote(c) for c in columns)}) "
-            f"WHERE {name}.id = v.id")
+def reserve_ids(dialect: Dialect, table: Table, count: int) -> tuple[str, tuple[Any, ...]]:
+    """A statement (and its parameters) that reserves ``count`` new ids of ``table`` for rows
+    inserted later in the same transaction with those ids (:func:`reserved_ids` reads them from
+    its rows), before any other insert into ``table`` in that transaction.
+
+    On PostgreSQL ``count`` draws from the id column's sequence. On SQLite it reads the largest
+    id so far, which no other transaction can change meanwhile: a write transaction holds the
+    write lock from its start (``BEGIN IMMEDIATE``, :func:`lti_tool.db.make_engine`), and the
+    next id SQLite chooses itself is above the largest."""
+    if dialect.name == "postgresql":
+        return ("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                (table.name, count))
+    return f"SELECT coalesce(max(id), 0) FROM {dialect.identifier_preparer.format_table(table)}", ()
 
 
-def update_by_id(connection: Connection, table: Table, columns: tuple[str, ...],
-                 rows: Sequence[dict[str, Any]]) -> None:
-    """Set ``columns`` of each row (a dict naming ``id`` and ``columns``) by its id: on PostgreSQL one
-    ``UPDATE … FROM (VALUES …)`` a chunk (one round trip, not one per row), elsewhere ``executemany``."""
-    if not rows:
-        return
-    dialect = connection.dialect
-    values = bound_values(dialect, table, ("id", *columns), rows)
-    if dialect.name != "postgresql":
-        mark = placeholder(dialect)
-        quote = dialect.identifier_preparer.quote
-        statement = (f"UPDATE {dialect.identifier_preparer.format_table(table)} SET "
-                     f"{', '.join(f'{quote(c)} = {mark}' for c in columns)} WHERE id = {mark}")
-        driver_execute(connection, statement, [(*row[1:], row[0]) for row in values], many=True)
-        return
-    step = rows_per_statement(dialect, len(columns) + 1)
-    for start in range(0, len(values), step):
-        part = values[start:start + step]
-        driver_execute(connection, _update_statement(dialect, table, columns, len(part)),
-                       tuple(itertools.chain.from_iterable(part)))
+def reserved_ids(dialect: Dialect, rows: Sequence[Sequence[Any]], count: int) -> list[int]:
+    """The ids :func:`reserve_ids`' statement reserved, from the rows it returned, increasing."""
+    if dialect.name == "postgresql":
+        ids = sorted(int(row[0]) for row in rows)
+        if len(ids) != count:
+            raise RuntimeError(f"reserved {len(ids)} ids, not {count}")
+        return ids
+    [(largest,)] = rows
+    return list(range(int(largest) + 1, int(largest) + 1 + count))

@@ -32,7 +32,8 @@ class Award(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     completion_id: Mapped[int] = mapped_column(ForeignKey("course_completions.id"))
-    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"), index=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"))
+    """Looked up through the retake key, which it leads (no index of its own)."""
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     course_id: Mapped[str] = mapped_column(String(2000))
     credential: Mapped[str] = mapped_column(String(64), index=True)
@@ -70,7 +71,8 @@ class LedgerEntry(Base):
     __table_args__ = (UniqueConstraint("award_id", "kind"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"))
+    """Looked up through the unique key (award, kind), which it leads (no index of its own)."""
     kind: Mapped[str] = mapped_column(String(16))
     amount: Mapped[Decimal] = mapped_column(Credit)
     reason: Mapped[str] = mapped_column(String(1000))

@@ -26,5 +26,7 @@ class CourseCompletion(Base):
     course_name: Mapped[str | None] = mapped_column(String(500))
     completed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     measured_minutes: Mapped[int | None] = mapped_column(Integer)
-    event_id: Mapped[int] = mapped_column(ForeignKey("lms_events.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("lms_events.id", deferrable=True, initially="DEFERRED"))
+    """Checked at commit: ingestion stores an event after crediting it, with what became of it, in
+    the same transaction (:func:`lti_tool.services.ingestion.record_events`)."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.models.base import Base, Id, UtcDateTime, utcnow
+from lti_tool.states import EventStatus
+
+_RETRY = ", ".join(f"'{status}'" for status in (EventStatus.FAILED, EventStatus.PARKED))
 
 
 class LmsEvent(Base):
@@ -19,6 +22,12 @@ class LmsEvent(Base):
     """
 
     __tablename__ = "lms_events"
+    __table_args__ = (
+        # Only the events waiting for a retry or parked are looked up by status: the rest (nearly
+        # all) add no entry to this index.
+        Index("ix_lms_events_retry", "status", postgresql_where=text(f"status IN ({_RETRY})"),
+              sqlite_where=text(f"status IN ({_RETRY})")),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
@@ -26,6 +35,6 @@ class LmsEvent(Base):
     content_type: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     parsed: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=1)

@@ -58,7 +58,7 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
                   ahead: ReadAhead | None = None) -> list[Outcome]:
     """Record the learners and completions the events report and credit the new completions, in
     the caller's transaction; one outcome per event, in order. ``ahead``: the learners recorded and
-    what crediting reads, done already (:func:`lti_tool.services.read_ahead.insert_and_read_ahead`)."""
+    what crediting reads, done already (:func:`lti_tool.services.read_ahead.reserve_and_read_ahead`)."""
     reported = [(event, item) for event in events for item in event.parsed if isinstance(item, Completion)]
     now = models.utcnow()
     mappings: dict[tuple[int, str], MappingRow | None] = {}

@@ -21,15 +21,15 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
 from lti_tool.credits.registry import Rulebook
 from lti_tool.db import flushed_connection, table_of, write_session
+from lti_tool.driver_statements import driver_execute
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
-from lti_tool.row_inserts import bound_values, covers_defaults, ordered_insert, update_by_id
-from lti_tool.row_writes import insert_many
+from lti_tool.row_inserts import bound_values, execute_values, reserve_ids, reserved_ids
 from lti_tool.services import read_ahead
 from lti_tool.services.completions import Outcome, StoredEvent, credit_events, reported_learners
 from lti_tool.services.read_ahead import ReadAhead
@@ -103,48 +103,46 @@ def _record_alone(sessions: sessionmaker[Session], rulebook: Rulebook, submissio
 
 
 def _store_and_credit(session: Session, rulebook: Rulebook, submissions: list[Submission]) -> list[Outcome]:
+    """Credit the submissions, then store them as events with what became of them, in one
+    transaction. The events' ids are reserved first, for their completions to name; a completion's
+    reference to its event is checked at commit (deferred), when the event is there."""
     now = models.utcnow()
-    rows: list[dict[str, Any]] = [
-        {"source_id": s.source_id, "body": s.body, "content_type": s.content_type, "parsed": serialize(s.parsed),
-         "status": models.EventStatus.PROCESSING, "detail": {}, "received_at": now, "attempts": 1}
-        for s in submissions
-    ]
-    stored, ahead = _store_reading_ahead(session, submissions, rows)
-    if stored is None:
-        event_ids = insert_many(session, models.LmsEvent.__table__, rows)
-        stored = [StoredEvent(event_id, s.identity_id, s.parsed)
-                  for event_id, s in zip(event_ids, submissions, strict=True)]
+    connection = flushed_connection(session)
+    dialect = connection.dialect
+    reserve = reserve_ids(dialect, _EVENTS, len(submissions))
+    event_ids, ahead = _reserve_reading_ahead(connection, submissions, reserve)
+    if event_ids is None:
+        event_ids = reserved_ids(dialect, driver_execute(connection, *reserve), len(submissions))
+    stored = [StoredEvent(event_id, s.identity_id, s.parsed)
+              for event_id, s in zip(event_ids, submissions, strict=True)]
     outcomes = credit_events(session, rulebook, stored, ahead)
-    update_by_id(flushed_connection(session), _EVENTS, ("status", "detail"), [
-        {"id": o.event_id, "status": o.status, "detail": {"items": o.items}} for o in outcomes
-    ])
+    rows: list[dict[str, Any]] = [
+        {"id": o.event_id, "source_id": s.source_id, "body": s.body, "content_type": s.content_type,
+         "parsed": serialize(s.parsed), "status": o.status, "detail": {"items": o.items}, "received_at": now,
+         "attempts": 1}
+        for o, s in zip(outcomes, submissions, strict=True)
+    ]
+    execute_values(connection, _EVENTS, _EVENT_COLUMNS, bound_values(dialect, _EVENTS, _EVENT_COLUMNS, rows))
     return outcomes
 
 
-def _store_reading_ahead(session: Session, submissions: list[Submission], rows: list[dict[str, Any]]
-                         ) -> tuple[list[StoredEvent] | None, ReadAhead | None]:
-    """On PostgreSQL: the events' insert with the learners' upsert and crediting's reads, in one
-    round trip (:mod:`lti_tool.services.read_ahead`); ``(None, None)`` where that does not apply."""
-    connection = flushed_connection(session)
+_EVENT_COLUMNS = ("id", "source_id", "body", "content_type", "parsed", "status", "detail", "received_at", "attempts")
+
+
+def _reserve_reading_ahead(connection: Connection, submissions: list[Submission], reserve: tuple[str, tuple[Any, ...]]
+                           ) -> tuple[list[int] | None, ReadAhead | None]:
+    """On PostgreSQL: the events' ids reserved with the learners' upsert and crediting's reads, in
+    one round trip (:mod:`lti_tool.services.read_ahead`); ``(None, None)`` where that does not apply."""
     unsaved = [StoredEvent(0, s.identity_id, s.parsed) for s in submissions]
     seen = reported_learners(unsaved)
     if not read_ahead.fits(connection, len(seen)):
         return None, None
-    columns = tuple(rows[0])
-    if not covers_defaults(_EVENTS, columns):
-        return None, None
-    dialect = connection.dialect
-    insert = ordered_insert(dialect, _EVENTS, columns, bound_values(dialect, _EVENTS, columns, rows))
-    if insert is None:
-        return None, None
     reported = [(s.identity_id, item) for s in submissions for item in s.parsed if isinstance(item, Completion)]
-    returned, ahead = read_ahead.insert_and_read_ahead(
-        connection, insert, seen,
+    returned, ahead = read_ahead.reserve_and_read_ahead(
+        connection, reserve, seen,
         [(learner, item.course_id) for learner, (_, item) in zip(seen, reported, strict=True) if item.once_per_course],
         {(identity_id, item.course_id) for identity_id, item in reported})
-    event_ids = sorted(int(row[0]) for row in returned)  # drawn in the rows' order (row_inserts.ordered_insert)
-    return [StoredEvent(event_id, s.identity_id, s.parsed)
-            for event_id, s in zip(event_ids, submissions, strict=True)], ahead
+    return reserved_ids(connection.dialect, returned, len(submissions)), ahead
 
 
 def _store_failed(sessions: sessionmaker[Session], submission: Submission, exc: Exception) -> Outcome:

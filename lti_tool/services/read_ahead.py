@@ -106,11 +106,11 @@ def fits(connection: Connection, learners: int) -> bool:
     return 0 < learners <= rows_per_statement(connection.dialect, len(_LEARNER_COLUMNS))
 
 
-def insert_and_read_ahead(
+def reserve_and_read_ahead(
     connection: Connection, first: tuple[str, tuple[Any, ...]], seen: list[SeenLearner],
     once_per_course: list[tuple[SeenLearner, str]], courses: set[tuple[int, str]],
 ) -> tuple[list[tuple[Any, ...]], ReadAhead]:
-    """Run ``first`` (a statement returning rows: the events' insert), then upsert the learners
+    """Run ``first`` (a statement returning rows: the events' ids reserved), then upsert the learners
     and read the batch's first times, holdings and mappings, all in one round trip on PostgreSQL;
     return the rows of ``first`` and what was read. ``once_per_course`` pairs a learner with a
     course whose first time is wanted."""

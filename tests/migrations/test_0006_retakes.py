@@ -3,7 +3,7 @@ award, ledger entry and outbox claim is unchanged."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,51 +17,31 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
 from lti_tool.credits.registry import load_rulebook
-from lti_tool.db import make_engine
 from lti_tool.models import Base
 from lti_tool.runtime import Runtime
 from lti_tool.schema import upgrade
+from tests.migrations.conftest import insert_row
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture
-def old_database(database_url: str, tmp_path: Path) -> Iterator[Engine]:
-    """A database at revision 0005; on PostgreSQL the test database's schema, put back at head after."""
-    url = database_url if database_url.startswith("postgresql") else f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        _empty_schema(engine)
-    upgrade(engine, "0005")
-    yield engine
-    if engine.dialect.name == "postgresql":
-        _empty_schema(engine)
-        upgrade(engine)
-    engine.dispose()
-
-
-def _empty_schema(engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-
-
-def _insert(conn: sa.Connection, tables: sa.MetaData, table_name: str, **values: Any) -> int:
-    table = tables.tables[table_name]
-    return int(conn.execute(table.insert().values(**values).returning(table.c.id)).scalar_one())
+def old_database(database_at: Callable[[str], Engine]) -> Engine:
+    """A database at revision 0005."""
+    return database_at("0005")
 
 
 def _award(conn: sa.Connection, tables: sa.MetaData, completion: int, learner: int, source: int, course: str,
            credential: str, amount: str, index_number: str | None = None, revision: int = 0) -> int:
     amount_value: Any = Decimal(amount) if conn.dialect.name == "postgresql" else amount
-    award = _insert(conn, tables, "awards", completion_id=completion, learner_id=learner, source_id=source,
+    award = insert_row(conn, tables, "awards", completion_id=completion, learner_id=learner, source_id=source,
                     course_id=course, credential=credential, revision=revision, amount=amount_value,
                     unit="CEUs", category=None, index_number=index_number, reason=f"{amount} for {course}",
                     tags=["approved"], minutes=120, activity={"minutes": 120, "type": "education"},
                     rule_version="v1", settings={"step": "0.25"}, completed_at=NOW, created_at=NOW)
-    entry = _insert(conn, tables, "ledger_entries", award_id=award, kind="credit", amount=amount_value,
+    entry = insert_row(conn, tables, "ledger_entries", award_id=award, kind="credit", amount=amount_value,
                     reason="r", created_at=NOW)
-    _insert(conn, tables, "outbox_claims", ledger_entry_id=entry, credential=credential,
+    insert_row(conn, tables, "outbox_claims", ledger_entry_id=entry, credential=credential,
             idempotency_key=f"key-{award}", created_at=NOW)
     return award
 
@@ -70,15 +50,15 @@ def _seed(engine: Engine) -> None:
     tables = sa.MetaData()
     tables.reflect(engine)
     with engine.begin() as conn:
-        source = _insert(conn, tables, "sources", kind="moodle", name="m", token_hash="t" * 64,
+        source = insert_row(conn, tables, "sources", kind="moodle", name="m", token_hash="t" * 64,
                          secret_hash="s" * 64, created_at=NOW)
-        event = _insert(conn, tables, "lms_events", source_id=source, received_at=NOW, body="{}", parsed=[],
+        event = insert_row(conn, tables, "lms_events", source_id=source, received_at=NOW, body="{}", parsed=[],
                         status="credited", detail={}, attempts=1)
-        learner = _insert(conn, tables, "learners", source_id=source, lms_user_id="42", created_at=NOW)
-        _insert(conn, tables, "learner_credentials", learner_id=learner, credential="nha-ccma",
+        learner = insert_row(conn, tables, "learners", source_id=source, lms_user_id="42", created_at=NOW)
+        insert_row(conn, tables, "learner_credentials", learner_id=learner, credential="nha-ccma",
                 certified_on=date(2024, 3, 1), created_at=NOW)
         completions = [
-            _insert(conn, tables, "course_completions", learner_id=learner, source_id=source, course_id=course,
+            insert_row(conn, tables, "course_completions", learner_id=learner, source_id=source, course_id=course,
                     completed_at=NOW, event_id=event, created_at=NOW)
             for course in ("hipaa", "billing-a", "billing-b")
         ]
@@ -128,11 +108,11 @@ def test_after_the_upgrade_a_retake_is_a_completion_of_its_own(old_database: Eng
     with old_database.begin() as conn:
         [first] = conn.execute(sa.text("SELECT learner_id, source_id, event_id FROM course_completions "
                                        "WHERE course_id = 'hipaa'")).all()
-        _insert(conn, tables, "course_completions", learner_id=first.learner_id, source_id=first.source_id,
+        insert_row(conn, tables, "course_completions", learner_id=first.learner_id, source_id=first.source_id,
                 course_id="hipaa", completed_at=datetime(2027, 1, 2, tzinfo=UTC), event_id=first.event_id,
                 created_at=NOW)
     with pytest.raises(sa.exc.IntegrityError), old_database.begin() as conn:
-        _insert(conn, tables, "course_completions", learner_id=first.learner_id, source_id=first.source_id,
+        insert_row(conn, tables, "course_completions", learner_id=first.learner_id, source_id=first.source_id,
                 course_id="hipaa", completed_at=NOW, event_id=first.event_id, created_at=NOW)
 
 

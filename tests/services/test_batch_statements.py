@@ -117,7 +117,7 @@ def test_reading_ahead_upserts_the_learners_and_reads_what_crediting_reads(runti
             SeenLearner(LearnerKey(source, "new"), None, "new@example.org")]
     with write_session(runtime.sessions) as session:
         connection = flushed_connection(session)
-        returned, ahead = read_ahead.insert_and_read_ahead(
+        returned, ahead = read_ahead.reserve_and_read_ahead(
             connection, ("SELECT 7", ()), seen, [(seen[1], "565"), (seen[0], "565")],
             {(source, "565"), (source, "unmapped")})
     with runtime.sessions() as session:
@@ -137,7 +137,7 @@ def test_reading_ahead_finds_a_courses_mapping(runtime: Runtime, cli_json: Calla
     import_mapping(cli_json, tmp_path, source="moodle-prod", course="565", minutes=90, credentials=["acmss-cmss"])
     item = Completion(lms_user_id="u", course_id="565", completed_at=COMPLETED)
     with write_session(runtime.sessions) as session:
-        _, ahead = read_ahead.insert_and_read_ahead(
+        _, ahead = read_ahead.reserve_and_read_ahead(
             flushed_connection(session), ("SELECT 1", ()), [SeenLearner(LearnerKey(source["id"], "u"))],
             [], {(source["id"], item.course_id)})
     mapping = ahead.mappings[(source["id"], "565")]
