@@ -191,6 +191,34 @@ def test_the_next_batch_waits_for_as_many_callers_as_the_last_one_held() -> None
     """Callers a batch answered come back soon with their next request; the next batch waits for
     them (up to ``max_wait``) rather than committing for whoever queued meanwhile alone."""
     gate = Gate()
+    gate.release.set()
+    group = GroupCommit(gate, max_wait=JOIN)
+    results: list[int] = [group.submit(1)]
+    announced = threading.Barrier(2)
+
+    def announce_then_submit(n: int) -> None:
+        with group.arriving() as arrival:
+            announced.wait(JOIN)
+            results.append(arrival.submit(n))
+
+    pair = [start(lambda n=n: announce_then_submit(n)) for n in (2, 3)]  # type: ignore[misc]
+    finish(*pair)
+    assert gate.batches[0] == [1] and [sorted(batch) for batch in gate.batches[1:]] == [[2, 3]]
+
+    alone = start(lambda: results.append(group.submit(4)))
+    wait_until(lambda: len(group._waiting) == 1, "the next caller queued")
+    time.sleep(0.05)
+    assert len(gate.batches) == 2, "a batch ran for one caller while the last batch held two"
+    second = start(lambda: results.append(group.submit(5)))
+    finish(alone, second)
+    assert sorted(gate.batches[2]) == [4, 5]
+    assert sorted(results) == [10, 20, 30, 40, 50]
+
+
+def test_two_groups_taking_turns_are_merged_into_one_batch() -> None:
+    """Callers that queued while a batch ran took the turn at once; the callers of both batches
+    come back, and the next batch waits for all of them rather than the two groups alternating."""
+    gate = Gate()
     group = GroupCommit(gate, max_wait=JOIN)
     results: list[int] = []
     first = start(lambda: results.append(group.submit(1)))
@@ -201,14 +229,14 @@ def test_the_next_batch_waits_for_as_many_callers_as_the_last_one_held() -> None
     finish(first, *queued)
     assert [sorted(batch) for batch in gate.batches] == [[1], [2, 3]]
 
-    alone = start(lambda: results.append(group.submit(4)))
-    wait_until(lambda: len(group._waiting) == 1, "the next caller queued")
+    back = [start(lambda n=n: results.append(group.submit(n))) for n in (4, 5)]  # type: ignore[misc]
+    wait_until(lambda: len(group._waiting) == 2, "two of the three callers back")
     time.sleep(0.05)
-    assert len(gate.batches) == 2, "a batch ran for one caller while the last batch held two"
-    second = start(lambda: results.append(group.submit(5)))
-    finish(alone, second)
-    assert sorted(gate.batches[2]) == [4, 5]
-    assert sorted(results) == [10, 20, 30, 40, 50]
+    assert len(gate.batches) == 2, "a batch ran before the callers of both batches were back"
+    last = start(lambda: results.append(group.submit(6)))
+    finish(*back, last)
+    assert sorted(gate.batches[2]) == [4, 5, 6]
+    assert sorted(results) == [10, 20, 30, 40, 50, 60]
 
 
 def test_the_wait_for_the_last_batch_s_number_of_callers_is_bounded() -> None:
