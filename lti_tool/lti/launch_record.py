@@ -67,8 +67,15 @@ def nonce_kept(settings: LtiSettings) -> timedelta:
                                  settings.state_lifetime_seconds + settings.clock_leeway_seconds))
 
 
-def nonce_row(platform_id: int, nonce: str, settings: LtiSettings, now: datetime | None = None) -> dict[str, Any]:
-    return {"platform_id": platform_id, "nonce": nonce, "expires_at": (now or models.utcnow()) + nonce_kept(settings)}
+def nonce_row(platform_id: int, nonce: str, settings: LtiSettings, now: datetime | None = None,
+              state_expires_at: datetime | None = None) -> dict[str, Any]:
+    """A used nonce's row, kept for :func:`nonce_kept` and at least until its state's own expiry
+    (``state_expires_at``, as the state says; later than the current settings would give when
+    ``state_lifetime_seconds`` was lowered since the login) and the clock leeway."""
+    expires_at = (now or models.utcnow()) + nonce_kept(settings)
+    if state_expires_at is not None:
+        expires_at = max(expires_at, state_expires_at + timedelta(seconds=settings.clock_leeway_seconds))
+    return {"platform_id": platform_id, "nonce": nonce, "expires_at": expires_at}
 
 
 @dataclass(frozen=True)
@@ -88,9 +95,10 @@ class PreparedLaunch:
 
 
 def prepare(platform_id: int, source_id: int | None, canvas: bool, body: dict[str, Any], settings: LtiSettings,
-            *, now: datetime | None = None) -> PreparedLaunch:
-    """The rows of a verified launch (the platform as it was read when verifying); raises
-    :class:`LaunchRejected` for a launch that names no usable learner."""
+            *, now: datetime | None = None, state_expires_at: datetime | None = None) -> PreparedLaunch:
+    """The rows of a verified launch (the platform as it was read when verifying; its login's state
+    expiring at ``state_expires_at``); raises :class:`LaunchRejected` for a launch that names no
+    usable learner."""
     now = now or models.utcnow()
     context = body.get(c.CONTEXT) or {}
     context_id = context.get("id")
@@ -104,7 +112,7 @@ def prepare(platform_id: int, source_id: int | None, canvas: bool, body: dict[st
     token = secrets.token_urlsafe(32)
     return PreparedLaunch(
         platform_id=platform_id, source_id=source_id, token=token, role=role, message_type=body[c.MESSAGE_TYPE],
-        nonce=nonce_row(platform_id, body["nonce"], settings, now),
+        nonce=nonce_row(platform_id, body["nonce"], settings, now, state_expires_at),
         learner=None if seen is None else {
             "source_id": seen.key.identity_id, "lms_user_id": seen.key.lms_user_id, "name": seen.name,
             "email": seen.email, "created_at": now},
