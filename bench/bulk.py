@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from harness import ROOT  # noqa: F401 - puts this checkout first on sys.path, before lti_tool is imported
 from sqlalchemy import Connection, Engine
 
 from lti_tool import models

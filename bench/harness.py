@@ -1,6 +1,10 @@
 """What every benchmark needs: a fresh database, the real server on 127.0.0.1, keep-alive clients,
 the server's memory, and the figure lines each benchmark prints last.
 
+Importing it puts this checkout first on ``sys.path``: every bench module imports it (or a module
+that does) before ``lti_tool``, so a benchmark measures its own checkout's code, never an
+``lti_tool`` installed from another (``tests/test_bench_imports.py``).
+
 Figure lines (one per figure, so a reader and a script can compare runs):
 
     NAME: VALUE UNIT (ceiling VALUE UNIT, ratio R, target >= T)

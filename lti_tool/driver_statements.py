@@ -68,13 +68,16 @@ def _numbered(statement: str) -> str:
 
 @contextlib.contextmanager
 def _as_sqlalchemy_raises(connection: Connection, statement: str, parameters: Any, cursor: Any) -> Iterator[None]:
-    """A driver error raised as SQLAlchemy raises it; a connection it shows lost is invalidated."""
+    """A driver error raised as SQLAlchemy raises it; a connection it shows lost is invalidated (the
+    pool then never hands it out again) and the error says so (``connection_invalidated``), as
+    SQLAlchemy's own execution does."""
     try:
         yield
     except connection.dialect.loaded_dbapi.Error as exc:
+        lost = not connection.invalidated and connection.dialect.is_disconnect(exc, connection.connection, cursor)
         error = DBAPIError.instance(statement, parameters, exc, connection.dialect.loaded_dbapi.Error,
-                                    dialect=connection.dialect)
-        if connection.dialect.is_disconnect(exc, connection.connection, cursor):
+                                    connection_invalidated=lost, dialect=connection.dialect)
+        if lost:
             connection.invalidate(exc)
         raise error from exc
 

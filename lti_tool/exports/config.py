@@ -28,6 +28,12 @@ DEFAULT_DESTINATION = "directory"
 """The destination of a credential whose table and ``[defaults]`` name none (always configured)."""
 
 
+NAME_LIMIT = 64
+"""The longest destination or exporter name: batches and attempts store it (``export_batches``'
+``destination`` and ``exporter``, ``export_attempts``' ``destination``; PostgreSQL refuses a longer
+one at the insert, SQLite would store it whole), so a longer one is refused at load."""
+
+
 class ExportConfigError(SettingsError):
     """``config/exports.toml`` is invalid; the message names the file and the key."""
 
@@ -61,8 +67,8 @@ class Binding(BaseModel):
     """How one credential's claims are exported (every key optional: ``[defaults]`` fills in)."""
 
     model_config = ConfigDict(extra="forbid")
-    exporter: str | None = None
-    destination: str | None = None
+    exporter: str | None = Field(None, max_length=NAME_LIMIT)
+    destination: str | None = Field(None, max_length=NAME_LIMIT)
     cron: str | None = None
     """Its own schedule; without one the credential goes with ``[jobs.export]``."""
     deadline_days: int | None = Field(None, ge=1)
@@ -167,12 +173,17 @@ class Exports:
 def load_export_config(path: Path) -> ExportConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-        return ExportConfig.model_validate(data)
+        config = ExportConfig.model_validate(data)
     except tomllib.TOMLDecodeError as exc:
         raise ExportConfigError(f"{path}: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ExportConfigError(f"{path}: {problems}") from None
+    for name in config.destinations:
+        if len(name) > NAME_LIMIT:
+            raise ExportConfigError(f"{path}: destinations.{name}: a destination's name is at most "
+                                    f"{NAME_LIMIT} characters (this one has {len(name)})")
+    return config
 
 
 def build_exports(path: Path, plugins: ExportPlugins, instance_dir: Path,
@@ -210,6 +221,10 @@ def build_exports(path: Path, plugins: ExportPlugins, instance_dir: Path,
                                     f"[destinations] table (have {sorted(destinations)})")
     for credential, rule in sorted((rules or {}).items()):
         chosen = config.binding(credential, rule).exporter
+        if len(chosen) > NAME_LIMIT:  # a plugin's export format: the file's own names are checked at load
+            raise ExportConfigError(f"{path}: credentials.{credential}.exporter: the plugin's export format "
+                                    f"{chosen!r} is longer than {NAME_LIMIT} characters; name an exporter "
+                                    "for this credential")
         if chosen not in plugins.exporters:
             raise ExportConfigError(f"{path}: credentials.{credential}.exporter: the plugin's export "
                                     f"format {chosen!r} is not one of {sorted(plugins.exporters)}; "

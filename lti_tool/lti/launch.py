@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -151,6 +152,8 @@ class VerifiedLaunch:
     """The platform's launches name people by Canvas's ids (:func:`lti_tool.lti.identity.is_canvas`)."""
     storage_origins: tuple[str, ...] = ()
     """Where the platform's storage frame may answer from, for the page that asks it."""
+    state_expires_at: datetime | None = None
+    """When the login's state expires, as the state says: its used nonce is kept at least until then."""
 
 
 @dataclass(frozen=True)
@@ -207,15 +210,16 @@ def verify_launch(
     # verified token is the same text, so it names the same one.
     if body[c.DEPLOYMENT_ID] != unverified.deployment_id or not platform.deployment_known:
         raise unknown_deployment(platform.id, body[c.DEPLOYMENT_ID])
-    _check_state(binding.state_secret, state, platform.id, body["nonce"])
+    state_expires_at = _check_state(binding.state_secret, state, platform.id, body["nonce"])
     if not bound:  # the platform's storage is asked only for a login that can still be used
         used = session.scalar(select(models.UsedNonce.id).where(
             models.UsedNonce.platform_id == platform.id, models.UsedNonce.nonce == body["nonce"]))
         if used is not None:
             raise LaunchRejected("this launch was used already (nonce replayed)", 401)
         return VerifiedLaunch(platform.id, body, bound, platform.source_id, platform.canvas,
-                              tuple(storage.message_origins(platform)))
-    return VerifiedLaunch(platform.id, body, bound, platform.source_id, platform.canvas)
+                              tuple(storage.message_origins(platform)), state_expires_at)
+    return VerifiedLaunch(platform.id, body, bound, platform.source_id, platform.canvas,
+                          state_expires_at=state_expires_at)
 
 
 def prepare_launch(verified: VerifiedLaunch, *, settings: LtiSettings) -> launch_record.PreparedLaunch:
@@ -224,7 +228,7 @@ def prepare_launch(verified: VerifiedLaunch, *, settings: LtiSettings) -> launch
     if not verified.browser_bound:
         raise LaunchRejected("this launch does not come from the browser that began its login", 401)
     return launch_record.prepare(verified.platform_id, verified.source_id, verified.canvas, verified.body,
-                                 settings)
+                                 settings, state_expires_at=verified.state_expires_at)
 
 
 def record_launches(session: Session, prepared: list[launch_record.PreparedLaunch], *,
@@ -248,20 +252,23 @@ def _purge_expired(session: Session) -> None:
     session.execute(delete(models.LaunchSession).where(models.LaunchSession.expires_at < now))
 
 
-def _check_state(secret: str, state: str, platform_id: int, nonce: str) -> None:
+def _check_state(secret: str, state: str, platform_id: int, nonce: str) -> datetime:
+    """The state's expiry, when it is usable for this launch."""
     try:
-        login_state.check(secret, state, platform_id, nonce)
+        expires = login_state.check(secret, state, platform_id, nonce)
     except login_state.BadState as exc:
         raise LaunchRejected(str(exc), 401) from None
+    return datetime.fromtimestamp(expires, UTC)
 
 
 def consume_nonce(session: Session, platform_id: int, nonce: str, settings: LtiSettings, *,
-                  purge_expired: bool = True) -> None:
-    """Record the nonce as used, with the statement a launch's write uses; a second use, on any
-    worker, is refused by the unique key (an expired row not purged yet still refuses it)."""
+                  purge_expired: bool = True, state_expires_at: datetime | None = None) -> None:
+    """Record the nonce as used (kept at least until ``state_expires_at``), with the statement a
+    launch's write uses; a second use, on any worker, is refused by the unique key (an expired row
+    not purged yet still refuses it)."""
     if purge_expired:
         session.execute(delete(models.UsedNonce).where(models.UsedNonce.expires_at < models.utcnow()))
-    row = launch_record.nonce_row(platform_id, nonce, settings)
+    row = launch_record.nonce_row(platform_id, nonce, settings, state_expires_at=state_expires_at)
     if not launch_record.insert_nonce(flushed_connection(session), row):
         raise LaunchRejected("this launch was used already (nonce replayed)", 401)
 

@@ -7,17 +7,36 @@ the server's CPU per request, an eighth of a launch's. Here it is one statement 
 plain values (:class:`LaunchPlatform`). What it decides is
 :func:`lti_tool.lti.platforms.find_platform`'s, :func:`~lti_tool.lti.platforms.has_deployment`'s and
 :func:`lti_tool.lti.identity.is_canvas`'s, and it is read in the request's own transaction, never
-remembered: a platform deactivated or a deployment removed refuses the next login at once.
+remembered: a platform deactivated or a deployment removed refuses the next login at once. An
+issuer, client id or deployment id longer than its column is refused (400) before the statement is
+sent: no registration could have it.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import cast
 
+from sqlalchemy import Column, String
 from sqlalchemy.orm import Session
 
+from lti_tool import models
+from lti_tool.db import table_of
+from lti_tool.lti.tokens import LaunchRejected
 from lti_tool.row_inserts import placeholder
+
+
+def _length(column: Column[str]) -> int:
+    length = cast(String, column.type).length
+    assert length is not None
+    return length
+
+
+NAME_LIMITS = {"issuer": _length(table_of(models.Platform).c.issuer),
+               "client id": _length(table_of(models.Platform).c.client_id),
+               "deployment id": _length(table_of(models.Deployment).c.deployment_id)}
+"""The longest issuer, client id and deployment id a registration can have (their columns)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +72,11 @@ def _statement(paramstyle_mark: str, by_client_id: bool) -> str:
 
 def find(session: Session, issuer: str, client_id: str | None, deployment_id: str | None) -> LaunchPlatform | None:
     """The active platform for (issuer, client_id) (with no client id, the issuer's only one), and
-    whether ``deployment_id`` is one of its deployments (``False`` when it is ``None``)."""
+    whether ``deployment_id`` is one of its deployments (``False`` when it is ``None``). A name
+    longer than its column raises :class:`LaunchRejected` (400) before anything is asked."""
+    for name, value in (("issuer", issuer), ("client id", client_id), ("deployment id", deployment_id)):
+        if value is not None and len(value) > NAME_LIMITS[name]:
+            raise LaunchRejected(f"the request is malformed: its {name} is longer than {NAME_LIMITS[name]} characters")
     connection = session.connection()
     statement = _statement(placeholder(connection.dialect), bool(client_id))
     params = (deployment_id or "", issuer, client_id) if client_id else (deployment_id or "", issuer)

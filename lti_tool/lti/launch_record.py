@@ -7,9 +7,10 @@ So everything that needs no database is computed before the transaction (:func:`
 session token and its digest, the role, the learner's id, the rows' values), and launches that
 arrive while a write runs share the next one (the web layer hands them to a
 :class:`~lti_tool.services.group_commit.GroupCommit`). :func:`write` runs, for all of them, four
-statements of SQL text with plain values (:mod:`lti_tool.row_inserts`): the platforms' status, the
-used nonces, then the learners and the launch sessions of the launches whose nonce was new (these
-two in one round trip on PostgreSQL, :func:`lti_tool.driver_statements.pipelined`).
+statements of SQL text with plain values (:mod:`lti_tool.row_inserts`): the platforms' status (read
+so that no deactivation can commit before the launches do, :func:`platform_statuses`), the used
+nonces, then the learners and the launch sessions of the launches whose nonce was new (these two in
+one round trip on PostgreSQL, :func:`lti_tool.driver_statements.pipelined`).
 
 What they decide for each launch is what one launch alone decided: the nonce's unique key refuses
 a second use, by an earlier launch or by another in the same batch (``ON CONFLICT DO NOTHING
@@ -66,8 +67,15 @@ def nonce_kept(settings: LtiSettings) -> timedelta:
                                  settings.state_lifetime_seconds + settings.clock_leeway_seconds))
 
 
-def nonce_row(platform_id: int, nonce: str, settings: LtiSettings, now: datetime | None = None) -> dict[str, Any]:
-    return {"platform_id": platform_id, "nonce": nonce, "expires_at": (now or models.utcnow()) + nonce_kept(settings)}
+def nonce_row(platform_id: int, nonce: str, settings: LtiSettings, now: datetime | None = None,
+              state_expires_at: datetime | None = None) -> dict[str, Any]:
+    """A used nonce's row, kept for :func:`nonce_kept` and at least until its state's own expiry
+    (``state_expires_at``, as the state says; later than the current settings would give when
+    ``state_lifetime_seconds`` was lowered since the login) and the clock leeway."""
+    expires_at = (now or models.utcnow()) + nonce_kept(settings)
+    if state_expires_at is not None:
+        expires_at = max(expires_at, state_expires_at + timedelta(seconds=settings.clock_leeway_seconds))
+    return {"platform_id": platform_id, "nonce": nonce, "expires_at": expires_at}
 
 
 @dataclass(frozen=True)
@@ -87,9 +95,10 @@ class PreparedLaunch:
 
 
 def prepare(platform_id: int, source_id: int | None, canvas: bool, body: dict[str, Any], settings: LtiSettings,
-            *, now: datetime | None = None) -> PreparedLaunch:
-    """The rows of a verified launch (the platform as it was read when verifying); raises
-    :class:`LaunchRejected` for a launch that names no usable learner."""
+            *, now: datetime | None = None, state_expires_at: datetime | None = None) -> PreparedLaunch:
+    """The rows of a verified launch (the platform as it was read when verifying; its login's state
+    expiring at ``state_expires_at``); raises :class:`LaunchRejected` for a launch that names no
+    usable learner."""
     now = now or models.utcnow()
     context = body.get(c.CONTEXT) or {}
     context_id = context.get("id")
@@ -103,7 +112,7 @@ def prepare(platform_id: int, source_id: int | None, canvas: bool, body: dict[st
     token = secrets.token_urlsafe(32)
     return PreparedLaunch(
         platform_id=platform_id, source_id=source_id, token=token, role=role, message_type=body[c.MESSAGE_TYPE],
-        nonce=nonce_row(platform_id, body["nonce"], settings, now),
+        nonce=nonce_row(platform_id, body["nonce"], settings, now, state_expires_at),
         learner=None if seen is None else {
             "source_id": seen.key.identity_id, "lms_user_id": seen.key.lms_user_id, "name": seen.name,
             "email": seen.email, "created_at": now},
@@ -125,6 +134,20 @@ def insert_nonce(connection: Connection, row: dict[str, Any]) -> bool:
     return bool(inserted)
 
 
+def platform_statuses(connection: Connection, platform_ids: list[int]) -> dict[int, tuple[str, int | None]]:
+    """Each platform's status and event source, held until the write transaction ends: a platform
+    deactivated (or relinked) by another transaction cannot commit between this read and the
+    launches' inserts. On PostgreSQL the rows are read ``FOR SHARE`` (a deactivation's ``UPDATE``
+    waits for the launches' commit; one already under way is waited for, and its outcome read); on
+    SQLite the write transaction began with ``BEGIN IMMEDIATE`` (:func:`lti_tool.db.make_engine`),
+    so no other writer can commit until it ends."""
+    listed = ", ".join([placeholder(connection.dialect)] * len(platform_ids))
+    lock = " ORDER BY id FOR SHARE" if connection.dialect.name == "postgresql" else ""
+    return {row[0]: (row[1], row[2]) for row in driver_execute(
+        connection, f"SELECT id, status, source_id FROM lti_platforms WHERE id IN ({listed}){lock}",
+        tuple(platform_ids))}
+
+
 def write(connection: Connection, prepared: list[PreparedLaunch]) -> list[int | LaunchRejected]:
     """Consume the nonces, record the learners and open the sessions of launches that arrived
     together, in the caller's one write transaction; return each launch's session id, or the
@@ -132,11 +155,7 @@ def write(connection: Connection, prepared: list[PreparedLaunch]) -> list[int | 
     nonce used already, by an earlier launch or by another in the same list). A refused launch
     writes nothing: its learner and session are written only when its nonce was."""
     dialect = connection.dialect
-    mark = placeholder(dialect)
-    platform_ids = sorted({p.platform_id for p in prepared})
-    listed = ", ".join([mark] * len(platform_ids))
-    statuses = {row[0]: (row[1], row[2]) for row in driver_execute(
-        connection, f"SELECT id, status, source_id FROM lti_platforms WHERE id IN ({listed})", tuple(platform_ids))}
+    statuses = platform_statuses(connection, sorted({p.platform_id for p in prepared}))
     outcome: list[int | LaunchRejected | None] = []
     for launch in prepared:
         status, source_id = statuses.get(launch.platform_id, (None, None))

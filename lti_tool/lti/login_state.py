@@ -12,7 +12,9 @@ the id_token carries the state's nonce.
 
 One use only, as before: each state has exactly one nonce, and the launch consumes that nonce in its
 write transaction (``lti_used_nonces``, whose unique key refuses a second use on any worker), keeping
-it at least until the state has expired (:func:`lti_tool.lti.launch.consume_nonce`). A replayed
+it at least until the state has expired: until the expiry the state itself carries, not one the
+current ``state_lifetime_seconds`` would give it (a setting lowered since the login would otherwise
+free the nonce while its state can still be used; :func:`lti_tool.lti.launch_record.nonce_row`). A replayed
 state therefore finds its nonce used; a state of another login names another nonce; a forged or
 altered state fails the MAC; an old one has expired. The browser binding (state cookie, or the
 platform's storage) is checked as before, against the same value.
@@ -59,9 +61,10 @@ def issue(secret: str, platform_id: int, lifetime_seconds: int, now: float | Non
     return Login(state=state, nonce=nonce_of(secret, state))
 
 
-def check(secret: str, state: str, platform_id: int, nonce: str, now: float | None = None) -> None:
+def check(secret: str, state: str, platform_id: int, nonce: str, now: float | None = None) -> int:
     """``state`` is one this tool issued for ``platform_id``, has not expired, and ``nonce`` is its
-    nonce; raises :class:`BadState` otherwise."""
+    nonce: its expiry (Unix seconds), until which its used nonce must be kept; raises
+    :class:`BadState` otherwise."""
     body, _, mac = state.rpartition(".")
     parts = body.split(".")
     if len(parts) != 3 or not hmac.compare_digest(mac.encode(), _mac(secret, "lti-login-state", body).encode()):
@@ -71,3 +74,4 @@ def check(secret: str, state: str, platform_id: int, nonce: str, now: float | No
         raise BadState("the login for this launch has expired (state); open the tool again from your course")
     if int(issued_for) != platform_id or not hmac.compare_digest(nonce_of(secret, state).encode(), nonce.encode()):
         raise BadState("the launch does not belong to its login (state and nonce differ)")
+    return int(expires)

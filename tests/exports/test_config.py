@@ -7,8 +7,18 @@ from types import SimpleNamespace
 
 import pytest
 
+from lti_tool import models
 from lti_tool.credits.registry import load_rulebook
-from lti_tool.exports.config import ExportConfigError, Exports, build_exports, rule_defaults
+from lti_tool.db import table_of
+from lti_tool.exports.config import (
+    NAME_LIMIT,
+    ExportConfigError,
+    Exports,
+    RuleDefaults,
+    build_exports,
+    load_export_config,
+    rule_defaults,
+)
 from lti_tool.exports.discovery import discover
 from tests.conftest import REPO
 
@@ -87,3 +97,41 @@ def test_a_credential_nothing_configures_falls_back_to_the_claims_csv_in_the_dir
     binding = build_exports(path, discover(), tmp_path).binding("acme-unknown")
     assert (binding.exporter, binding.destination, binding.requires, binding.cron) == (
         "claims-csv", "directory", [], None)
+
+
+def test_a_destination_name_longer_than_its_column_is_refused_at_load(tmp_path: Path) -> None:
+    name = "d" * (NAME_LIMIT + 1)
+    with pytest.raises(ExportConfigError,
+                       match=rf"exports.toml: destinations.{name}: a destination's name is at most {NAME_LIMIT}"):
+        load_export_config(_written(tmp_path, f'[destinations.{name}]\ntype = "directory"\n'))
+    at_limit = "d" * NAME_LIMIT
+    exports = exports_from(tmp_path, f'[destinations.{at_limit}]\ntype = "directory"\n'
+                                     f'[defaults]\ndestination = "{at_limit}"\n')
+    assert exports.destination_name("aama-cma") == at_limit
+
+
+@pytest.mark.parametrize("table", ["defaults", "credentials.acmss-cmss"])
+@pytest.mark.parametrize("key", ["exporter", "destination"])
+def test_an_exporter_or_destination_named_longer_than_its_column_is_refused_at_load(
+        tmp_path: Path, table: str, key: str) -> None:
+    path = _written(tmp_path, f'[{table}]\n{key} = "{"x" * (NAME_LIMIT + 1)}"\n')
+    with pytest.raises(ExportConfigError, match=rf"exports.toml: {table}.{key}: .*at most {NAME_LIMIT} characters"):
+        load_export_config(path)
+
+
+def test_a_plugin_export_format_longer_than_its_column_is_refused(tmp_path: Path) -> None:
+    rules = {"x-y": RuleDefaults("f" * (NAME_LIMIT + 1), ())}
+    with pytest.raises(ExportConfigError, match=rf"credentials.x-y.exporter: .* longer than {NAME_LIMIT}"):
+        build_exports(_written(tmp_path, ""), discover(), tmp_path, rules)
+
+
+def test_the_name_limit_is_the_columns_that_store_the_names() -> None:
+    columns = [table_of(models.ExportBatch).c.destination, table_of(models.ExportBatch).c.exporter,
+               table_of(models.ExportAttempt).c.destination]
+    assert {column.type.length for column in columns} == {NAME_LIMIT}  # type: ignore[attr-defined]
+
+
+def _written(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "exports.toml"
+    path.write_text(text)
+    return path

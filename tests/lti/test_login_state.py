@@ -5,7 +5,7 @@ carrying its own nonce opens a launch; the used nonce makes it single-use."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.lti import launch as launch_service
-from lti_tool.lti import login_state
+from lti_tool.lti import launch_record, login_state
 from lti_tool.lti.login_state import BadState
 from lti_tool.runtime import Runtime
 from lti_tool.web.lti.launch import STATE_COOKIE
@@ -133,3 +133,34 @@ def test_a_used_nonce_is_kept_at_least_as_long_as_its_state_could_be_used(runtim
     with read_session(runtime.sessions) as session:
         expires = session.scalar(select(models.UsedNonce.expires_at))
     assert expires is not None and expires >= started + timedelta(seconds=900)
+
+
+def test_a_state_issued_before_its_lifetime_was_lowered_keeps_its_nonce_until_it_expires(
+        runtime: Runtime, launch: Launcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator lowered ``state_lifetime_seconds`` (to the running tool's 600 s) after a login
+    was given a state of an hour. The launch's used nonce is kept until that state's own expiry: a
+    purge after the lowered lifetime (and the token's age) has passed still leaves it, so the state
+    cannot open a second launch with a fresh id_token carrying the same nonce."""
+    settings = runtime.settings.lti
+    assert settings.state_lifetime_seconds < 3600
+    login(launch.client, launch.platform)  # makes the tool's secrets
+    issued = login_state.issue(state_secret(runtime), platform_id(runtime), 3600)
+    launch.client.set_cookie(STATE_COOKIE, issued.state, path="/lti/")
+
+    def post() -> int:
+        token = launch.platform.sign(launch.platform.claims(nonce=issued.nonce))
+        return launch.client.post("/lti/launch", data={"id_token": token, "state": issued.state}).status_code
+
+    assert post() == 303
+    later = models.utcnow() + launch_record.nonce_kept(settings) + timedelta(seconds=1)
+    with monkeypatch.context() as m, write_session(runtime.sessions) as session:
+        m.setattr(models, "utcnow", lambda: later)  # the purge a launch makes at that time
+        launch_service._purge_expired(session)
+    with read_session(runtime.sessions) as session:
+        kept = session.scalar(select(models.UsedNonce.expires_at).where(models.UsedNonce.nonce == issued.nonce))
+    assert kept is not None, "the nonce was purged while its state can still be used"
+    assert kept >= datetime.fromtimestamp(int(issued.state.split(".")[2]), UTC)
+    launch.client.set_cookie(STATE_COOKIE, issued.state, path="/lti/")
+    before = stored_counts(runtime)
+    assert post() == 401
+    assert stored_counts(runtime) == before

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from lti_tool import models
 from lti_tool.db import write_session
@@ -46,6 +47,36 @@ def test_a_launch_with_hostile_claims_is_400_and_stores_nothing(
     before = stored_counts(runtime)
     response = launch(launch.platform.claims(**claims))
     assert response.status_code == 400
+    assert stored_counts(runtime) == before
+
+
+@pytest.mark.parametrize(("claims", "named"), [
+    ({"iss": "https://x.example/" + "i" * 500}, "issuer is longer than 500"),
+    ({"aud": "c" * 256}, "client id is longer than 255"),
+    ({"https://purl.imsglobal.org/spec/lti/claim/deployment_id": "d" * 256}, "deployment id is longer than 255"),
+], ids=["iss over 500", "aud over 255", "deployment over 255"])
+def test_a_launch_naming_a_registration_longer_than_its_column_is_400_before_any_lookup(
+    launch: Launcher, runtime: Runtime, claims: dict[str, Any], named: str
+) -> None:
+    """The issuer, client id and deployment id are read from the token before its signature is
+    checked, to find the platform: one longer than its column is refused before it is asked about."""
+    before = stored_counts(runtime)
+    [too_long] = claims.values()
+    lookups: list[str] = []
+
+    def note_lookup(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if too_long in repr(parameters):
+            lookups.append(statement)
+
+    token = launch.platform.sign(launch.platform.claims(**claims))
+    event.listen(runtime.engine, "before_cursor_execute", note_lookup)
+    try:
+        response = launch(token=token)
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", note_lookup)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert named in response.get_data(as_text=True)
+    assert lookups == [], "the too long name was sent to the database"
     assert stored_counts(runtime) == before
 
 
