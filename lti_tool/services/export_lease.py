@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,8 +32,10 @@ log = logging.getLogger(__name__)
 _batches = table_of(models.ExportBatch)
 _attempts = table_of(models.ExportAttempt)
 
+INTERRUPTED_ERROR = "the process ended during this attempt; its lease expired"
+
 # Built once: a tick leases every batch it delivers.
-_TAKE = (
+TAKE = (
     update(_batches)
     .where(_batches.c.id == bindparam("take_id"), _batches.c.status.in_(models.OPEN_BATCH_STATUSES),
            # Due, as the tick that read it as due found it: another tick may have failed it since
@@ -45,13 +48,13 @@ _TAKE = (
                _batches.c.exporter, _batches.c.key, _batches.c.created_at, _batches.c.deadline_at,
                _batches.c.attempts_before_retry)
 )
-_INTERRUPTED = (
+INTERRUPTED = (
     update(_attempts)
     .where(_attempts.c.batch_id == bindparam("take_id"), _attempts.c.outcome.is_(None))
     .values(outcome=models.AttemptOutcome.INTERRUPTED, finished_at=bindparam("take_now"),
-            error="the process ended during this attempt; its lease expired")
+            error=INTERRUPTED_ERROR)
 )
-_STARTED = insert(_attempts)
+STARTED = insert(_attempts)
 
 
 @dataclass(frozen=True)
@@ -89,17 +92,21 @@ def take_batch(session: Session, batch_id: int, now: datetime, seconds: float) -
     the batch as the lease found it, ``None`` if another tick holds it (or it is no longer open, or
     not due yet: its retry time). The lease ends ``seconds`` after ``now``, the moment it is taken."""
     connection = session.connection()
-    taken = connection.execute(_TAKE, {"take_id": batch_id, "take_now": now,
-                                       "take_until": now + timedelta(seconds=seconds)}).first()
+    taken = connection.execute(TAKE, take_parameters(batch_id, now, seconds)).first()
     if taken is None:
         return None
     attempts, *facts = taken
     batch = BatchFacts(*facts)
     if attempts > 1:  # an earlier attempt may have been cut short by its process's end
-        connection.execute(_INTERRUPTED, {"take_id": batch_id, "take_now": now})
-    connection.execute(_STARTED, {"batch_id": batch_id, "attempt": attempts, "destination": batch.destination,
+        connection.execute(INTERRUPTED, {"take_id": batch_id, "take_now": now})
+    connection.execute(STARTED, {"batch_id": batch_id, "attempt": attempts, "destination": batch.destination,
                                   "started_at": now})
     return int(attempts), batch
+
+
+def take_parameters(batch_id: int, now: datetime, seconds: float) -> dict[str, Any]:
+    """The parameters of :data:`TAKE` (and of :data:`INTERRUPTED`)."""
+    return {"take_id": batch_id, "take_now": now, "take_until": now + timedelta(seconds=seconds)}
 
 
 def take_lease(session: Session, batch_id: int, now: datetime, seconds: float) -> int | None:

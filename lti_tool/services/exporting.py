@@ -43,7 +43,8 @@ from lti_tool.exports.config import Exports
 from lti_tool.services.export_batching import due_batches, form_batches
 from lti_tool.services.export_claims import batch_rows, claims_of
 from lti_tool.services.export_delivery import Attempted, deliver_claims, record_attempt, rendered, send
-from lti_tool.services.export_lease import BatchFacts, LeaseKeeper, batch_facts, take_batch
+from lti_tool.services.export_handover import record_and_take
+from lti_tool.services.export_lease import BatchFacts, LeaseKeeper, batch_facts
 from lti_tool.settings import ExportSettings
 
 log = logging.getLogger(__name__)
@@ -116,9 +117,10 @@ class Courier:
 
     def take_and_send(self, batch_id: int, ahead: Prepared | None) -> None:
         assert self.keeper is not None
+        sent, self.sent = self.sent, None
         with write_session(self.sessions) as session:
-            recorded = self._record(session)
-            taken = take_batch(session, batch_id, self.clock(), self.settings.lease_seconds)
+            recorded, taken = record_and_take(session, sent, batch_id, self.clock(), self.settings.lease_seconds,
+                                              self.exports, self.settings, self.now)
             if taken is not None and (ahead is None or not ahead.renders_as(taken[1])):
                 ahead = None  # read again under the lease: the batch is not as it was read ahead
                 rows = batch_rows(session, taken[1].id)
@@ -137,15 +139,12 @@ class Courier:
         """Record the last batch sent, in a write transaction of its own."""
         if self.sent is None:
             return
+        sent, self.sent = self.sent, None
         with write_session(self.sessions) as session:
-            recorded = self._record(session)
+            recorded = record_attempt(session, sent, self.exports, self.settings, self.now)
         self._report(recorded)
         assert self.keeper is not None
         self.keeper.release()
-
-    def _record(self, session: Session) -> dict[str, Any] | None:
-        sent, self.sent = self.sent, None
-        return record_attempt(session, sent, self.exports, self.settings, self.now) if sent else None
 
     def _report(self, recorded: dict[str, Any] | None) -> None:
         if recorded is not None:
