@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 _batches = table_of(models.ExportBatch)
 _attempts = table_of(models.ExportAttempt)
+BATCH_FACTS_COLUMNS = (_batches.c.id, _batches.c.credential, _batches.c.destination, _batches.c.exporter,
+                       _batches.c.key, _batches.c.created_at, _batches.c.deadline_at, _batches.c.attempts_before_retry)
+"""A batch's columns in :class:`BatchFacts`' order."""
 
 INTERRUPTED_ERROR = "the process ended during this attempt; its lease expired"
 
@@ -44,9 +47,7 @@ TAKE = (
            (_batches.c.lease_until.is_(None)) | (_batches.c.lease_until < bindparam("take_now")))
     .values(status=models.BatchStatus.DELIVERING, lease_until=bindparam("take_until"),
             attempts=_batches.c.attempts + 1)
-    .returning(_batches.c.attempts, _batches.c.id, _batches.c.credential, _batches.c.destination,
-               _batches.c.exporter, _batches.c.key, _batches.c.created_at, _batches.c.deadline_at,
-               _batches.c.attempts_before_retry)
+    .returning(_batches.c.attempts, *BATCH_FACTS_COLUMNS)
 )
 INTERRUPTED = (
     update(_attempts)
@@ -74,17 +75,6 @@ class BatchFacts:
     def of(cls, batch: models.ExportBatch) -> BatchFacts:
         return cls(batch.id, batch.credential, batch.destination, batch.exporter, batch.key, batch.created_at,
                    batch.deadline_at, batch.attempts_before_retry)
-
-
-_FACTS = select(_batches.c.id, _batches.c.credential, _batches.c.destination, _batches.c.exporter, _batches.c.key,
-                _batches.c.created_at, _batches.c.deadline_at, _batches.c.attempts_before_retry,
-                ).where(_batches.c.id == bindparam("facts_id"))
-
-
-def batch_facts(session: Session, batch_id: int) -> BatchFacts | None:
-    """The batch as it is now (``None`` if there is none), in the caller's transaction."""
-    found = session.connection().execute(_FACTS, {"facts_id": batch_id}).first()
-    return BatchFacts(*found) if found is not None else None
 
 
 def take_batch(session: Session, batch_id: int, now: datetime, seconds: float) -> tuple[int, BatchFacts] | None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
@@ -40,11 +41,11 @@ from lti_tool.db import read_session, write_session
 from lti_tool.exports.base import Export
 from lti_tool.exports.claim import Claim
 from lti_tool.exports.config import Exports
-from lti_tool.services.export_batching import due_batches, form_batches
-from lti_tool.services.export_claims import batch_rows, claims_of
+from lti_tool.services.export_batching import due_batch_facts, form_batches
+from lti_tool.services.export_claims import BATCH_CLAIMS, ClaimRows, batch_rows, claims_of
 from lti_tool.services.export_delivery import Attempted, deliver_claims, record_attempt, rendered, send
 from lti_tool.services.export_handover import record_and_take
-from lti_tool.services.export_lease import BatchFacts, LeaseKeeper, batch_facts
+from lti_tool.services.export_lease import BatchFacts, LeaseKeeper
 from lti_tool.settings import ExportSettings
 
 log = logging.getLogger(__name__)
@@ -78,20 +79,20 @@ def run_export_tick(
     with write_session(sessions) as session:
         form_batches(session, now, exports, credentials=credentials, exclude=exclude)
     with read_session(sessions) as session:
-        due = due_batches(session, now, credentials=credentials, exclude=exclude)
+        due = due_batch_facts(session, now, credentials=credentials, exclude=exclude)
     report = TickReport()
     courier = Courier(sessions, exports, settings, now, clock, report)
     step: Future[None] | None = None  # the delivery thread's step: record the last, lease and send the next
     with LeaseKeeper(sessions, settings.lease_seconds, clock) as keeper, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-delivery") as sender:
         courier.keeper = keeper
-        for batch_id in due:
+        for batch in due:
             # While the delivery thread records the last batch, leases and sends this one's
             # predecessor, this batch is read and rendered (it is not leased yet).
-            ahead = prepare(sessions, exports, batch_id) if step is not None else None
+            ahead = prepare(sessions, exports, batch) if step is not None else None
             if step is not None:
                 step.result()
-            step = sender.submit(courier.take_and_send, batch_id, ahead)
+            step = sender.submit(courier.take_and_send, batch.id, ahead)
         if step is not None:
             step.result()
         sender.submit(courier.record_last).result()
@@ -165,19 +166,27 @@ class Prepared:
         return (leased.key, leased.exporter) == (self.batch.key, self.batch.exporter)
 
 
-def prepare(sessions: sessionmaker[Session], exports: Exports, batch_id: int) -> Prepared | None:
-    """The batch read and rendered ahead (``None`` if it cannot be: then it is read under its lease,
-    and whatever failed here fails there, as it would have). Its lease returns the batch again: one
-    that changed since (its holder set aside a claim it could not render, which changes its key) is
-    read and rendered again."""
+def prepare(sessions: sessionmaker[Session], exports: Exports, batch: BatchFacts) -> Prepared | None:
+    """The batch (as the tick read it due) read and rendered ahead (``None`` if it cannot be: then it
+    is read under its lease, and whatever failed here fails there, as it would have). Its lease
+    returns the batch again: one that changed since it was read due (its holder set aside a claim it
+    could not render, which changes its key) is read and rendered again.
+
+    The claims are read by one statement, on PostgreSQL outside a transaction (a statement reads
+    one snapshot; no ``BEGIN`` and ``COMMIT`` round trips)."""
     try:
-        with read_session(sessions) as session:
-            batch = batch_facts(session, batch_id)
-            if batch is None:
-                return None
-            rows = batch_rows(session, batch_id)
+        rows = read_ahead_rows(sessions, batch.id)
         claims = claims_of(rows)
     except Exception:  # noqa: BLE001 - read again under the lease
-        log.debug("export batch %s could not be read ahead", batch_id, exc_info=True)
+        log.debug("export batch %s could not be read ahead", batch.id, exc_info=True)
         return None
     return Prepared(batch, claims, rendered(exports, batch, claims))
+
+
+def read_ahead_rows(sessions: sessionmaker[Session], batch_id: int) -> ClaimRows:
+    engine: Engine = sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        with read_session(sessions) as session:
+            return batch_rows(session, batch_id)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(BATCH_CLAIMS, {"batch_id": batch_id}).all()
