@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from bulk import Filler
-from harness import check, fresh_runtime, load_average, ratio_line
+from harness import PostgresCpu, check, fresh_runtime, load_average, ratio_line
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
@@ -125,13 +125,17 @@ def main() -> None:
 
         first, rows = csv_writer_ceiling(rt, folder / "ceiling")
         check("rows read by the ceiling", rows, args.claims)
-        began = time.perf_counter()
-        report = run_export_tick(rt.sessions, rt.exports, rt.settings.exports)
-        tick = time.perf_counter() - began
+        began, cpu = time.perf_counter(), time.process_time()
+        with PostgresCpu() as server:
+            report = run_export_tick(rt.sessions, rt.exports, rt.settings.exports)
+        tick, cpu = time.perf_counter() - began, time.process_time() - cpu
         second, _ = csv_writer_ceiling(rt, folder / "ceiling")
         ceiling = min(first, second)
         print(f"export tick: {tick:.2f} s for {len(report.delivered)} batches ({len(report.failed)} failed); "
               f"csv.writer: {first:.2f} s and {second:.2f} s; {load_average()}")
+        postgresql = rt.engine.dialect.name == "postgresql"
+        on_server = f", {server.seconds:.2f} s in PostgreSQL's processes" if postgresql else ""
+        print(f"export tick CPU: {cpu:.2f} s in this process (every thread){on_server}")
 
         with Session(rt.engine) as session:
             check("claims outside a delivered batch", session.scalar(

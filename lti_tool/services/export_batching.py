@@ -23,6 +23,7 @@ from lti_tool.db import table_of
 from lti_tool.exports.config import Exports
 from lti_tool.row_writes import insert_many
 from lti_tool.services.claim_readiness import ready_learners
+from lti_tool.services.export_lease import BATCH_FACTS_COLUMNS, BatchFacts
 from lti_tool.services.verification import ensure_codes
 
 OPEN = models.OPEN_BATCH_STATUSES
@@ -123,12 +124,21 @@ def due_batches(
     exclude: Collection[str] = (),
 ) -> list[int]:
     """Batches to deliver now, nearest reporting deadline first (those without one last)."""
-    return list(session.scalars(
-        select(models.ExportBatch.id).where(
-            models.ExportBatch.status.in_(OPEN),
-            models.ExportBatch.next_attempt_at <= now,
-            or_(models.ExportBatch.lease_until.is_(None), models.ExportBatch.lease_until < now),
-            *in_scope(models.ExportBatch.credential, credentials, exclude),
-        ).order_by(case((models.ExportBatch.deadline_at.is_(None), 1), else_=0),
-                   models.ExportBatch.deadline_at, models.ExportBatch.id)
-    ))
+    return [batch.id for batch in due_batch_facts(session, now, credentials=credentials, exclude=exclude)]
+
+
+def due_batch_facts(
+    session: Session, now: datetime, *, credentials: Collection[str] | None = None,
+    exclude: Collection[str] = (),
+) -> list[BatchFacts]:
+    """:func:`due_batches` with what delivering each needs to know of it, as it was read (its lease
+    returns it again as it is then)."""
+    batches = models.ExportBatch
+    return [BatchFacts(*row) for row in session.execute(
+        select(*BATCH_FACTS_COLUMNS).where(
+            batches.status.in_(OPEN),
+            batches.next_attempt_at <= now,
+            or_(batches.lease_until.is_(None), batches.lease_until < now),
+            *in_scope(batches.credential, credentials, exclude),
+        ).order_by(case((batches.deadline_at.is_(None), 1), else_=0), batches.deadline_at, batches.id)
+    )]

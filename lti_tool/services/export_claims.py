@@ -42,7 +42,7 @@ def _claims_select() -> Select[*tuple[Any, ...]]:
     )
 
 
-_BATCH_CLAIMS = _claims_select().where(models.OutboxClaim.batch_id == bindparam("batch_id"))
+BATCH_CLAIMS = _claims_select().where(models.OutboxClaim.batch_id == bindparam("batch_id"))
 """Built once: a tick reads the claims of every batch it delivers."""
 
 
@@ -53,7 +53,7 @@ def batch_claims(session: Session, batch_id: int) -> list[Claim]:
 def batch_rows(session: Session, batch_id: int) -> ClaimRows:
     """A batch's claims as rows, for :func:`claims_of` (the tick reads them in the transaction that
     leases the batch, and makes them claims after its commit)."""
-    return _rows(session, _BATCH_CLAIMS, {"batch_id": batch_id})
+    return _rows(session, BATCH_CLAIMS, {"batch_id": batch_id})
 
 
 def credit_claims(session: Session, award_id: int) -> list[Claim]:

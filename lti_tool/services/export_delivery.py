@@ -146,8 +146,13 @@ def record_attempt(session: Session, attempted: Attempted, exports: Exports, set
     if attempted.error is not None:
         return {**report, **record_failure(session, attempted.batch_id, attempted.attempt, attempted.tries,
                                            attempted.error, exports, settings, now)}
-    receipt = attempted.receipt or {}
-    record_delivery(session, attempted.batch_id, attempted.attempt, receipt)
+    record_delivery(session, attempted.batch_id, attempted.attempt, attempted.receipt or {})
+    return delivered_entry(attempted)
+
+
+def delivered_entry(attempted: Attempted) -> dict[str, Any]:
+    """The tick's report entry of an accepted attempt, once it is recorded (and its log line)."""
+    report, receipt = attempted.report, attempted.receipt or {}
     log.info("export batch %s: %d %s claim(s) to %s: %s", attempted.batch_id, report["claims"],
              report["credential"], report["destination"], receipt)
     return {**report, "delivered": True, "file": receipt.get("path"), "receipt": receipt}
@@ -207,24 +212,28 @@ def set_aside_unrenderable(
     return True
 
 
-_DELIVERED = update(_batches).where(
+DELIVERED = update(_batches).where(
     _batches.c.id == bindparam("done_id"), _batches.c.status != models.BatchStatus.DELIVERED,
 ).values(status=models.BatchStatus.DELIVERED, receipt=bindparam("done_receipt"), delivered_at=bindparam("done_at"),
          lease_until=None, last_error=None)
-_ATTEMPT_DELIVERED = update(_attempts).where(
+ATTEMPT_DELIVERED = update(_attempts).where(
     _attempts.c.batch_id == bindparam("done_id"), _attempts.c.attempt == bindparam("done_attempt"),
 ).values(outcome=models.AttemptOutcome.DELIVERED, finished_at=bindparam("done_at"),
          receipt=bindparam("done_receipt"), error=None)
 """Built once: a tick records every batch it delivers."""
 
 
+def delivery_parameters(batch_id: int, attempt: int, receipt: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of :data:`DELIVERED` and :data:`ATTEMPT_DELIVERED`: delivered now."""
+    return {"done_id": batch_id, "done_attempt": attempt, "done_receipt": receipt, "done_at": models.utcnow()}
+
+
 def record_delivery(session: Session, batch_id: int, attempt: int, receipt: dict[str, Any]) -> None:
     """The receiver accepted the batch: it is delivered (whoever holds the lease now)."""
-    parameters = {"done_id": batch_id, "done_attempt": attempt, "done_receipt": receipt,
-                  "done_at": models.utcnow()}
+    parameters = delivery_parameters(batch_id, attempt, receipt)
     connection = session.connection()
-    connection.execute(_DELIVERED, parameters)
-    connection.execute(_ATTEMPT_DELIVERED, parameters)
+    connection.execute(DELIVERED, parameters)
+    connection.execute(ATTEMPT_DELIVERED, parameters)
 
 
 def backoff_seconds(attempt: int, settings: ExportSettings, retry_after: float | None) -> float:

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
@@ -30,9 +31,14 @@ log = logging.getLogger(__name__)
 
 _batches = table_of(models.ExportBatch)
 _attempts = table_of(models.ExportAttempt)
+BATCH_FACTS_COLUMNS = (_batches.c.id, _batches.c.credential, _batches.c.destination, _batches.c.exporter,
+                       _batches.c.key, _batches.c.created_at, _batches.c.deadline_at, _batches.c.attempts_before_retry)
+"""A batch's columns in :class:`BatchFacts`' order."""
+
+INTERRUPTED_ERROR = "the process ended during this attempt; its lease expired"
 
 # Built once: a tick leases every batch it delivers.
-_TAKE = (
+TAKE = (
     update(_batches)
     .where(_batches.c.id == bindparam("take_id"), _batches.c.status.in_(models.OPEN_BATCH_STATUSES),
            # Due, as the tick that read it as due found it: another tick may have failed it since
@@ -41,17 +47,15 @@ _TAKE = (
            (_batches.c.lease_until.is_(None)) | (_batches.c.lease_until < bindparam("take_now")))
     .values(status=models.BatchStatus.DELIVERING, lease_until=bindparam("take_until"),
             attempts=_batches.c.attempts + 1)
-    .returning(_batches.c.attempts, _batches.c.id, _batches.c.credential, _batches.c.destination,
-               _batches.c.exporter, _batches.c.key, _batches.c.created_at, _batches.c.deadline_at,
-               _batches.c.attempts_before_retry)
+    .returning(_batches.c.attempts, *BATCH_FACTS_COLUMNS)
 )
-_INTERRUPTED = (
+INTERRUPTED = (
     update(_attempts)
     .where(_attempts.c.batch_id == bindparam("take_id"), _attempts.c.outcome.is_(None))
     .values(outcome=models.AttemptOutcome.INTERRUPTED, finished_at=bindparam("take_now"),
-            error="the process ended during this attempt; its lease expired")
+            error=INTERRUPTED_ERROR)
 )
-_STARTED = insert(_attempts)
+STARTED = insert(_attempts)
 
 
 @dataclass(frozen=True)
@@ -73,33 +77,26 @@ class BatchFacts:
                    batch.deadline_at, batch.attempts_before_retry)
 
 
-_FACTS = select(_batches.c.id, _batches.c.credential, _batches.c.destination, _batches.c.exporter, _batches.c.key,
-                _batches.c.created_at, _batches.c.deadline_at, _batches.c.attempts_before_retry,
-                ).where(_batches.c.id == bindparam("facts_id"))
-
-
-def batch_facts(session: Session, batch_id: int) -> BatchFacts | None:
-    """The batch as it is now (``None`` if there is none), in the caller's transaction."""
-    found = session.connection().execute(_FACTS, {"facts_id": batch_id}).first()
-    return BatchFacts(*found) if found is not None else None
-
-
 def take_batch(session: Session, batch_id: int, now: datetime, seconds: float) -> tuple[int, BatchFacts] | None:
     """Take the batch for one attempt, in the caller's transaction; returns the attempt number and
     the batch as the lease found it, ``None`` if another tick holds it (or it is no longer open, or
     not due yet: its retry time). The lease ends ``seconds`` after ``now``, the moment it is taken."""
     connection = session.connection()
-    taken = connection.execute(_TAKE, {"take_id": batch_id, "take_now": now,
-                                       "take_until": now + timedelta(seconds=seconds)}).first()
+    taken = connection.execute(TAKE, take_parameters(batch_id, now, seconds)).first()
     if taken is None:
         return None
     attempts, *facts = taken
     batch = BatchFacts(*facts)
     if attempts > 1:  # an earlier attempt may have been cut short by its process's end
-        connection.execute(_INTERRUPTED, {"take_id": batch_id, "take_now": now})
-    connection.execute(_STARTED, {"batch_id": batch_id, "attempt": attempts, "destination": batch.destination,
+        connection.execute(INTERRUPTED, {"take_id": batch_id, "take_now": now})
+    connection.execute(STARTED, {"batch_id": batch_id, "attempt": attempts, "destination": batch.destination,
                                   "started_at": now})
     return int(attempts), batch
+
+
+def take_parameters(batch_id: int, now: datetime, seconds: float) -> dict[str, Any]:
+    """The parameters of :data:`TAKE` (and of :data:`INTERRUPTED`)."""
+    return {"take_id": batch_id, "take_now": now, "take_until": now + timedelta(seconds=seconds)}
 
 
 def take_lease(session: Session, batch_id: int, now: datetime, seconds: float) -> int | None:

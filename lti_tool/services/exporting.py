@@ -14,24 +14,26 @@ batch, :mod:`~lti_tool.services.export_delivery`), so a slow receiver holds no d
 batch is leased only when its sending begins, and a crash mid-delivery leaves a lease that expires
 (the delivered file is replaced, under the same name, by the retry).
 
-Overlap: a batch is sent in a delivery thread; meanwhile the tick reads and renders the next one
-(a read transaction, no lease: rendering is pure), and then leases it in the transaction that
-records the batch sent. The lease returns the batch's key: if it changed since it was read (its
-holder set aside a claim, which changes the key), the claims are read again under the lease and
-rendered in the delivery thread; a batch another tick leased meanwhile is not sent. The first
-batch, and one whose read ahead failed, is read in the transaction that leases it.
+Overlap: leasing, sending and recording run in a delivery thread (:class:`Courier`: each step
+records the batch sent before and leases the next in one transaction, then sends it); meanwhile
+the tick's thread reads and renders the batch after it (a read transaction, no lease: rendering is
+pure). The lease returns the batch's key: if it changed since it was read (its holder set aside a
+claim, which changes the key), the claims are read again under the lease and rendered in the
+delivery thread; a batch another tick leased meanwhile is not sent. The first batch, and one whose
+read ahead failed, is read in the transaction that leases it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool import models
@@ -39,10 +41,11 @@ from lti_tool.db import read_session, write_session
 from lti_tool.exports.base import Export
 from lti_tool.exports.claim import Claim
 from lti_tool.exports.config import Exports
-from lti_tool.services.export_batching import due_batches, form_batches
-from lti_tool.services.export_claims import ClaimRows, batch_rows, claims_of
+from lti_tool.services.export_batching import due_batch_facts, form_batches
+from lti_tool.services.export_claims import BATCH_CLAIMS, ClaimRows, batch_rows, claims_of
 from lti_tool.services.export_delivery import Attempted, deliver_claims, record_attempt, rendered, send
-from lti_tool.services.export_lease import BatchFacts, LeaseKeeper, batch_facts, take_batch
+from lti_tool.services.export_handover import record_and_take
+from lti_tool.services.export_lease import BatchFacts, LeaseKeeper
 from lti_tool.settings import ExportSettings
 
 log = logging.getLogger(__name__)
@@ -76,38 +79,77 @@ def run_export_tick(
     with write_session(sessions) as session:
         form_batches(session, now, exports, credentials=credentials, exclude=exclude)
     with read_session(sessions) as session:
-        due = due_batches(session, now, credentials=credentials, exclude=exclude)
+        due = due_batch_facts(session, now, credentials=credentials, exclude=exclude)
     report = TickReport()
-    flight: Future[Attempted] | None = None  # the batch being sent, in the delivery thread
+    courier = Courier(sessions, exports, settings, now, clock, report)
+    step: Future[None] | None = None  # the delivery thread's step: record the last, lease and send the next
     with LeaseKeeper(sessions, settings.lease_seconds, clock) as keeper, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-delivery") as sender:
-        for batch_id in [*due, None]:
-            if flight is None and batch_id is None:
-                break
-            # While the last batch is sent, the next one is read and rendered (it is not leased yet).
-            ahead = prepare(sessions, exports, batch_id) if flight is not None and batch_id is not None else None
-            attempted = flight.result() if flight is not None else None
-            flight = None
-            # One commit a batch: the last batch's outcome and the next one's lease together (and its
-            # claims, unless they were read ahead and the batch is as they were read).
-            with write_session(sessions) as session:
-                recorded = record_attempt(session, attempted, exports, settings, now) if attempted else None
-                taken = take_batch(session, batch_id, clock(), settings.lease_seconds) if batch_id else None
-                if taken is not None and (ahead is None or not ahead.renders_as(taken[1])):
-                    ahead = None
-                    rows = batch_rows(session, taken[1].id)
-            if recorded is not None:
-                (report.delivered if recorded.pop("delivered") else report.failed).append(recorded)
-            if taken is None:
-                keeper.release()
-                continue
-            attempt, batch = taken
-            keeper.hold(batch.id, attempt)
-            if ahead is None:
-                flight = sender.submit(deliver_rows, sessions, batch, attempt, rows, exports, now)
-            else:
-                flight = sender.submit(send, exports, batch, attempt, ahead.claims, ahead.export, now, sessions)
+        courier.keeper = keeper
+        for batch in due:
+            # While the delivery thread records the last batch, leases and sends this one's
+            # predecessor, this batch is read and rendered (it is not leased yet).
+            ahead = prepare(sessions, exports, batch) if step is not None else None
+            if step is not None:
+                step.result()
+            step = sender.submit(courier.take_and_send, batch.id, ahead)
+        if step is not None:
+            step.result()
+        sender.submit(courier.record_last).result()
     return report
+
+
+@dataclass
+class Courier:
+    """The delivery thread's side of a tick: each step records the batch sent before (if any) and
+    leases the next in one write transaction (one commit a batch), then sends it. The tick's thread
+    meanwhile reads and renders the batch after it, so the database's and the file system's waits
+    overlap with rendering."""
+
+    sessions: sessionmaker[Session]
+    exports: Exports
+    settings: ExportSettings
+    now: datetime
+    clock: Callable[[], datetime]
+    report: TickReport
+    keeper: LeaseKeeper | None = None
+    sent: Attempted | None = None
+    """The batch sent and not recorded yet."""
+
+    def take_and_send(self, batch_id: int, ahead: Prepared | None) -> None:
+        assert self.keeper is not None
+        sent, self.sent = self.sent, None
+        with write_session(self.sessions) as session:
+            recorded, taken = record_and_take(session, sent, batch_id, self.clock(), self.settings.lease_seconds,
+                                              self.exports, self.settings, self.now)
+            if taken is not None and (ahead is None or not ahead.renders_as(taken[1])):
+                ahead = None  # read again under the lease: the batch is not as it was read ahead
+                rows = batch_rows(session, taken[1].id)
+        self._report(recorded)
+        if taken is None:  # another tick holds it, or it is no longer due
+            self.keeper.release()
+            return
+        attempt, batch = taken
+        self.keeper.hold(batch.id, attempt)
+        if ahead is None:
+            self.sent = deliver_claims(self.sessions, batch, attempt, claims_of(rows), self.exports, self.now)
+        else:
+            self.sent = send(self.exports, batch, attempt, ahead.claims, ahead.export, self.now, self.sessions)
+
+    def record_last(self) -> None:
+        """Record the last batch sent, in a write transaction of its own."""
+        if self.sent is None:
+            return
+        sent, self.sent = self.sent, None
+        with write_session(self.sessions) as session:
+            recorded = record_attempt(session, sent, self.exports, self.settings, self.now)
+        self._report(recorded)
+        assert self.keeper is not None
+        self.keeper.release()
+
+    def _report(self, recorded: dict[str, Any] | None) -> None:
+        if recorded is not None:
+            (self.report.delivered if recorded.pop("delivered") else self.report.failed).append(recorded)
 
 
 @dataclass(frozen=True)
@@ -124,25 +166,27 @@ class Prepared:
         return (leased.key, leased.exporter) == (self.batch.key, self.batch.exporter)
 
 
-def prepare(sessions: sessionmaker[Session], exports: Exports, batch_id: int) -> Prepared | None:
-    """The batch read and rendered ahead (``None`` if it cannot be: then it is read under its lease,
-    and whatever failed here fails there, as it would have). Its lease returns the batch again: one
-    that changed since (its holder set aside a claim it could not render, which changes its key) is
-    read and rendered again."""
+def prepare(sessions: sessionmaker[Session], exports: Exports, batch: BatchFacts) -> Prepared | None:
+    """The batch (as the tick read it due) read and rendered ahead (``None`` if it cannot be: then it
+    is read under its lease, and whatever failed here fails there, as it would have). Its lease
+    returns the batch again: one that changed since it was read due (its holder set aside a claim it
+    could not render, which changes its key) is read and rendered again.
+
+    The claims are read by one statement, on PostgreSQL outside a transaction (a statement reads
+    one snapshot; no ``BEGIN`` and ``COMMIT`` round trips)."""
     try:
-        with read_session(sessions) as session:
-            batch = batch_facts(session, batch_id)
-            if batch is None:
-                return None
-            rows = batch_rows(session, batch_id)
+        rows = read_ahead_rows(sessions, batch.id)
         claims = claims_of(rows)
     except Exception:  # noqa: BLE001 - read again under the lease
-        log.debug("export batch %s could not be read ahead", batch_id, exc_info=True)
+        log.debug("export batch %s could not be read ahead", batch.id, exc_info=True)
         return None
     return Prepared(batch, claims, rendered(exports, batch, claims))
 
 
-def deliver_rows(sessions: sessionmaker[Session], batch: BatchFacts, attempt: int, rows: ClaimRows,
-                 exports: Exports, now: datetime) -> Attempted:
-    """:func:`deliver_claims` of the claims made of ``rows`` (in the delivery thread)."""
-    return deliver_claims(sessions, batch, attempt, claims_of(rows), exports, now)
+def read_ahead_rows(sessions: sessionmaker[Session], batch_id: int) -> ClaimRows:
+    engine: Engine = sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        with read_session(sessions) as session:
+            return batch_rows(session, batch_id)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(BATCH_CLAIMS, {"batch_id": batch_id}).all()

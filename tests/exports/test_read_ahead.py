@@ -26,10 +26,10 @@ def after_reading_ahead(monkeypatch: pytest.MonkeyPatch, then: Callable[[int], N
     read = []
     real = exporting.prepare
 
-    def prepare(sessions: Any, exports: Any, batch_id: int) -> Any:
-        prepared = real(sessions, exports, batch_id)
-        read.append(batch_id)
-        then(batch_id)
+    def prepare(sessions: Any, exports: Any, batch: Any) -> Any:
+        prepared = real(sessions, exports, batch)
+        read.append(batch.id)
+        then(batch.id)
         return prepared
 
     monkeypatch.setattr(exporting, "prepare", prepare)

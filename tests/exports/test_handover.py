@@ -1,0 +1,51 @@
+"""The tick records a batch sent and leases the next in one transaction (on PostgreSQL one
+statement): an accepted batch is recorded delivered with its receipt, and the next batch's lease
+counts its attempt, adds the attempt's row and marks an attempt cut short by a killed process
+``interrupted``, exactly as the statements run one by one do."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from lti_tool import models
+from lti_tool.db import write_session
+from lti_tool.runtime import Runtime
+from lti_tool.services import exporting
+from lti_tool.services.export_batching import form_batches
+from lti_tool.services.export_lease import lease
+from tests.exports.ledger_rows import credit
+from tests.exports.test_batches import configure
+
+
+def test_the_batch_after_a_delivered_one_is_leased_anew_and_its_killed_attempt_marked_interrupted(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    configure(runtime, tmp_path, '[delivery]\nmax_claims_per_batch = 1\n[defaults]\nrequires = []\n'
+                                 'exporter = "claims-csv"\n')
+    for user in "ab":
+        credit(runtime.sessions, user, "565")
+    now = models.utcnow()
+    with write_session(runtime.sessions) as session:
+        first, second = form_batches(session, now, runtime.exports)
+    assert lease(runtime.sessions, second, now, 60) == 1  # a process that was killed while sending it
+
+    later = now + timedelta(seconds=61)
+    report = exporting.run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports, later)
+
+    assert [(d["batch"], d["attempt"]) for d in report.delivered] == [(first, 1), (second, 2)]
+    assert report.failed == []
+    with write_session(runtime.sessions) as session:
+        attempts = session.execute(select(models.ExportAttempt.batch_id, models.ExportAttempt.attempt,
+                                          models.ExportAttempt.outcome, models.ExportAttempt.receipt)
+                                   .order_by(models.ExportAttempt.batch_id, models.ExportAttempt.attempt)).all()
+        batches = session.scalars(select(models.ExportBatch).order_by(models.ExportBatch.id)).all()
+    assert [(a.batch_id, a.attempt, a.outcome) for a in attempts] == [
+        (first, 1, "delivered"), (second, 1, "interrupted"), (second, 2, "delivered")]
+    files = {d["batch"]: d["file"] for d in report.delivered}
+    assert [a.receipt["path"] for a in attempts if a.outcome == "delivered"] == [files[first], files[second]]
+    assert [(b.id, b.status, b.attempts, b.lease_until) for b in batches] == [
+        (first, "delivered", 1, None), (second, "delivered", 2, None)]
+    assert [b.receipt["path"] for b in batches] == [files[first], files[second]]
