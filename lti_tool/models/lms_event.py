@@ -12,6 +12,11 @@ from lti_tool.models.base import Base, Id, UtcDateTime, utcnow
 from lti_tool.states import EventStatus
 
 _RETRY = ", ".join(f"'{status}'" for status in (EventStatus.FAILED, EventStatus.PARKED))
+RETRY_INDEXED = text(f"lms_events.status IN ({_RETRY})")
+"""The condition of ``ix_lms_events_retry``, for a query by status to state beside its own
+(``status = 'failed'``): SQLite uses a partial index only for a query whose WHERE holds the
+index's condition term as written, with its values inline (a query that leaves it out scans every
+event); PostgreSQL infers it, and the term costs it nothing."""
 
 
 class LmsEvent(Base):

@@ -29,6 +29,7 @@ from lti_tool.credits.registry import Rulebook
 from lti_tool.db import flushed_connection, table_of, write_session
 from lti_tool.driver_statements import driver_execute
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
+from lti_tool.models.lms_event import RETRY_INDEXED
 from lti_tool.row_inserts import bound_values, execute_values, reserve_ids, reserved_ids
 from lti_tool.services import read_ahead
 from lti_tool.services.completions import Outcome, StoredEvent, credit_events, reported_learners
@@ -167,7 +168,7 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
     :data:`MAX_EVENT_ATTEMPTS`-th time is parked."""
     with sessions() as session:
         ids = list(session.scalars(
-            select(models.LmsEvent.id).where(models.LmsEvent.status == models.EventStatus.FAILED)
+            select(models.LmsEvent.id).where(RETRY_INDEXED, models.LmsEvent.status == models.EventStatus.FAILED)
             .order_by(models.LmsEvent.id).limit(limit)
         ))
     outcomes = []
@@ -202,7 +203,7 @@ def parked_events(session: Session, source_ids: Collection[int] | None = None,
                   limit: int | None = None) -> list[dict[str, Any]]:
     """Events parked after repeated failures, oldest first, with their last error (of
     ``source_ids`` only, when given; at most ``limit``)."""
-    query = select(models.LmsEvent).where(models.LmsEvent.status == models.EventStatus.PARKED)
+    query = select(models.LmsEvent).where(RETRY_INDEXED, models.LmsEvent.status == models.EventStatus.PARKED)
     if source_ids is not None:
         query = query.where(models.LmsEvent.source_id.in_(list(source_ids)))
     return [{"id": e.id, "source_id": e.source_id, "received_at": e.received_at.isoformat(),

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from lti_tool import models
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.runtime import Runtime
-from lti_tool.services.ingestion import Submission, record_events
+from lti_tool.services.ingestion import Submission, parked_events, record_events, reprocess_failed
 from tests.spine import import_mapping
 from tests.support.triggers import refusing_inserts
 
@@ -118,3 +118,40 @@ def test_an_event_that_cannot_be_stored_at_all_fails_alone(
     assert [getattr(o, "status", None) for o in (outcomes[0], outcomes[2])] == ["credited", "credited"]
     assert count(runtime, models.LmsEvent) == 2
     assert count(runtime, models.Award) == 2 * len(CREDENTIALS)
+
+
+def test_events_to_retry_and_parked_ones_are_found_through_the_retry_index(
+    runtime: Runtime, source_id: int, poisoned_course: None,
+) -> None:
+    """The reprocess tick and the parked list look events up by status through the partial index
+    that holds only failed and parked events (SQLite uses a partial index only for a query that
+    states the index's own condition: without it, every tick scanned every event)."""
+    [queued] = record_events(runtime.sessions, runtime.rulebook, [submission(source_id, done("1", course="999"))])
+    assert getattr(queued, "status", None) == "queued"
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
+        statements.append((sql, params))
+
+    event.listen(runtime.engine, "before_cursor_execute", seen)
+    try:
+        reprocess_failed(runtime.sessions, runtime.rulebook)
+        with runtime.sessions() as session:
+            parked_events(session)
+            parked_events(session, source_ids=[source_id], limit=10)
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", seen)
+    lookups = [(sql, params) for sql, params in statements
+               if "FROM lms_events" in sql and "WHERE" in sql and "status" in sql.split("WHERE", 1)[1]]
+    assert len(lookups) == 3, statements
+    with runtime.engine.connect() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a table this small is scanned otherwise
+        for sql, params in lookups:
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
+                ("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + sql, params))
+            # The parked events of given sources may as well be found through the sources' index.
+            assert "ix_lms_events_retry" in plan or ("source_id IN" in sql and "ix_lms_events_source_id" in plan), \
+                (sql, plan)
+            assert "SCAN" not in plan, (sql, plan)  # SQLite: not every event, in any order
