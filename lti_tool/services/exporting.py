@@ -86,16 +86,20 @@ def run_export_tick(
     with LeaseKeeper(sessions, settings.lease_seconds, clock) as keeper, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-delivery") as sender:
         courier.keeper = keeper
-        for batch in due:
-            # While the delivery thread records the last batch, leases and sends this one's
-            # predecessor, this batch is read and rendered (it is not leased yet).
-            ahead = prepare(sessions, exports, batch) if step is not None else None
+        try:
+            for batch in due:
+                # While the delivery thread records the last batch, leases and sends this one's
+                # predecessor, this batch is read and rendered (it is not leased yet).
+                ahead = prepare(sessions, exports, batch) if step is not None else None
+                if step is not None:
+                    step.result()
+                step = sender.submit(courier.take_and_send, batch.id, ahead)
             if step is not None:
                 step.result()
-            step = sender.submit(courier.take_and_send, batch.id, ahead)
-        if step is not None:
-            step.result()
-        sender.submit(courier.record_last).result()
+        finally:
+            # Also when a step failed: a batch the receiver accepted is recorded, not sent again
+            # once its lease runs out (after the step under way, if the tick's thread failed).
+            sender.submit(courier.record_last).result()
     return report
 
 
@@ -119,12 +123,16 @@ class Courier:
     def take_and_send(self, batch_id: int, ahead: Prepared | None) -> None:
         assert self.keeper is not None
         sent, self.sent = self.sent, None
-        with write_session(self.sessions) as session:
-            recorded, taken = record_and_take(session, sent, batch_id, self.clock(), self.settings.lease_seconds,
-                                              self.exports, self.settings, self.now)
-            if taken is not None and (ahead is None or not ahead.renders_as(taken[1])):
-                ahead = None  # read again under the lease: the batch is not as it was read ahead
-                rows = batch_rows(session, taken[1].id)
+        try:
+            with write_session(self.sessions) as session:
+                recorded, taken = record_and_take(session, sent, batch_id, self.clock(),
+                                                  self.settings.lease_seconds, self.exports, self.settings, self.now)
+                if taken is not None and (ahead is None or not ahead.renders_as(taken[1])):
+                    ahead = None  # read again under the lease: the batch is not as it was read ahead
+                    rows = batch_rows(session, taken[1].id)
+        except BaseException:
+            self.sent = sent  # not recorded (rolled back): :meth:`record_last` records it
+            raise
         self._report(recorded)
         if taken is None:  # another tick holds it, or it is no longer due
             self.keeper.release()

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from lti_tool import models
-from lti_tool.db import write_session
+from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
 from lti_tool.services import exporting
 from lti_tool.services.export_batching import form_batches
@@ -49,3 +52,44 @@ def test_the_batch_after_a_delivered_one_is_leased_anew_and_its_killed_attempt_m
     assert [(b.id, b.status, b.attempts, b.lease_until) for b in batches] == [
         (first, "delivered", 1, None), (second, "delivered", 2, None)]
     assert [b.receipt["path"] for b in batches] == [files[first], files[second]]
+
+
+def test_a_batch_sent_before_a_failed_handover_is_still_recorded_and_not_sent_again(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transaction that records a batch sent and leases the next one fails (a lost connection,
+    a deadlock): the tick fails, but the batch the receiver accepted is recorded delivered on its
+    way out, not left leased to be sent again once its lease runs out."""
+    configure(runtime, tmp_path, '[delivery]\nmax_claims_per_batch = 1\n[defaults]\nrequires = []\n'
+                                 'exporter = "claims-csv"\n')
+    for user in "ab":
+        credit(runtime.sessions, user, "565")
+    real = exporting.record_and_take
+    calls: list[int] = []
+
+    def failing_once(session: Any, sent: Any, batch_id: int, *args: Any) -> Any:
+        calls.append(batch_id)
+        if len(calls) == 2:
+            raise OperationalError("UPDATE export_batches", {}, Exception("connection lost"))
+        return real(session, sent, batch_id, *args)
+
+    monkeypatch.setattr(exporting, "record_and_take", failing_once)
+    now = models.utcnow()
+    with pytest.raises(OperationalError):
+        exporting.run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports, now)
+    monkeypatch.setattr(exporting, "record_and_take", real)
+    first, second = calls
+
+    # The lease of the batch that failed to be recorded would have run out by now.
+    later = now + timedelta(seconds=runtime.settings.exports.lease_seconds + 1)
+    report = exporting.run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports, later)
+
+    assert [(d["batch"], d["attempt"]) for d in report.delivered] == [(second, 1)]
+    with read_session(runtime.sessions) as session:
+        attempts = session.execute(select(models.ExportAttempt.batch_id, models.ExportAttempt.attempt,
+                                          models.ExportAttempt.outcome)
+                                   .order_by(models.ExportAttempt.batch_id, models.ExportAttempt.attempt)).all()
+        batches = session.execute(select(models.ExportBatch.id, models.ExportBatch.status,
+                                         models.ExportBatch.lease_until).order_by(models.ExportBatch.id)).all()
+    assert [tuple(a) for a in attempts] == [(first, 1, "delivered"), (second, 1, "delivered")]
+    assert [tuple(b) for b in batches] == [(first, "delivered", None), (second, "delivered", None)]
