@@ -175,7 +175,9 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
     for event_id in ids:
         try:
             with write_session(sessions) as session:
-                event = session.get(models.LmsEvent, event_id)
+                # Locked (PostgreSQL): a second scheduler retrying it meanwhile waits, then finds it
+                # no longer failed, instead of recording the first's completions as duplicates.
+                event = session.get(models.LmsEvent, event_id, with_for_update=True)
                 if event is None or event.status != models.EventStatus.FAILED:
                     continue
                 event.attempts += 1
@@ -188,8 +190,8 @@ def reprocess_failed(sessions: sessionmaker[Session], rulebook: Rulebook, limit:
         except Exception as exc:  # noqa: BLE001 - recorded on the event, retried on the next tick
             log.exception("retrying event %s failed again", event_id)
             with write_session(sessions) as session:
-                event = session.get(models.LmsEvent, event_id)
-                if event is not None:
+                event = session.get(models.LmsEvent, event_id, with_for_update=True)
+                if event is not None and event.status == models.EventStatus.FAILED:
                     event.attempts += 1
                     event.detail = {"error": f"{type(exc).__name__}: {exc}"}
                     if event.attempts >= MAX_EVENT_ATTEMPTS:

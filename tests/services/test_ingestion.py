@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ from sqlalchemy import event, func, select
 from lti_tool import models
 from lti_tool.events.completion import Completion, Ignored, ParsedEvent
 from lti_tool.runtime import Runtime
+from lti_tool.services import ingestion
 from lti_tool.services.ingestion import Submission, parked_events, record_events, reprocess_failed
 from tests.spine import import_mapping
 from tests.support.triggers import refusing_inserts
@@ -155,3 +158,45 @@ def test_events_to_retry_and_parked_ones_are_found_through_the_retry_index(
             assert "ix_lms_events_retry" in plan or ("source_id IN" in sql and "ix_lms_events_source_id" in plan), \
                 (sql, plan)
             assert "SCAN" not in plan, (sql, plan)  # SQLite: not every event, in any order
+
+
+def test_an_event_retried_by_two_schedulers_at_once_keeps_the_outcome_of_the_one_that_credited_it(
+    runtime: Runtime, source_id: int, is_postgres: bool, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two schedulers (an accidental second one is safe, says the README) take the same failed
+    event: the second waits for the first's transaction and then finds the event no longer failed,
+    rather than crediting it again, finding its completions known, and recording it 'duplicate'
+    over the first's 'credited'. (On SQLite the write lock taken at BEGIN already serializes them.)"""
+    if not is_postgres:
+        pytest.skip("SQLite's write transactions take the write lock at BEGIN: no two retries overlap")
+    with refusing_inserts(runtime.engine, "course_completions", "NEW.course_id = '999'", "course 999 refused"):
+        [queued] = record_events(runtime.sessions, runtime.rulebook, [submission(source_id, done("1", course="999"))])
+    assert getattr(queued, "status", None) == "queued"
+    real = ingestion.credit_events
+    second: list[list[Any]] = []
+
+    def lock_waits() -> int:
+        with runtime.engine.connect() as conn:
+            return int(conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'").scalar_one())
+
+    def credit_while_another_retries(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(ingestion, "credit_events", real)
+        outcomes = real(*args, **kwargs)  # inserted, not committed yet
+        other = threading.Thread(target=lambda: second.append(reprocess_failed(runtime.sessions, runtime.rulebook)))
+        other.start()
+        deadline = time.monotonic() + 10
+        while lock_waits() == 0 and other.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        credit_while_another_retries.other = other  # type: ignore[attr-defined]
+        return outcomes
+
+    monkeypatch.setattr(ingestion, "credit_events", credit_while_another_retries)
+    [first] = reprocess_failed(runtime.sessions, runtime.rulebook)
+    credit_while_another_retries.other.join(30)  # type: ignore[attr-defined]
+    assert first.status == "credited" and second == [[]]
+    with runtime.sessions() as session:
+        event = session.get(models.LmsEvent, queued.event_id)
+        assert event is not None
+        assert (event.status, event.attempts) == ("credited", 2)
