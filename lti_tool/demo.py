@@ -118,7 +118,12 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes], seconds: float = 3
     raise SystemExit("the server did not start; see its log above")
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as Ctrl-C does
     instance_dir = Path(os.environ.get("LTI_TOOL_INSTANCE_DIR", "instance/demo"))
     os.environ.setdefault("LTI_TOOL_EXPORTS_PATH", str(ROOT / "config" / "exports.demo.toml"))
     os.environ.setdefault("LTI_TOOL_CERTIFICATES__ISSUER_NAME", ISSUER)

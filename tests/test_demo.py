@@ -32,14 +32,28 @@ class Demo:
     lms: str
 
 
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 @contextmanager
-def running_demo(tmp_path: Path) -> Iterator[Demo]:
+def running_demo(tmp_path: Path, stop: signal.Signals = signal.SIGINT) -> Iterator[Demo]:
     port, lms_port = free_port(), free_port()
     env = {**os.environ, "LTI_TOOL_INSTANCE_DIR": str(tmp_path / "demo"), "LTI_TOOL_SERVER__PORT": str(port),
            "LTI_TOOL_DEMO_LMS_PORT": str(lms_port), "LTI_TOOL_CONFIG_DIR": str(REPO / "config")}
     env.pop("DATABASE_URL", None)
+    # As from a terminal: a shell that runs pytest in the background starts it with SIGINT
+    # ignored, which its children inherit, and Ctrl-C then would not stop the demo.
     process = subprocess.Popen([sys.executable, "-m", "lti_tool.demo"], env=env, cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         output = ""
         deadline = time.monotonic() + 60
@@ -51,12 +65,15 @@ def running_demo(tmp_path: Path) -> Iterator[Demo]:
             output += line
         yield Demo(output, tmp_path / "demo", f"http://127.0.0.1:{lms_port}")
     finally:
-        process.send_signal(signal.SIGINT)
+        server_and_scheduler = children(process.pid)
+        process.send_signal(stop)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             raise
+    assert len(server_and_scheduler) == 2, server_and_scheduler
+    assert not [pid for pid in server_and_scheduler if alive(pid)]
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +146,11 @@ def test_the_sample_completion_button_credits_the_learner(demo: Demo) -> None:
 def test_demo_serves_and_its_curl_command_leads_to_a_credited_award(tmp_path: Path) -> None:
     with running_demo(tmp_path) as demo:
         curl_credits_and_the_scheduler_exports(demo)
+
+
+def test_kill_stops_the_demo_as_ctrl_c_does(tmp_path: Path) -> None:
+    with running_demo(tmp_path, stop=signal.SIGTERM) as demo:
+        assert requests.get(demo.lms + "/", timeout=10).status_code == 200
 
 
 def curl_credits_and_the_scheduler_exports(demo: Demo) -> None:
