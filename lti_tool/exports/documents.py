@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from decimal import Decimal
-
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from typing import TYPE_CHECKING
 
 from lti_tool.credits.rounding import normalized
 from lti_tool.exports.claim import Claim, StatementFor
@@ -19,12 +17,17 @@ from lti_tool.exports.outside_line import OutsideLine
 from lti_tool.exports.qr import draw_qr, verify_url
 from lti_tool.states import EntryKind, OutsideStatus
 
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
 
 def _text(value: object) -> str:
     return str(value).encode("latin-1", "replace").decode("latin-1")
 
 
 def _document(when: datetime, title: str) -> FPDF:
+    from fpdf import FPDF  # when a PDF is made: a worker that only takes events does not hold fpdf2 (about 20 MB)
+
     pdf = FPDF()
     pdf.set_creation_date(when)
     pdf.set_title(_text(title))
@@ -35,6 +38,8 @@ def _document(when: datetime, title: str) -> FPDF:
 
 
 def _line(pdf: FPDF, text: str, size: int = 11, style: str = "") -> None:
+    from fpdf.enums import XPos, YPos
+
     pdf.set_font("Helvetica", style=style, size=size)
     pdf.multi_cell(0, size * 0.6, _text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 

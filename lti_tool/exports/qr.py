@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import segno
-from fpdf import FPDF
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 
 def draw_qr(pdf: FPDF, url: str, size: float = 32) -> None:

@@ -11,18 +11,24 @@ import asyncio
 import hashlib
 import posixpath
 import warnings
+from types import ModuleType
 from typing import Any
-
-with warnings.catch_warnings():
-    # asyncssh still names DSA keys at import; cryptography warns about it on every command the
-    # tool runs (on stderr, in the middle of a --json answer read with 2>&1), though no DSA key is used.
-    warnings.filterwarnings("ignore", message="DSA is deprecated")
-    import asyncssh
 
 from lti_tool.exports.base import DeliveryError, Destination, Export
 
 OPTIONS = {"host", "port", "username", "path", "known_hosts", "client_key_file", "password_env",
            "password_file", "timeout_seconds"}
+
+
+def _asyncssh() -> ModuleType:
+    """asyncssh, imported by the first upload: the web workers and most commands, which load every
+    destination to validate the configuration, never upload (about 6 MB a process)."""
+    with warnings.catch_warnings():
+        # asyncssh still names DSA keys at import; cryptography warns about it on every command the
+        # tool runs (on stderr, in the middle of a --json answer read with 2>&1), though no DSA key is used.
+        warnings.filterwarnings("ignore", message="DSA is deprecated")
+        import asyncssh
+    return asyncssh
 
 
 class SftpDestination(Destination):
@@ -37,6 +43,7 @@ class SftpDestination(Destination):
 
 
     def deliver(self, export: Export) -> dict[str, Any]:
+        asyncssh = _asyncssh()
         try:
             return asyncio.run(self._upload(export))
         except (TimeoutError, OSError, asyncssh.Error) as exc:
@@ -45,6 +52,7 @@ class SftpDestination(Destination):
                                 permanent=permanent) from None
 
     async def _upload(self, export: Export) -> dict[str, Any]:
+        asyncssh = _asyncssh()
         keys = [self.options["client_key_file"]] if self.options.get("client_key_file") else ()
         timeout = float(self.options.get("timeout_seconds", 30))
         folder = self.options.get("path", ".")

@@ -9,8 +9,6 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 
-from fpdf import FPDF
-
 from lti_tool.credits import api
 from lti_tool.credits.rounding import normalized
 from lti_tool.text import csv_cell
@@ -86,6 +84,8 @@ def _text(value: str) -> str:
 
 
 def transcript_pdf(t: Transcript, issuer: str) -> bytes:
+    from fpdf import FPDF  # when a PDF is made: a worker that only takes events does not hold fpdf2 (about 20 MB)
+
     pdf = FPDF(format="letter")
     pdf.set_title(_text(f"Transcript: {t.title}"))
     pdf.set_creator("lti-tool")
