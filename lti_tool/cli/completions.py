@@ -131,6 +131,10 @@ def _credit(rt: Runtime, source: models.Source, rows: list[Row], summary: Import
         summary.rows += 1
         summary.add_error(rows[0].line, f"refused by the database: {type(exc).__name__}")
         return
+    if not dry_run:
+        log.info("import %s: lines %d-%d: %s", label, rows[0].line, rows[-1].line,
+                 ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counted.as_dict().items()
+                           if count and name not in ("rows", "errors")) or "nothing new")
     summary.add(counted)
 
 

@@ -10,6 +10,7 @@ too.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -55,10 +56,11 @@ def reported_learners(events: list[StoredEvent]) -> list[SeenLearner]:
 
 
 def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent],
-                  ahead: ReadAhead | None = None) -> list[Outcome]:
+                  ahead: ReadAhead | None = None, award_log_level: int = logging.INFO) -> list[Outcome]:
     """Record the learners and completions the events report and credit the new completions, in
     the caller's transaction; one outcome per event, in order. ``ahead``: the learners recorded and
-    what crediting reads, done already (:func:`lti_tool.services.read_ahead.reserve_and_read_ahead`)."""
+    what crediting reads, done already (:func:`lti_tool.services.read_ahead.reserve_and_read_ahead`).
+    ``award_log_level``: of the line logged for each award."""
     reported = [(event, item) for event in events for item in event.parsed if isinstance(item, Completion)]
     now = models.utcnow()
     mappings: dict[tuple[int, str], MappingRow | None] = {}
@@ -98,7 +100,7 @@ def credit_events(session: Session, rulebook: Rulebook, events: list[StoredEvent
         to_credit.append((index, KnownCompletion(completion_id, learner_id, event.identity_id, item.course_id,
                                                item.completed_at, item.measured_minutes), mapping))
     credited = credit_completions(session, [(c, m) for _, c, m in to_credit], rulebook,
-                                  None if ahead is None else ahead.holdings)
+                                  None if ahead is None else ahead.holdings, award_log_level)
     for (index, _, _), outcome in zip(to_credit, credited, strict=True):
         item = reported[index][1]
         results[index] = _credited(item, outcome)

@@ -195,6 +195,7 @@ def credit_completions(
     pairs: list[tuple[ledger.CompletionFacts, MappingTerms]],
     rulebook: Rulebook,
     holdings: dict[tuple[int, str], api.Holding] | None = None,
+    award_log_level: int = logging.INFO,
 ) -> list[CreditOutcome]:
     """Award every credential of each completion's mapping that the completion has not earned yet.
 
@@ -202,6 +203,7 @@ def credit_completions(
     answer is a pure function of those, so a thousand completions of one course ask each plugin
     once. Then the awards of all the completions are written together (a few statements, not a few
     per award). ``holdings``: the learners' credentials, if read already (by (learner, credential)).
+    Each award is logged at ``award_log_level`` (a bulk import logs its chunks instead).
     One outcome per pair, in order."""
     outcomes = [CreditOutcome() for _ in pairs]
     granted: list[tuple[CreditOutcome, ledger.NewAward]] = []
@@ -233,15 +235,15 @@ def credit_completions(
                 completion, result, conversion.activity, rule.rule_version, settings,
                 key=rule.repeat_key(completion.course_id, result, holding, on))))
     award_ids = ledger.record_awards(session, [new for _, new in granted])
-    logging_awards = log.isEnabledFor(logging.INFO)
+    logging_awards = log.isEnabledFor(award_log_level)
     for award_id, (outcome, new) in zip(award_ids, granted, strict=True):
         if award_id is None:
             outcome.already.append(AlreadyCredited(new.result.credential, new.repeat_key().label))
             continue
         outcome.awarded.append(Awarded(award_id, new.result))
         if logging_awards:
-            log.info(
-                "award %s: %s %s %s to learner %s for course %s",
+            log.log(
+                award_log_level, "award %s: %s %s %s to learner %s for course %s",
                 award_id, new.result.credential, new.result.amount, new.result.unit,
                 new.completion.learner_id, new.completion.course_id,
             )

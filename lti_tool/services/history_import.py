@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, time, tzinfo
@@ -162,8 +163,11 @@ def credit_chunk(session: Session, rulebook: Rulebook, source: models.Source, ro
         "source_id": source.id, "body": body.getvalue(), "content_type": CONTENT_TYPE, "parsed": [],
         "status": models.EventStatus.PROCESSING, "detail": {"import": label, "lines": [rows[0].line, rows[-1].line]},
         "received_at": models.utcnow(), "attempts": 1}])
+    # An award a line at DEBUG: at INFO, a million rows would log two million lines (the command
+    # logs each chunk's counts instead).
     [outcome] = credit_events(session, rulebook, [StoredEvent(event_id, source.identity_id,
-                                                              [row.completion for row in rows])])
+                                                              [row.completion for row in rows])],
+                              award_log_level=logging.DEBUG)
     counts = dict.fromkeys(IMPORT_STATUSES, 0)
     for item in outcome.items:
         counts[models.EventStatus(item["status"])] += 1

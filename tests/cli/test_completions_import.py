@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,3 +209,16 @@ def test_measured_minutes_are_used_where_the_mapping_says_so(
 def test_an_unknown_source_is_refused(cli: Callable[..., Result], tmp_path: Path) -> None:
     path = csv_file(tmp_path, GOOD)
     assert "no source named" in cli("completions", "import", path, "--source", "nope", expect=2).output
+
+
+def test_the_import_logs_each_chunk_and_its_awards_only_at_debug(
+    cli: Callable[..., Result], source: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A million rows would otherwise log two million lines at INFO; a pushed event still logs each
+    award at INFO (tests/services/test_crediting.py)."""
+    caplog.set_level(logging.DEBUG)
+    run_import(cli, csv_file(tmp_path, GOOD), "--chunk-size", "2")
+    info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert info == ["import history.csv: lines 2-3: 2 credited", "import history.csv: lines 4-4: 1 unmapped"], info
+    awards = [r for r in caplog.records if r.name == "lti_tool.services.crediting"]
+    assert len(awards) == 4 and {r.levelno for r in awards} == {logging.DEBUG}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import logging
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -59,6 +61,20 @@ def test_canvas_raw_completion_is_credited_per_mapped_credential(
     assert awards["acmss-cmss"]["learner"] == "123"
     assert awards["acmss-cmss"]["course"] == "565"
     assert awards["iacet-ceu"]["amount"] == "0.2"
+
+
+def test_each_award_of_a_pushed_event_is_logged_at_info(
+    client: FlaskClient, canvas: dict[str, Any], cli_json: Callable[..., Any], tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import_mapping(cli_json, tmp_path, source="canvas-prod", course="565", minutes=90,
+                   credentials=["acmss-cmss", "iacet-ceu"])
+    caplog.set_level(logging.INFO, logger="lti_tool.services.crediting")
+    assert post_json(client, canvas["url"], fixture_bytes("canvas_course_completed.json")).status_code == 200
+    lines = sorted(re.sub(r"learner \d+", "learner N", r.getMessage().split(": ", 1)[1]) for r in caplog.records
+                   if r.name == "lti_tool.services.crediting" and r.levelno == logging.INFO)
+    assert lines == ["acmss-cmss 1.5 CME hours to learner N for course 565",
+                     "iacet-ceu 0.2 CEUs to learner N for course 565"], lines
 
 
 def test_resent_canvas_event_awards_once(
