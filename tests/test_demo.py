@@ -25,6 +25,12 @@ pytestmark = pytest.mark.skipif(bool(os.environ.get("LTI_TOOL_TEST_DATABASE_URL"
                                 reason="the demo always runs on SQLite: covered by the SQLite pass")
 
 
+AS_FROM_A_TERMINAL = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                      "runpy.run_module('lti_tool.demo', run_name='__main__')")
+"""``python -m lti_tool.demo`` with Ctrl-C's default: a shell that runs pytest in the background
+starts it with SIGINT ignored, which its children inherit, and Ctrl-C would not stop the demo."""
+
+
 @dataclass
 class Demo:
     output: str
@@ -32,8 +38,13 @@ class Demo:
     lms: str
 
 
-def children(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (gunicorn's workers), while they run."""
+    try:
+        children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return [each for child in children for each in (child, *descendants(child))]
 
 
 def alive(pid: int) -> bool:
@@ -49,11 +60,8 @@ def running_demo(tmp_path: Path, stop: signal.Signals = signal.SIGINT) -> Iterat
     env = {**os.environ, "LTI_TOOL_INSTANCE_DIR": str(tmp_path / "demo"), "LTI_TOOL_SERVER__PORT": str(port),
            "LTI_TOOL_DEMO_LMS_PORT": str(lms_port), "LTI_TOOL_CONFIG_DIR": str(REPO / "config")}
     env.pop("DATABASE_URL", None)
-    # As from a terminal: a shell that runs pytest in the background starts it with SIGINT
-    # ignored, which its children inherit, and Ctrl-C then would not stop the demo.
-    process = subprocess.Popen([sys.executable, "-m", "lti_tool.demo"], env=env, cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen([sys.executable, "-c", AS_FROM_A_TERMINAL], env=env, cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         output = ""
         deadline = time.monotonic() + 60
@@ -65,15 +73,15 @@ def running_demo(tmp_path: Path, stop: signal.Signals = signal.SIGINT) -> Iterat
             output += line
         yield Demo(output, tmp_path / "demo", f"http://127.0.0.1:{lms_port}")
     finally:
-        server_and_scheduler = children(process.pid)
+        started = descendants(process.pid)
         process.send_signal(stop)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             raise
-    assert len(server_and_scheduler) == 2, server_and_scheduler
-    assert not [pid for pid in server_and_scheduler if alive(pid)]
+    assert len(started) >= 3, started  # the server (and its worker) and the scheduler
+    assert not [pid for pid in started if alive(pid)]
 
 
 @pytest.fixture(scope="module")

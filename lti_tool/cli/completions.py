@@ -134,7 +134,7 @@ def _credit(rt: Runtime, source: models.Source, rows: list[Row], summary: Import
     if not dry_run:
         log.info("import %s: lines %d-%d: %s", label, rows[0].line, rows[-1].line,
                  ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counted.as_dict().items()
-                           if count and name not in ("rows", "errors")) or "nothing new")
+                           if count and name not in ("rows", "errors")))
     summary.add(counted)
 
 

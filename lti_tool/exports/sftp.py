@@ -8,6 +8,7 @@ replaces a file it delivered before instead of failing).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import posixpath
 import warnings
@@ -20,9 +21,11 @@ OPTIONS = {"host", "port", "username", "path", "known_hosts", "client_key_file",
            "password_file", "timeout_seconds"}
 
 
+@functools.cache
 def _asyncssh() -> ModuleType:
     """asyncssh, imported by the first upload: the web workers and most commands, which load every
-    destination to validate the configuration, never upload (about 6 MB a process)."""
+    destination to validate the configuration, never upload (about 6 MB a process). Imported once:
+    ``catch_warnings`` swaps the process's warning filters, which other threads share."""
     with warnings.catch_warnings():
         # asyncssh still names DSA keys at import; cryptography warns about it on every command the
         # tool runs (on stderr, in the middle of a --json answer read with 2>&1), though no DSA key is used.

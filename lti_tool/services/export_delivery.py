@@ -151,11 +151,17 @@ def record_attempt(session: Session, attempted: Attempted, exports: Exports, set
 
 
 def delivered_entry(attempted: Attempted) -> dict[str, Any]:
-    """The tick's report entry of an accepted attempt, once it is recorded (and its log line)."""
+    """The tick's report entry of an accepted attempt, once it is recorded (:func:`log_delivered`
+    logs it after the commit)."""
     report, receipt = attempted.report, attempted.receipt or {}
-    log.info("export batch %s: %d %s claim(s) to %s: %s", attempted.batch_id, report["claims"],
-             report["credential"], report["destination"], receipt)
     return {**report, "delivered": True, "file": receipt.get("path"), "receipt": receipt}
+
+
+def log_delivered(entry: dict[str, Any]) -> None:
+    """The log line of a delivery, once its record is committed (a transaction that fails and is
+    recorded again does not log it twice)."""
+    log.info("export batch %s: %d %s claim(s) to %s: %s", entry["batch"], entry["claims"],
+             entry["credential"], entry["destination"], entry["receipt"])
 
 
 def deliver_batch(
@@ -166,7 +172,10 @@ def deliver_batch(
     returns what happened (an entry of the tick's report)."""
     attempted = attempt_delivery(sessions, batch_id, attempt, exports, now)
     with write_session(sessions) as session:
-        return record_attempt(session, attempted, exports, settings, now)
+        recorded = record_attempt(session, attempted, exports, settings, now)
+    if recorded["delivered"]:
+        log_delivered(recorded)
+    return recorded
 
 
 def set_aside_unrenderable(

@@ -43,7 +43,7 @@ from lti_tool.exports.claim import Claim
 from lti_tool.exports.config import Exports
 from lti_tool.services.export_batching import due_batch_facts, form_batches
 from lti_tool.services.export_claims import BATCH_CLAIMS, ClaimRows, batch_rows, claims_of
-from lti_tool.services.export_delivery import Attempted, deliver_claims, record_attempt, rendered, send
+from lti_tool.services.export_delivery import Attempted, deliver_claims, log_delivered, record_attempt, rendered, send
 from lti_tool.services.export_handover import record_and_take
 from lti_tool.services.export_lease import BatchFacts, LeaseKeeper
 from lti_tool.settings import ExportSettings
@@ -96,10 +96,16 @@ def run_export_tick(
                 step = sender.submit(courier.take_and_send, batch.id, ahead)
             if step is not None:
                 step.result()
-        finally:
+        except BaseException:
             # Also when a step failed: a batch the receiver accepted is recorded, not sent again
             # once its lease runs out (after the step under way, if the tick's thread failed).
-            sender.submit(courier.record_last).result()
+            # The tick ends with the step's error, not with a second one recording it.
+            try:
+                sender.submit(courier.record_last).result()
+            except Exception:  # noqa: BLE001 - logged; the step's error is the one raised
+                log.exception("export tick: the batch sent last could not be recorded either")
+            raise
+        sender.submit(courier.record_last).result()
     return report
 
 
@@ -156,8 +162,14 @@ class Courier:
         self.keeper.release()
 
     def _report(self, recorded: dict[str, Any] | None) -> None:
-        if recorded is not None:
-            (self.report.delivered if recorded.pop("delivered") else self.report.failed).append(recorded)
+        """Called once the record is committed."""
+        if recorded is None:
+            return
+        if recorded.pop("delivered"):
+            log_delivered(recorded)
+            self.report.delivered.append(recorded)
+        else:
+            self.report.failed.append(recorded)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,6 +18,8 @@ from lti_tool.credits.api import ACTIVITY_TYPES
 from lti_tool.credits.registry import Rulebook
 from lti_tool.services import sources as source_service
 from lti_tool.services.crediting import credit_completions, find_mapping
+
+log = logging.getLogger(__name__)
 
 FACT_KEYS = (
     "first_time", "category", "sponsor", "live", "approved_by", "index_number",
@@ -174,13 +177,18 @@ def credit_waiting(session: Session, mapping: models.CourseMapping, rulebook: Ru
             models.CourseCompletion.course_id == mapping.course_id,
         ).order_by(models.CourseCompletion.id)
     ))
-    outcomes = credit_completions(session, [(completion, mapping) for completion in completions], rulebook)
+    # Each award at DEBUG: a mapping imported after a backfill may credit thousands; one line here.
+    outcomes = credit_completions(session, [(completion, mapping) for completion in completions], rulebook,
+                                  award_log_level=logging.DEBUG)
     awarded = 0
     for completion, outcome in zip(completions, outcomes, strict=True):
         awarded += len(outcome.awarded)
         event = session.get(models.LmsEvent, completion.event_id)
         if outcome.awarded and event is not None and event.status == models.EventStatus.UNMAPPED:
             event.status = models.EventStatus.CREDITED
+    if awarded:
+        log.info("mapping of course %s (source %s): %d awards for the %d completions that waited for it",
+                 mapping.course_id, mapping.source_id, awarded, len(completions))
     return awarded
 
 

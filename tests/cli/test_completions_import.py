@@ -222,3 +222,17 @@ def test_the_import_logs_each_chunk_and_its_awards_only_at_debug(
     assert info == ["import history.csv: lines 2-3: 2 credited", "import history.csv: lines 4-4: 1 unmapped"], info
     awards = [r for r in caplog.records if r.name == "lti_tool.services.crediting"]
     assert len(awards) == 4 and {r.levelno for r in awards} == {logging.DEBUG}
+
+
+def test_a_mapping_imported_after_the_rows_logs_its_awards_in_one_line(
+    cli: Callable[..., Result], cli_json: Callable[..., Any], source: dict[str, Any], tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    run_import(cli, csv_file(tmp_path, GOOD))  # user 9's row of course 77 waits for a mapping
+    caplog.set_level(logging.DEBUG)
+    import_mapping(cli_json, tmp_path, source="moodle-prod", course="77", minutes=60, credentials=CREDENTIALS)
+    info = [r.getMessage() for r in caplog.records
+            if r.levelno >= logging.INFO and r.name == "lti_tool.services.mappings"]
+    assert info == [f"mapping of course 77 (source {source['id']}): 2 awards for the 1 completions that waited for it"]
+    awards = [r for r in caplog.records if r.name == "lti_tool.services.crediting"]
+    assert len(awards) == 2 and {r.levelno for r in awards} == {logging.DEBUG}

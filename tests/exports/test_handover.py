@@ -5,6 +5,7 @@ counts its attempt, adds the attempt's row and marks an attempt cut short by a k
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,41 @@ def test_a_batch_sent_before_a_failed_handover_is_still_recorded_and_not_sent_ag
                                          models.ExportBatch.lease_until).order_by(models.ExportBatch.id)).all()
     assert [tuple(a) for a in attempts] == [(first, 1, "delivered"), (second, 1, "delivered")]
     assert [tuple(b) for b in batches] == [(first, "delivered", None), (second, "delivered", None)]
+
+
+def test_a_delivery_is_logged_once_after_its_record_commits_and_a_failing_record_hides_no_error(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The handover that records the first batch fails before its commit; recording it on the way out fails too
+    (the database is gone): the tick raises the handover's error, logs the second, and logs no
+    delivery, since none was recorded."""
+    configure(runtime, tmp_path, '[delivery]\nmax_claims_per_batch = 1\n[defaults]\nrequires = []\n'
+                                 'exporter = "claims-csv"\n')
+    for user in "ab":
+        credit(runtime.sessions, user, "565")
+    real = exporting.record_and_take
+
+    def failing_after_the_first(session: Any, sent: Any, batch_id: int, *args: Any) -> Any:
+        taken = real(session, sent, batch_id, *args)
+        if sent is not None:  # the statements ran; the commit will not
+            raise OperationalError("COMMIT", {}, Exception("connection lost"))
+        return taken
+
+    def record_fails(self: exporting.Courier) -> None:
+        raise RuntimeError("the database is gone")
+
+    monkeypatch.setattr(exporting, "record_and_take", failing_after_the_first)
+    monkeypatch.setattr(exporting.Courier, "record_last", record_fails)
+    caplog.set_level(logging.INFO)
+    with pytest.raises(OperationalError):
+        exporting.run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
+        "export tick: the batch sent last could not be recorded either"]
+    assert not [r for r in caplog.records if "claim(s) to" in r.getMessage()]
+
+    monkeypatch.undo()
+    caplog.clear()
+    later = models.utcnow() + timedelta(seconds=runtime.settings.exports.lease_seconds + 1)
+    report = exporting.run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports, later)
+    delivered = [r.getMessage() for r in caplog.records if "claim(s) to" in r.getMessage()]
+    assert len(delivered) == len(report.delivered) == 2, delivered
