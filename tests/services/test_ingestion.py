@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -152,6 +153,11 @@ def test_events_to_retry_and_parked_ones_are_found_through_the_retry_index(
         if postgres:
             conn.exec_driver_sql("SET enable_seqscan = off")  # a table this small is scanned otherwise
         for sql, params in lookups:
+            if postgres:
+                # On a table this small PostgreSQL may as well walk the primary key for ORDER BY id
+                # LIMIT n (it did in one run in three): what is checked is that the index serves the
+                # lookup's WHERE, which it infers from the status alone.
+                sql = re.split(r"\s+ORDER BY", sql)[0]
             plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
                 ("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + sql, params))
             # The parked events of given sources may as well be found through the sources' index.
