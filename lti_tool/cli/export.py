@@ -10,7 +10,7 @@ from lti_tool.cli.context import emit, pass_runtime, source_learner
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
 from lti_tool.services.claim_readiness import missing_for, set_consent
-from lti_tool.services.export_delivery import BatchNotFound, retry_batch
+from lti_tool.services.export_retries import BatchNotFound, retry_batch
 from lti_tool.services.export_status import export_status
 from lti_tool.services.exporting import run_export_tick
 from lti_tool.services.learners import find_learner

@@ -38,10 +38,8 @@ def _document(when: datetime, title: str) -> FPDF:
 
 
 def _line(pdf: FPDF, text: str, size: int = 11, style: str = "") -> None:
-    from fpdf.enums import XPos, YPos
-
     pdf.set_font("Helvetica", style=style, size=size)
-    pdf.multi_cell(0, size * 0.6, _text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, size * 0.6, _text(text), new_x="LMARGIN", new_y="NEXT")
 
 
 def course_name(claim: Claim) -> str:

@@ -2,7 +2,8 @@
 
 The parts: :mod:`~lti_tool.services.export_batching` (which claims go together, which batches are
 due: nearest reporting deadline first), :mod:`~lti_tool.services.export_delivery` (lease, render,
-send, record, retry, dead letter), :mod:`~lti_tool.services.export_status` (where claims stand).
+send, record), :mod:`~lti_tool.services.export_retries` (a failure's backoff, the dead letter, the
+retry by hand), :mod:`~lti_tool.services.export_status` (where claims stand).
 A tick is idempotent: it reads what is due from the database, so a missed, doubled or crashed tick
 loses nothing and the next one does the work.
 

@@ -31,7 +31,7 @@ from lti_tool.exports.smtp import SmtpDestination
 from lti_tool.lti.registration import CANVAS_CLOUD_ISSUERS
 from lti_tool.row_writes import insert_or_skip
 from lti_tool.services import reminder_mail
-from lti_tool.services.export_delivery import backoff_seconds
+from lti_tool.services.export_retries import backoff_seconds
 from lti_tool.services.reminder_optout import opted_out, unsubscribe_token
 from lti_tool.services.reminder_plan import DueReminder, due_reminders, no_longer_due
 from lti_tool.settings import Settings

@@ -215,7 +215,7 @@ def test_the_import_logs_each_chunk_and_its_awards_only_at_debug(
     cli: Callable[..., Result], source: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A million rows would otherwise log two million lines at INFO; a pushed event still logs each
-    award at INFO (tests/services/test_crediting.py)."""
+    award at INFO (tests/web/test_events.py)."""
     caplog.set_level(logging.DEBUG)
     run_import(cli, csv_file(tmp_path, GOOD), "--chunk-size", "2")
     info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]

@@ -14,7 +14,8 @@ from lti_tool.exports.config import build_exports, rule_defaults
 from lti_tool.exports.discovery import discover
 from lti_tool.runtime import Runtime
 from lti_tool.services.export_batching import form_batches
-from lti_tool.services.export_delivery import deliver_batch, lease, retry_batch
+from lti_tool.services.export_delivery import deliver_batch, lease
+from lti_tool.services.export_retries import retry_batch
 from lti_tool.services.export_status import export_status
 from lti_tool.services.exporting import run_export_tick
 from tests.exports.ledger_rows import COMPLETED, credit

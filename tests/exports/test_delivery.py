@@ -21,7 +21,7 @@ from lti_tool.services.claim_readiness import (
     missing_for,
     set_consent,
 )
-from lti_tool.services.export_delivery import backoff_seconds, retry_batch
+from lti_tool.services.export_retries import backoff_seconds, retry_batch
 from lti_tool.services.export_status import export_status
 from lti_tool.services.exporting import TickReport, run_export_tick
 from lti_tool.settings import ExportSettings

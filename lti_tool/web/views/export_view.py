@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool import models
 from lti_tool.exports.config import Exports
-from lti_tool.services.export_delivery import retry_batch
+from lti_tool.services.export_retries import retry_batch
 from lti_tool.services.export_status import claim_counts, totals
 
 
