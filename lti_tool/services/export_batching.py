@@ -1,20 +1,27 @@
 """Gathering claims into batches, and choosing which batches are due.
 
-In the caller's transaction, claims not yet in a batch whose learner has what the body requires (number,
-consent: :mod:`lti_tool.services.claim_readiness`) are put into batches of one credential, oldest
+Claims not yet in a batch whose learner has what the body requires (number, consent:
+:mod:`lti_tool.services.claim_readiness`) are planned into batches of one credential, oldest
 completion first, at most ``[delivery] max_claims_per_batch`` claims each, bound to the credential's
 exporter and destination, with the earliest reporting deadline of their claims. A batch's key is
 derived from its claims' keys, so it names the same content on every retry.
-"""
+
+A plan is written in the caller's transaction (all of it, or a round of it:
+:mod:`lti_tool.services.export_rounds`). A claim is put into a batch only by the statement that
+finds it in none, so two ticks planning the same claims cannot both batch them: the one that writes
+second finds them taken and rolls back (:class:`ClaimsTaken`), leaving no batch whose claims differ
+from its key."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import case, or_, select, type_coerce
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -33,10 +40,13 @@ _batches = table_of(models.ExportBatch)
 _completed_at_type = table_of(models.Award).c.completed_at.type
 _ASSIGN_UNNEST = ("UPDATE outbox_claims SET batch_id = assigned.batch_id "
                   "FROM unnest(%s::bigint[], %s::bigint[]) AS assigned (id, batch_id) "
-                  "WHERE outbox_claims.id = assigned.id")
+                  "WHERE outbox_claims.id = assigned.id AND outbox_claims.batch_id IS NULL")
 """Puts every formed batch's claims into it, on PostgreSQL: one statement, the ids bound as two arrays."""
-_ASSIGN_EACH = "UPDATE outbox_claims SET batch_id = ? WHERE id = ?"
+_ASSIGN_EACH = "UPDATE outbox_claims SET batch_id = ? WHERE id = ? AND batch_id IS NULL"
 """The same on SQLite, one prepared statement run for each claim (``executemany``)."""
+_BATCH_KEY = "uq_export_batches_key"
+_DEADLOCK = "40P01"
+"""PostgreSQL's deadlock: two ticks writing the same claims, one of them is refused."""
 
 
 def in_scope(column: Any, credentials: Collection[str] | None, exclude: Collection[str]) -> list[Any]:
@@ -52,11 +62,31 @@ def batch_key(claim_keys: list[str]) -> str:
     return hashlib.sha256("|".join(claim_keys).encode()).hexdigest()
 
 
-def form_batches(
+@dataclass(frozen=True)
+class PlannedBatch:
+    """A batch as planned from the ready claims read: its row, its claims, and the awards whose
+    certificate codes its exporter prints."""
+
+    row: dict[str, Any]
+    claim_ids: tuple[int, ...]
+    coded_awards: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.claim_ids)
+
+
+class ClaimsTaken(Exception):
+    """Some claims planned into a batch were put into another batch since they were read (by
+    another tick): the transaction writing the plan must roll back."""
+
+
+def plan_batches(
     session: Session, now: datetime, exports: Exports, *,
     credentials: Collection[str] | None = None, exclude: Collection[str] = (),
-) -> list[int]:
-    """Put ready claims into new batches, in the caller's (write) transaction; returns their ids."""
+) -> list[PlannedBatch]:
+    """The batches the ready claims not yet in a batch make (only reads): per credential, oldest
+    completion first, at most ``max_claims_per_batch`` each; credential by credential."""
     # The completion time as the driver gives it: only each batch's first (oldest) is made a datetime.
     raw_completed_at = type_coerce(models.Award.completed_at, NullType()).label("completed_at")
     query = (select(models.OutboxClaim.id, models.OutboxClaim.credential, models.OutboxClaim.idempotency_key,
@@ -66,8 +96,6 @@ def form_batches(
              .where(models.OutboxClaim.batch_id.is_(None),
                     *in_scope(models.OutboxClaim.credential, credentials, exclude)))
     dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        query = query.with_for_update(of=models.OutboxClaim, skip_locked=True)
     as_datetime = _completed_at_type.dialect_impl(dialect).result_processor(dialect, None)
 
     def completed_at(raw: Any) -> datetime:
@@ -80,43 +108,98 @@ def form_batches(
     for claim in session.connection().execute(query.order_by(models.Award.completed_at, models.OutboxClaim.id)).all():
         by_credential.setdefault(claim.credential, []).append(claim)
     size = exports.config.delivery.max_claims_per_batch
-    chunks: list[list[Any]] = []
-    batches: list[dict[str, Any]] = []
-    coded: list[int] = []
+    planned: list[PlannedBatch] = []
     for credential, group in sorted(by_credential.items()):
         binding = exports.binding(credential)
         learners = ready_learners(session, {c.learner_id for c in group}, credential, binding.requires or [])
         ready = [c for c in group if c.learner_id in learners]
         deadline = exports.deadline(credential)
         exporter = exports.exporters.get(binding.exporter)
-        if exporter is None or exporter.certificate_codes:  # an unknown exporter: as if it printed them
-            coded.extend(c.award_id for c in ready)
+        coded = exporter is None or exporter.certificate_codes  # an unknown exporter: as if it printed them
         for start in range(0, len(ready), size):
             chunk = ready[start:start + size]
-            chunks.append(chunk)
-            batches.append(dict(
-                credential=credential, destination=binding.destination, exporter=binding.exporter,
-                key=batch_key([c.idempotency_key for c in chunk]), status=models.BatchStatus.PENDING,
-                attempts=0, attempts_before_retry=0, next_attempt_at=now, created_at=now,
-                # The chunk's oldest completion is its first (the query's order).
-                deadline_at=completed_at(chunk[0].completed_at) + deadline if deadline else None,
+            planned.append(PlannedBatch(
+                row=dict(
+                    credential=credential, destination=binding.destination, exporter=binding.exporter,
+                    key=batch_key([c.idempotency_key for c in chunk]), status=models.BatchStatus.PENDING,
+                    attempts=0, attempts_before_retry=0, next_attempt_at=now, created_at=now,
+                    # The chunk's oldest completion is its first (the query's order).
+                    deadline_at=completed_at(chunk[0].completed_at) + deadline if deadline else None,
+                ),
+                claim_ids=tuple(c.id for c in chunk),
+                coded_awards=tuple(c.award_id for c in chunk) if coded else (),
             ))
-    batch_ids = insert_many(session, _batches, batches)  # one statement for every batch formed
-    assign(session, [(batch_id, c.id) for batch_id, chunk in zip(batch_ids, chunks, strict=True) for c in chunk])
+    return planned
+
+
+def write_batches(session: Session, planned: Sequence[PlannedBatch]) -> list[int]:
+    """Insert the planned batches and put each claim into its batch, in the caller's (write)
+    transaction; returns the batches' ids. Raises :class:`ClaimsTaken` (the caller rolls back) when
+    any of the claims is in a batch already: a claim is only ever put into a batch by the statement
+    that finds it in none."""
+    if not planned:
+        return []
+    try:  # one statement for all, their ids in the plan's order
+        batch_ids = insert_many(session, _batches, [p.row for p in planned])
+    except IntegrityError as exc:
+        # A batch's key names its claims: a key that exists means another tick batched the same
+        # claims (on PostgreSQL, the insert waits for that tick's commit).
+        if not _is_batch_key(exc):
+            raise
+        raise ClaimsTaken("another tick formed the same batches") from exc
+    # In claim order, so that two ticks writing the same claims lock them in the same order.
+    pairs = sorted(((batch_id, claim) for batch_id, p in zip(batch_ids, planned, strict=True)
+                    for claim in p.claim_ids), key=lambda pair: pair[1])
+    try:
+        assigned = assign(session, pairs)
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _DEADLOCK:
+            raise
+        raise ClaimsTaken("another tick was putting the same claims into batches") from exc
+    if assigned != len(pairs):
+        raise ClaimsTaken(f"{len(pairs)} claims were planned into {len(planned)} batches, "
+                          f"but {len(pairs) - assigned} of them are in another batch now")
+    coded = [award for p in planned for award in p.coded_awards]
     if coded:
         ensure_codes(session, coded)  # before the first render, for exporters that print them
     return batch_ids
 
 
-def assign(session: Session, pairs: list[tuple[int, int]]) -> None:
-    """Put each claim into its batch (``(batch id, claim id)`` pairs), in the caller's transaction."""
+def _is_batch_key(error: IntegrityError) -> bool:
+    """Whether the unique key of batches refused the insert (PostgreSQL names the constraint,
+    SQLite the column)."""
+    diagnostic = getattr(error.orig, "diag", None)
+    if diagnostic is not None:
+        return bool(getattr(diagnostic, "constraint_name", None) == _BATCH_KEY)
+    return "export_batches.key" in str(error.orig)
+
+
+def form_batches(
+    session: Session, now: datetime, exports: Exports, *,
+    credentials: Collection[str] | None = None, exclude: Collection[str] = (),
+) -> list[int]:
+    """Put ready claims into new batches, in the caller's (write) transaction; returns their ids."""
+    return write_batches(session, plan_batches(session, now, exports, credentials=credentials, exclude=exclude))
+
+
+def assign(session: Session, pairs: list[tuple[int, int]]) -> int:
+    """Put each claim not in a batch yet into its batch (``(batch id, claim id)`` pairs), in the
+    caller's transaction; returns how many were put."""
     if not pairs:
-        return
+        return 0
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(_ASSIGN_UNNEST, ([claim for _, claim in pairs], [batch for batch, _ in pairs]))
+        result = connection.exec_driver_sql(
+            _ASSIGN_UNNEST, ([claim for _, claim in pairs], [batch for batch, _ in pairs]))
     else:
-        connection.exec_driver_sql(_ASSIGN_EACH, pairs)
+        result = connection.exec_driver_sql(_ASSIGN_EACH, pairs)
+    return result.rowcount
+
+
+def batch_facts(session: Session, batch_ids: Collection[int]) -> list[BatchFacts]:
+    """The batches' facts as read from their rows (for batches just formed)."""
+    return [BatchFacts(*row) for row in session.execute(
+        select(*BATCH_FACTS_COLUMNS).where(_batches.c.id.in_(list(batch_ids))))]
 
 
 def due_batches(

@@ -1,19 +1,22 @@
 """The export tick: gather ready claims into batches, then deliver each due batch once.
 
 The parts: :mod:`~lti_tool.services.export_batching` (which claims go together, which batches are
-due: nearest reporting deadline first), :mod:`~lti_tool.services.export_delivery` (lease, render,
+due: nearest reporting deadline first), :mod:`~lti_tool.services.export_rounds` (the batches
+written in rounds, on PostgreSQL while the tick delivers), :mod:`~lti_tool.services.export_delivery` (lease, render,
 send, record), :mod:`~lti_tool.services.export_retries` (a failure's backoff, the dead letter, the
 retry by hand), :mod:`~lti_tool.services.export_status` (where claims stand).
 A tick is idempotent: it reads what is due from the database, so a missed, doubled or crashed tick
 loses nothing and the next one does the work.
 
 Transactions: :func:`run_export_tick` is the export's one runner of several transactions (services
-elsewhere take the caller's ``Session``): batches are formed in one write transaction and the due
-ones read in another; then each batch is leased in a write transaction, sent (delivered) outside
-any, and its outcome recorded in the write transaction that leases the next batch (one commit a
-batch, :mod:`~lti_tool.services.export_delivery`), so a slow receiver holds no database lock, a
-batch is leased only when its sending begins, and a crash mid-delivery leaves a lease that expires
-(the delivered file is replaced, under the same name, by the retry).
+elsewhere take the caller's ``Session``): the batches are planned in a read transaction and formed
+in rounds, a write transaction each (the first before delivery begins, the later ones on
+PostgreSQL while it runs), and the due ones read after the first round; then each batch is leased
+in a write transaction, sent (delivered) outside any, and its outcome recorded in the write
+transaction that leases the next batch (one commit a batch,
+:mod:`~lti_tool.services.export_delivery`), so a slow receiver holds no database lock, a batch is
+leased only when its sending begins, and a crash mid-delivery leaves a lease that expires (the
+delivered file is replaced, under the same name, by the retry).
 
 Overlap: leasing, sending and recording run in a delivery thread (:class:`Courier`: each step
 records the batch sent before and leases the next in one transaction, then sends it); meanwhile
@@ -42,11 +45,13 @@ from lti_tool.db import read_session, write_session
 from lti_tool.exports.base import Export
 from lti_tool.exports.claim import Claim
 from lti_tool.exports.config import Exports
-from lti_tool.services.export_batching import due_batch_facts, form_batches
+from lti_tool.services import export_rounds
+from lti_tool.services.export_batching import due_batch_facts, plan_batches
 from lti_tool.services.export_claims import BATCH_CLAIMS, ClaimRows, batch_rows, claims_of
 from lti_tool.services.export_delivery import Attempted, deliver_claims, log_delivered, record_attempt, rendered, send
 from lti_tool.services.export_handover import record_and_take
 from lti_tool.services.export_lease import BatchFacts, LeaseKeeper
+from lti_tool.services.export_rounds import Former, in_deadline_order, in_rounds, write_round
 from lti_tool.settings import ExportSettings
 
 log = logging.getLogger(__name__)
@@ -77,18 +82,20 @@ def run_export_tick(
     def clock() -> datetime:
         return now + timedelta(seconds=time.monotonic() - started)
 
-    with write_session(sessions) as session:
-        form_batches(session, now, exports, credentials=credentials, exclude=exclude)
+    with read_session(sessions) as session:
+        planned = plan_batches(session, now, exports, credentials=credentials, exclude=exclude)
+    rounds = in_rounds(planned, export_rounds.ROUND_CLAIMS)
+    later = rounds[1:] if rounds and write_round(sessions, rounds[0]) is not None else []
     with read_session(sessions) as session:
         due = due_batch_facts(session, now, credentials=credentials, exclude=exclude)
     report = TickReport()
     courier = Courier(sessions, exports, settings, now, clock, report)
     step: Future[None] | None = None  # the delivery thread's step: record the last, lease and send the next
-    with LeaseKeeper(sessions, settings.lease_seconds, clock) as keeper, \
+    with Former(sessions, later) as former, LeaseKeeper(sessions, settings.lease_seconds, clock) as keeper, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-delivery") as sender:
         courier.keeper = keeper
         try:
-            for batch in due:
+            for batch in in_deadline_order(due, former.landed):
                 # While the delivery thread records the last batch, leases and sends this one's
                 # predecessor, this batch is read and rendered (it is not leased yet).
                 ahead = prepare(sessions, exports, batch) if step is not None else None
@@ -107,6 +114,8 @@ def run_export_tick(
                 log.exception("export tick: the batch sent last could not be recorded either")
             raise
         sender.submit(courier.record_last).result()
+    if former.error is not None:
+        raise former.error  # after delivering the batches formed before it
     return report
 
 
