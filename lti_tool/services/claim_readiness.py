@@ -8,6 +8,7 @@ learner who lacks either wait in the outbox; the learner page can show :func:`mi
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,11 +52,21 @@ def ready_learners(session: Session, learner_ids: Collection[int], credential: s
     if "number" in requires and ready:
         ready &= {learner for learner, number in session.execute(
             select(models.LearnerCredential.learner_id, models.LearnerCredential.number)
-            .where(models.LearnerCredential.credential == credential)) if number and number.strip()}
+            .where(models.LearnerCredential.credential == credential,
+                   *_among(models.LearnerCredential.learner_id, ready))) if number and number.strip()}
     if "consent" in requires and ready:
         ready &= set(session.scalars(select(models.ReportConsent.learner_id).where(
-            models.ReportConsent.credential == credential, models.ReportConsent.withdrawn_at.is_(None))))
+            models.ReportConsent.credential == credential, models.ReportConsent.withdrawn_at.is_(None),
+            *_among(models.ReportConsent.learner_id, ready))))
     return ready
+
+
+_FEW = 5_000
+"""Up to this many learners are named in the query; more are matched against every learner's row."""
+
+
+def _among(column: Any, learners: set[int]) -> list[Any]:
+    return [column.in_(sorted(learners))] if len(learners) <= _FEW else []
 
 
 def has_consent(session: Session, learner_id: int, credential: str) -> bool:

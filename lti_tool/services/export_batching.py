@@ -7,10 +7,10 @@ exporter and destination, with the earliest reporting deadline of their claims. 
 derived from its claims' keys, so it names the same content on every retry.
 
 A plan is written in the caller's transaction (all of it, or a round of it:
-:mod:`lti_tool.services.export_rounds`). A claim is put into a batch only by the statement that
-finds it in none, so two ticks planning the same claims cannot both batch them: the one that writes
-second finds them taken and rolls back (:class:`ClaimsTaken`), leaving no batch whose claims differ
-from its key."""
+:mod:`lti_tool.services.export_rounds`), which checks the learners' readiness again. A claim is put
+into a batch only by the statement that finds it in none, so two ticks planning the same claims
+cannot both batch them: the one that writes second finds them taken and rolls back
+(:class:`ClaimsTaken`), leaving no batch whose claims differ from its key."""
 
 from __future__ import annotations
 
@@ -70,15 +70,27 @@ class PlannedBatch:
     row: dict[str, Any]
     claim_ids: tuple[int, ...]
     coded_awards: tuple[int, ...]
+    learner_ids: frozenset[int] = frozenset()
+    requires: tuple[str, ...] = ()
+    """What the body requires of the learners (checked again when the batch is written)."""
 
     @property
     def size(self) -> int:
         return len(self.claim_ids)
 
 
-class ClaimsTaken(Exception):
+class StalePlan(Exception):
+    """The plan no longer holds: the transaction writing it must roll back."""
+
+
+class ClaimsTaken(StalePlan):
     """Some claims planned into a batch were put into another batch since they were read (by
-    another tick): the transaction writing the plan must roll back."""
+    another tick)."""
+
+
+class NoLongerReady(StalePlan):
+    """A learner planned into a batch no longer has what the body requires (a number removed,
+    consent withdrawn since the plan was read)."""
 
 
 def plan_batches(
@@ -128,17 +140,31 @@ def plan_batches(
                 ),
                 claim_ids=tuple(c.id for c in chunk),
                 coded_awards=tuple(c.award_id for c in chunk) if coded else (),
+                learner_ids=frozenset(c.learner_id for c in chunk),
+                requires=tuple(binding.requires or ()),
             ))
     return planned
 
 
 def write_batches(session: Session, planned: Sequence[PlannedBatch]) -> list[int]:
     """Insert the planned batches and put each claim into its batch, in the caller's (write)
-    transaction; returns the batches' ids. Raises :class:`ClaimsTaken` (the caller rolls back) when
-    any of the claims is in a batch already: a claim is only ever put into a batch by the statement
-    that finds it in none."""
+    transaction; returns the batches' ids. Raises :class:`StalePlan` (the caller rolls back) when
+    the plan no longer holds: a learner is no longer ready (checked again here, in the write
+    transaction), or a claim is in a batch already (a claim is only ever put into a batch by the
+    statement that finds it in none; on PostgreSQL, two ticks writing the same claims wait for each
+    other, and a deadlock between them refuses one)."""
     if not planned:
         return []
+    try:
+        return _write_batches(session, planned)
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _DEADLOCK:
+            raise
+        raise ClaimsTaken("another tick was putting the same claims into batches") from exc
+
+
+def _write_batches(session: Session, planned: Sequence[PlannedBatch]) -> list[int]:
+    _check_still_ready(session, planned)
     try:  # one statement for all, their ids in the plan's order
         batch_ids = insert_many(session, _batches, [p.row for p in planned])
     except IntegrityError as exc:
@@ -147,15 +173,8 @@ def write_batches(session: Session, planned: Sequence[PlannedBatch]) -> list[int
         if not _is_batch_key(exc):
             raise
         raise ClaimsTaken("another tick formed the same batches") from exc
-    # In claim order, so that two ticks writing the same claims lock them in the same order.
-    pairs = sorted(((batch_id, claim) for batch_id, p in zip(batch_ids, planned, strict=True)
-                    for claim in p.claim_ids), key=lambda pair: pair[1])
-    try:
-        assigned = assign(session, pairs)
-    except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) != _DEADLOCK:
-            raise
-        raise ClaimsTaken("another tick was putting the same claims into batches") from exc
+    pairs = [(batch_id, claim) for batch_id, p in zip(batch_ids, planned, strict=True) for claim in p.claim_ids]
+    assigned = assign(session, pairs)
     if assigned != len(pairs):
         raise ClaimsTaken(f"{len(pairs)} claims were planned into {len(planned)} batches, "
                           f"but {len(pairs) - assigned} of them are in another batch now")
@@ -163,6 +182,17 @@ def write_batches(session: Session, planned: Sequence[PlannedBatch]) -> list[int
     if coded:
         ensure_codes(session, coded)  # before the first render, for exporters that print them
     return batch_ids
+
+
+def _check_still_ready(session: Session, planned: Sequence[PlannedBatch]) -> None:
+    learners: dict[tuple[str, tuple[str, ...]], set[int]] = {}
+    for p in planned:
+        if p.requires:
+            learners.setdefault((p.row["credential"], p.requires), set()).update(p.learner_ids)
+    for (credential, requires), planned_learners in learners.items():
+        if not_ready := planned_learners - ready_learners(session, planned_learners, credential, requires):
+            raise NoLongerReady(f"{len(not_ready)} learner(s) planned into {credential} batches no longer "
+                                f"have what it requires ({', '.join(requires)})")
 
 
 def _is_batch_key(error: IntegrityError) -> bool:
@@ -178,7 +208,8 @@ def form_batches(
     session: Session, now: datetime, exports: Exports, *,
     credentials: Collection[str] | None = None, exclude: Collection[str] = (),
 ) -> list[int]:
-    """Put ready claims into new batches, in the caller's (write) transaction; returns their ids."""
+    """Put ready claims into new batches, in the caller's (write) transaction; returns their ids
+    (:class:`StalePlan` only if another transaction changed the claims or their learners meanwhile)."""
     return write_batches(session, plan_batches(session, now, exports, credentials=credentials, exclude=exclude))
 
 

@@ -10,24 +10,27 @@ formed before. Everywhere, no transaction holds more than a round's claims (on S
 writer's turn is free between rounds for the events arriving meanwhile), and a crash keeps the
 rounds written (the rest is planned again by the next tick).
 
-A round whose claims another tick batched since the plan was read is rolled back
-(:class:`~lti_tool.services.export_batching.ClaimsTaken`) and no later round is written: that tick
-formed them, and whichever tick holds a batch's lease delivers it.
+A round whose plan no longer holds is rolled back
+(:class:`~lti_tool.services.export_batching.StalePlan`) and no later round is written: another
+tick batched its claims since the plan was read (that tick formed them, and whichever tick holds a
+batch's lease delivers it), or a learner is no longer ready (the next tick plans again).
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
+import math
 import queue
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool.db import write_session
-from lti_tool.services.export_batching import ClaimsTaken, PlannedBatch, batch_facts, write_batches
+from lti_tool.services.export_batching import PlannedBatch, StalePlan, batch_facts, write_batches
 from lti_tool.services.export_lease import BatchFacts
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,7 @@ def in_rounds(planned: list[PlannedBatch], claims: int) -> list[list[PlannedBatc
     rounds: list[list[PlannedBatch]] = []
     current: list[PlannedBatch] = []
     count = 0
-    for batch in sorted(planned, key=lambda p: (0, p.row["deadline_at"]) if p.row["deadline_at"] else (1,)):
+    for batch in sorted(planned, key=planned_order):
         if current and count + batch.size > claims:
             rounds.append(current)
             current, count = [], 0
@@ -62,14 +65,28 @@ def in_rounds(planned: list[PlannedBatch], claims: int) -> list[list[PlannedBatc
     return rounds
 
 
+Order = tuple[int, datetime | float, float]
+"""Where a batch comes in delivery: by reporting deadline, those without one last, then by id."""
+
+
+def batch_order(batch: BatchFacts) -> Order:
+    return (0, batch.deadline_at, batch.id) if batch.deadline_at else (1, batch.id, 0)
+
+
+def planned_order(batch: PlannedBatch) -> Order:
+    """As :func:`batch_order`, for a batch without an id yet: after the formed batches of its deadline."""
+    deadline = batch.row["deadline_at"]
+    return (0, deadline, math.inf) if deadline else (1, math.inf, 0)
+
+
 def write_round(sessions: sessionmaker[Session], planned: list[PlannedBatch]) -> list[BatchFacts] | None:
     """Write one round in a transaction of its own; its batches as written, ``None`` (nothing
     written) if another tick batched some of its claims since they were read."""
     try:
         with write_session(sessions) as session:
             return batch_facts(session, write_batches(session, planned))
-    except ClaimsTaken as taken:
-        log.info("export tick: %s; this tick forms no more batches", taken)
+    except StalePlan as stale:
+        log.info("export tick: %s; this tick forms no more batches", stale)
         return None
 
 
@@ -84,6 +101,8 @@ class Former:
         self.sessions = sessions
         self.rounds = rounds
         self.landed: Landed = queue.Queue()
+        self.upcoming = [planned_order(batches[0]) for batches in rounds]
+        """Where each round's nearest batch comes, in the order the rounds land."""
         self.error: Exception | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -119,27 +138,35 @@ class Former:
             self.landed.put(None)
 
 
-def in_deadline_order(due: list[BatchFacts], landed: Landed | None) -> Iterator[BatchFacts]:
-    """The due batches, nearest reporting deadline first (those without one last, then by id), with
-    each round's batches joining them as it lands; waits for the next round only when none is left."""
-    waiting: list[tuple[tuple[int, datetime | int, int], int, BatchFacts]] = []
+def in_deadline_order(due: list[BatchFacts], landed: Landed | None, upcoming: Sequence[Order] = (),
+                      settle: Callable[[], None] = lambda: None) -> Iterator[BatchFacts]:
+    """The due batches in :func:`batch_order`, with each round's batches joining them as it lands.
+    It waits for the next round when no batch is left, or when that round's nearest batch
+    (``upcoming``: each round's, in the order they land) comes before every batch left; before
+    waiting it calls ``settle`` (the tick records the batch it sent last)."""
+    waiting: list[tuple[Order, BatchFacts]] = []
+    rounds = deque(upcoming)
 
     def push(batch: BatchFacts) -> None:
-        order = (0, batch.deadline_at, batch.id) if batch.deadline_at else (1, batch.id, 0)
-        heapq.heappush(waiting, (order, batch.id, batch))
+        heapq.heappush(waiting, (batch_order(batch), batch))
 
     for batch in due:
         push(batch)
     while landed is not None or waiting:
         while landed is not None:
+            wait = not waiting or bool(rounds and rounds[0] < waiting[0][0])
+            if wait:
+                settle()
             try:
-                formed = landed.get(block=not waiting)
+                formed = landed.get(block=wait)
             except queue.Empty:
                 break
             if formed is None:
                 landed = None
             else:
+                if rounds:
+                    rounds.popleft()
                 for batch in formed:
                     push(batch)
         if waiting:
-            yield heapq.heappop(waiting)[2]
+            yield heapq.heappop(waiting)[1]

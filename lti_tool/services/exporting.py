@@ -94,8 +94,17 @@ def run_export_tick(
     with Former(sessions, later) as former, LeaseKeeper(sessions, settings.lease_seconds, clock) as keeper, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-delivery") as sender:
         courier.keeper = keeper
+
+        def settle() -> None:
+            """Before waiting for a round: the batch sent last is recorded now, not once it lands."""
+            nonlocal step
+            sending, step = step, None
+            if sending is not None:
+                sending.result()
+            sender.submit(courier.record_last).result()
+
         try:
-            for batch in in_deadline_order(due, former.landed):
+            for batch in in_deadline_order(due, former.landed, former.upcoming, settle):
                 # While the delivery thread records the last batch, leases and sends this one's
                 # predecessor, this batch is read and rendered (it is not leased yet).
                 ahead = prepare(sessions, exports, batch) if step is not None else None

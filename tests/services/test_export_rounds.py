@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import queue
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from lti_tool import models
 from lti_tool.db import read_session, write_session
@@ -224,3 +226,139 @@ def test_the_deadline_order_takes_in_each_round_as_it_lands() -> None:
     assert next(order).id == 4  # landed since: nearer than those read before
     landed.put(None)
     assert [b.id for b in order] == [1, 2, 5]
+
+
+def test_a_round_due_to_land_with_a_nearer_batch_is_waited_for_after_recording_the_last() -> None:
+    from lti_tool.services.export_lease import BatchFacts
+
+    def facts(batch_id: int, day: int) -> BatchFacts:
+        return BatchFacts(batch_id, "c", "d", "claims-csv", f"k{batch_id}", COMPLETED,
+                          datetime(2027, 1, 1, tzinfo=UTC) + timedelta(days=day), 0)
+
+    landed: export_rounds.Landed = queue.Queue()
+    settled = []
+
+    def settle() -> None:  # the round lands while the tick waits for it
+        settled.append(True)
+        landed.put([facts(7, 2)])
+        landed.put(None)
+
+    soon = planned(1, datetime(2027, 1, 3, tzinfo=UTC))
+    order = in_deadline_order([facts(1, 0), facts(2, 9)], landed, [export_rounds.planned_order(soon)], settle)
+    assert next(order).id == 1 and settled == []  # nearer than the round's: no wait
+    assert next(order).id == 7 and settled == [True]  # the round's batch is nearer than 2: waited for it
+    assert [b.id for b in order] == [2]
+
+
+def test_the_batch_sent_last_is_recorded_before_the_tick_waits_for_a_round(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash while the tick waits for a slow round must not leave an accepted batch unrecorded
+    (it would be sent again once its lease ran out)."""
+    configure(runtime, tmp_path, SETTINGS)
+    credit_many(runtime)
+    monkeypatch.setattr(export_rounds, "OVERLAPPED", frozenset({runtime.engine.dialect.name}))
+    monkeypatch.setattr(export_rounds, "ROUND_CLAIMS", 2)
+    real_write_round = export_rounds.write_round
+    recorded_while_waiting = []
+
+    def slow_second_round(*args: Any) -> Any:
+        if not recorded_while_waiting:  # the first later round: the tick has sent round one's batch
+            deadline = time.monotonic() + 10
+            while not (delivered := delivered_batches(runtime)) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            recorded_while_waiting.append(delivered)
+        return real_write_round(*args)
+
+    monkeypatch.setattr(export_rounds, "write_round", slow_second_round)
+    report = run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports)
+    assert recorded_while_waiting == [1]  # recorded as delivered while the second round was written
+    assert len(report.delivered) == 7
+
+
+def delivered_batches(runtime: Runtime) -> int:
+    with read_session(runtime.sessions) as session:
+        return session.scalar(select(func.count()).select_from(models.ExportBatch)
+                              .where(models.ExportBatch.status == "delivered")) or 0
+
+
+def test_a_learner_no_longer_ready_when_the_round_is_written_rolls_it_back(
+    runtime: Runtime, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure(runtime, tmp_path, SETTINGS.replace('requires = []\ndeadline_days = 10', 'requires = ["number"]\ndeadline_days = 10'))
+    for user in ("n1", "n2", "n3"):
+        credit(runtime.sessions, user, "1", credential="acmss-cmss", number=f"CMSS-{user}")
+    now = models.utcnow()
+    with read_session(runtime.sessions) as session:
+        plan = plan_batches(session, now, runtime.exports)
+    assert sum(p.size for p in plan) == 3
+    with write_session(runtime.sessions) as session:  # n2's number removed after the plan was read
+        session.execute(models.LearnerCredential.__table__.update()
+                        .where(models.LearnerCredential.number == "CMSS-n2").values(number=None))
+    with caplog.at_level("INFO", logger="lti_tool.services.export_rounds"):
+        assert write_round(runtime.sessions, plan) is None
+    assert "no longer have what it requires (number)" in caplog.text
+    assert unbatched(runtime) == ["n1", "n2", "n3"]  # nothing written
+    with write_session(runtime.sessions) as session:  # the next plan leaves n2's claim waiting
+        form_batches(session, now, runtime.exports)
+    assert unbatched(runtime) == ["n2"]
+
+
+def test_a_deadlock_between_two_ticks_rolls_the_round_back(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL refuses one of two transactions that wait for each other's claims (40P01)."""
+    from lti_tool.services import export_batching
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def deadlocked(*args: Any) -> int:
+        raise OperationalError("UPDATE outbox_claims …", {}, Deadlock("deadlock detected"))
+
+    configure(runtime, tmp_path, SETTINGS)
+    credit_many(runtime)
+    with read_session(runtime.sessions) as session:
+        plan = plan_batches(session, models.utcnow(), runtime.exports)
+    monkeypatch.setattr(export_batching, "assign", deadlocked)
+    assert write_round(runtime.sessions, plan) is None
+    with read_session(runtime.sessions) as session:
+        assert session.scalar(select(func.count()).select_from(models.ExportBatch)) == 0
+
+    class Other(Exception):
+        sqlstate = "57014"  # any other refusal is the tick's error
+
+    def cancelled(*args: Any) -> int:
+        raise OperationalError("UPDATE outbox_claims …", {}, Other("canceling statement"))
+
+    monkeypatch.setattr(export_batching, "assign", cancelled)
+    with pytest.raises(OperationalError):
+        write_round(runtime.sessions, plan)
+
+
+def test_two_ticks_started_together_deliver_every_claim_once(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rounds_mode: str
+) -> None:
+    configure(runtime, tmp_path, SETTINGS)
+    credentials = credit_many(runtime)
+    monkeypatch.setattr(export_rounds, "ROUND_CLAIMS", 2)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def tick() -> None:
+        try:
+            start.wait(10)
+            run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    ticks = [threading.Thread(target=tick) for _ in range(2)]
+    for thread in ticks:
+        thread.start()
+    for thread in ticks:
+        thread.join(60)
+    assert errors == []
+    run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports)  # what a stopped one left
+    assert delivered_users(runtime) == Counter(list(credentials))
+    for credential, users, _, status in batches(runtime):
+        assert status == "delivered" and users and {credentials[u] for u in users} == {credential}
