@@ -123,8 +123,10 @@ def run_export_tick(
                 log.exception("export tick: the batch sent last could not be recorded either")
             raise
         sender.submit(courier.record_last).result()
-    if former.error is not None:
-        raise former.error  # after delivering the batches formed before it
+    if former.error is not None:  # raised after delivering the batches formed before it
+        log.error("export tick: %d batch(es) delivered and %d failed before forming the rest failed",
+                  len(report.delivered), len(report.failed))
+        raise former.error
     return report
 
 
