@@ -27,6 +27,7 @@ from lti_tool.services.exporting import run_export_tick
 from tests.exports.ledger_rows import COMPLETED, credit
 from tests.exports.test_batch_forming import batches, unbatched
 from tests.exports.test_batches import configure
+from tests.security.test_concurrent_export_ticks import run_two_ticks
 
 DAY = timedelta(days=1)
 SETTINGS = """
@@ -342,22 +343,7 @@ def test_two_ticks_started_together_deliver_every_claim_once(
     configure(runtime, tmp_path, SETTINGS)
     credentials = credit_many(runtime)
     monkeypatch.setattr(export_rounds, "ROUND_CLAIMS", 2)
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def tick() -> None:
-        try:
-            start.wait(10)
-            run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-
-    ticks = [threading.Thread(target=tick) for _ in range(2)]
-    for thread in ticks:
-        thread.start()
-    for thread in ticks:
-        thread.join(60)
-    assert errors == []
+    run_two_ticks(runtime, gap=0.0)  # neither raises
     run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports)  # what a stopped one left
     assert delivered_users(runtime) == Counter(list(credentials))
     for credential, users, _, status in batches(runtime):
