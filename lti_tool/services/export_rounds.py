@@ -81,7 +81,8 @@ def planned_order(batch: PlannedBatch) -> Order:
 
 def write_round(sessions: sessionmaker[Session], planned: list[PlannedBatch]) -> list[BatchFacts] | None:
     """Write one round in a transaction of its own; its batches as written, ``None`` (nothing
-    written) if another tick batched some of its claims since they were read."""
+    written) if its plan no longer holds (:class:`~lti_tool.services.export_batching.StalePlan`:
+    another tick batched some of its claims, or a learner is no longer ready)."""
     try:
         with write_session(sessions) as session:
             return batch_facts(session, write_batches(session, planned))
