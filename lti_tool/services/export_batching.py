@@ -15,6 +15,7 @@ cannot both batch them: the one that writes second finds them taken and rolls ba
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,8 @@ from lti_tool.row_writes import insert_many
 from lti_tool.services.claim_readiness import ready_learners
 from lti_tool.services.export_lease import BATCH_FACTS_COLUMNS, BatchFacts
 from lti_tool.services.verification import ensure_codes
+
+log = logging.getLogger(__name__)
 
 OPEN = models.OPEN_BATCH_STATUSES
 """Batch states a tick may (re)deliver once their lease is free."""
@@ -86,11 +89,6 @@ class StalePlan(Exception):
 class ClaimsTaken(StalePlan):
     """Some claims planned into a batch were put into another batch since they were read (by
     another tick)."""
-
-
-class NoLongerReady(StalePlan):
-    """A learner planned into a batch no longer has what the body requires (a number removed,
-    consent withdrawn since the plan was read)."""
 
 
 def plan_batches(
@@ -148,11 +146,11 @@ def plan_batches(
 
 def write_batches(session: Session, planned: Sequence[PlannedBatch]) -> list[int]:
     """Insert the planned batches and put each claim into its batch, in the caller's (write)
-    transaction; returns the batches' ids. Raises :class:`StalePlan` (the caller rolls back) when
-    the plan no longer holds: a learner is no longer ready (checked again here, in the write
-    transaction), or a claim is in a batch already (a claim is only ever put into a batch by the
-    statement that finds it in none; on PostgreSQL, two ticks writing the same claims wait for each
-    other, and a deadlock between them refuses one)."""
+    transaction; returns the batches' ids. A batch one of whose learners is no longer ready
+    (checked again here, in the write transaction) is left out. Raises :class:`ClaimsTaken` (the
+    caller rolls back) when a claim is in a batch already: a claim is only ever put into a batch by
+    the statement that finds it in none (on PostgreSQL, two ticks writing the same claims wait for
+    each other, and a deadlock between them refuses one)."""
     if not planned:
         return []
     try:
@@ -160,11 +158,14 @@ def write_batches(session: Session, planned: Sequence[PlannedBatch]) -> list[int
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) != _DEADLOCK:
             raise
-        raise ClaimsTaken("another tick was putting the same claims into batches") from exc
+        raise ClaimsTaken(f"a deadlock with another transaction (another tick writing the same claims?): "
+                          f"{exc.orig}") from exc
 
 
 def _write_batches(session: Session, planned: Sequence[PlannedBatch]) -> list[int]:
-    _check_still_ready(session, planned)
+    planned = _still_ready(session, planned)
+    if not planned:
+        return []
     try:  # one statement for all, their ids in the plan's order
         batch_ids = insert_many(session, _batches, [p.row for p in planned])
     except IntegrityError as exc:
@@ -184,15 +185,25 @@ def _write_batches(session: Session, planned: Sequence[PlannedBatch]) -> list[in
     return batch_ids
 
 
-def _check_still_ready(session: Session, planned: Sequence[PlannedBatch]) -> None:
+def _still_ready(session: Session, planned: Sequence[PlannedBatch]) -> Sequence[PlannedBatch]:
+    """The planned batches whose learners all still have what the body requires (read in the
+    writing transaction); a batch holding one who no longer does is left out, its claims left for
+    the next plan (a batch's key names its claims, so it cannot just lose one)."""
     learners: dict[tuple[str, tuple[str, ...]], set[int]] = {}
     for p in planned:
         if p.requires:
             learners.setdefault((p.row["credential"], p.requires), set()).update(p.learner_ids)
+    not_ready: dict[str, set[int]] = {}
     for (credential, requires), planned_learners in learners.items():
-        if not_ready := planned_learners - ready_learners(session, planned_learners, credential, requires):
-            raise NoLongerReady(f"{len(not_ready)} learner(s) planned into {credential} batches no longer "
-                                f"have what it requires ({', '.join(requires)})")
+        if missing := planned_learners - ready_learners(session, planned_learners, credential, requires):
+            not_ready.setdefault(credential, set()).update(missing)
+    if not not_ready:
+        return planned
+    kept = [p for p in planned if not p.learner_ids & not_ready.get(p.row["credential"], set())]
+    log.info("export: %d learner(s) no longer have what their body requires since the batches were "
+             "planned; %d of %d planned batches left for the next plan",
+             sum(len(m) for m in not_ready.values()), len(planned) - len(kept), len(planned))
+    return kept
 
 
 def _is_batch_key(error: IntegrityError) -> bool:
@@ -209,7 +220,7 @@ def form_batches(
     credentials: Collection[str] | None = None, exclude: Collection[str] = (),
 ) -> list[int]:
     """Put ready claims into new batches, in the caller's (write) transaction; returns their ids
-    (:class:`StalePlan` only if another transaction changed the claims or their learners meanwhile)."""
+    (:class:`StalePlan` only if another transaction batched the same claims meanwhile)."""
     return write_batches(session, plan_batches(session, now, exports, credentials=credentials, exclude=exclude))
 
 

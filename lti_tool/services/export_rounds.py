@@ -10,10 +10,10 @@ formed before. Everywhere, no transaction holds more than a round's claims (on S
 writer's turn is free between rounds for the events arriving meanwhile), and a crash keeps the
 rounds written (the rest is planned again by the next tick).
 
-A round whose plan no longer holds is rolled back
-(:class:`~lti_tool.services.export_batching.StalePlan`) and no later round is written: another
-tick batched its claims since the plan was read (that tick formed them, and whichever tick holds a
-batch's lease delivers it), or a learner is no longer ready (the next tick plans again).
+A round whose claims another tick batched since the plan was read is rolled back
+(:class:`~lti_tool.services.export_batching.StalePlan`) and no later round is written: that tick
+formed them, and whichever tick holds a batch's lease delivers it. A batch one of whose learners is
+no longer ready is left out of its round (the next tick plans its claims again).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def planned_order(batch: PlannedBatch) -> Order:
 def write_round(sessions: sessionmaker[Session], planned: list[PlannedBatch]) -> list[BatchFacts] | None:
     """Write one round in a transaction of its own; its batches as written, ``None`` (nothing
     written) if its plan no longer holds (:class:`~lti_tool.services.export_batching.StalePlan`:
-    another tick batched some of its claims, or a learner is no longer ready)."""
+    another tick batched some of its claims)."""
     try:
         with write_session(sessions) as session:
             return batch_facts(session, write_batches(session, planned))
@@ -155,13 +155,13 @@ def in_deadline_order(due: list[BatchFacts], landed: Landed | None, upcoming: Se
         push(batch)
     while landed is not None or waiting:
         while landed is not None:
-            wait = not waiting or bool(rounds and rounds[0] < waiting[0][0])
-            if wait:
-                settle()
             try:
-                formed = landed.get(block=wait)
+                formed = landed.get_nowait()
             except queue.Empty:
-                break
+                if waiting and not (rounds and rounds[0] < waiting[0][0]):
+                    break
+                settle()  # nothing has landed that may go first: wait for the next round
+                formed = landed.get()
             if formed is None:
                 landed = None
             else:

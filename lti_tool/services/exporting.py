@@ -176,8 +176,12 @@ class Courier:
         if self.sent is None:
             return
         sent, self.sent = self.sent, None
-        with write_session(self.sessions) as session:
-            recorded = record_attempt(session, sent, self.exports, self.settings, self.now)
+        try:
+            with write_session(self.sessions) as session:
+                recorded = record_attempt(session, sent, self.exports, self.settings, self.now)
+        except BaseException:
+            self.sent = sent  # not recorded (rolled back): the tick's way out tries again
+            raise
         self._report(recorded)
         assert self.keeper is not None
         self.keeper.release()

@@ -71,6 +71,7 @@ def run_two_ticks(runtime: Runtime, gap: float) -> None:
     second.start()
     first.join(60)
     second.join(60)
+    assert not first.is_alive() and not second.is_alive()  # neither hangs
     assert errors == []
 
 

@@ -283,23 +283,43 @@ def delivered_batches(runtime: Runtime) -> int:
                               .where(models.ExportBatch.status == "delivered")) or 0
 
 
-def test_a_learner_no_longer_ready_when_the_round_is_written_rolls_it_back(
-    runtime: Runtime, tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("few", [5_000, 1], ids=["learners-named", "every-learner-read"])
+@pytest.mark.parametrize("requirement", ["number", "consent"])
+def test_a_batch_whose_learner_is_no_longer_ready_when_its_round_is_written_is_left_out(
+    runtime: Runtime, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+    requirement: str, few: int,
 ) -> None:
-    configure(runtime, tmp_path, SETTINGS.replace('requires = []\ndeadline_days = 10', 'requires = ["number"]\ndeadline_days = 10'))
+    """Checked again in the round's transaction: n2's number removed, or consent withdrawn, after
+    the plan was read leaves n2's batch out; the others are written."""
+    from lti_tool.services import claim_readiness
+
+    monkeypatch.setattr(claim_readiness, "_FEW", few)
+    configure(runtime, tmp_path, SETTINGS.replace(
+        'requires = []\ndeadline_days = 10', f'requires = ["{requirement}"]\ndeadline_days = 10'))
     for user in ("n1", "n2", "n3"):
         credit(runtime.sessions, user, "1", credential="acmss-cmss", number=f"CMSS-{user}")
+    if requirement == "consent":
+        with write_session(runtime.sessions) as session:
+            session.add_all(models.ReportConsent(learner_id=learner, credential="acmss-cmss")
+                            for learner in session.scalars(select(models.Learner.id)))
     now = models.utcnow()
     with read_session(runtime.sessions) as session:
         plan = plan_batches(session, now, runtime.exports)
-    assert sum(p.size for p in plan) == 3
-    with write_session(runtime.sessions) as session:  # n2's number removed after the plan was read
-        session.execute(models.LearnerCredential.__table__.update()
-                        .where(models.LearnerCredential.number == "CMSS-n2").values(number=None))
-    with caplog.at_level("INFO", logger="lti_tool.services.export_rounds"):
-        assert write_round(runtime.sessions, plan) is None
-    assert "no longer have what it requires (number)" in caplog.text
-    assert unbatched(runtime) == ["n1", "n2", "n3"]  # nothing written
+    assert [p.size for p in plan] == [2, 1]  # n1 and n2, then n3
+    with write_session(runtime.sessions) as session:
+        n2 = session.scalar(select(models.Learner.id).where(models.Learner.lms_user_id == "n2"))
+        if requirement == "number":
+            session.execute(models.LearnerCredential.__table__.update()
+                            .where(models.LearnerCredential.learner_id == n2).values(number=None))
+        else:
+            session.execute(models.ReportConsent.__table__.update()
+                            .where(models.ReportConsent.learner_id == n2).values(withdrawn_at=now))
+    with caplog.at_level("INFO", logger="lti_tool.services.export_batching"):
+        formed = write_round(runtime.sessions, plan)
+    assert formed is not None and len(formed) == 1
+    assert "1 learner(s) no longer have what their body requires" in caplog.text
+    assert unbatched(runtime) == ["n1", "n2"]  # n1 shared n2's batch: planned again next time
+    assert [users for _, users, _, _ in batches(runtime)] == [["n3"]]
     with write_session(runtime.sessions) as session:  # the next plan leaves n2's claim waiting
         form_batches(session, now, runtime.exports)
     assert unbatched(runtime) == ["n2"]
