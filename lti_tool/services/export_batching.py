@@ -82,13 +82,9 @@ class PlannedBatch:
         return len(self.claim_ids)
 
 
-class StalePlan(Exception):
-    """The plan no longer holds: the transaction writing it must roll back."""
-
-
-class ClaimsTaken(StalePlan):
+class ClaimsTaken(Exception):
     """Some claims planned into a batch were put into another batch since they were read (by
-    another tick)."""
+    another tick): the transaction writing the plan must roll back."""
 
 
 def plan_batches(
@@ -220,7 +216,7 @@ def form_batches(
     credentials: Collection[str] | None = None, exclude: Collection[str] = (),
 ) -> list[int]:
     """Put ready claims into new batches, in the caller's (write) transaction; returns their ids
-    (:class:`StalePlan` only if another transaction batched the same claims meanwhile)."""
+    (:class:`ClaimsTaken` only if another transaction batched the same claims meanwhile)."""
     return write_batches(session, plan_batches(session, now, exports, credentials=credentials, exclude=exclude))
 
 

@@ -11,7 +11,7 @@ writer's turn is free between rounds for the events arriving meanwhile), and a c
 rounds written (the rest is planned again by the next tick).
 
 A round whose claims another tick batched since the plan was read is rolled back
-(:class:`~lti_tool.services.export_batching.StalePlan`) and no later round is written: that tick
+(:class:`~lti_tool.services.export_batching.ClaimsTaken`) and no later round is written: that tick
 formed them, and whichever tick holds a batch's lease delivers it. A batch one of whose learners is
 no longer ready is left out of its round (the next tick plans its claims again).
 """
@@ -30,7 +30,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool.db import write_session
-from lti_tool.services.export_batching import PlannedBatch, StalePlan, batch_facts, write_batches
+from lti_tool.services.export_batching import ClaimsTaken, PlannedBatch, batch_facts, write_batches
 from lti_tool.services.export_lease import BatchFacts
 
 log = logging.getLogger(__name__)
@@ -81,13 +81,13 @@ def planned_order(batch: PlannedBatch) -> Order:
 
 def write_round(sessions: sessionmaker[Session], planned: list[PlannedBatch]) -> list[BatchFacts] | None:
     """Write one round in a transaction of its own; its batches as written, ``None`` (nothing
-    written) if its plan no longer holds (:class:`~lti_tool.services.export_batching.StalePlan`:
-    another tick batched some of its claims)."""
+    written) if another tick batched some of its claims since they were read
+    (:class:`~lti_tool.services.export_batching.ClaimsTaken`)."""
     try:
         with write_session(sessions) as session:
             return batch_facts(session, write_batches(session, planned))
-    except StalePlan as stale:
-        log.info("export tick: %s; this tick forms no more batches", stale)
+    except ClaimsTaken as taken:
+        log.info("export tick: %s; this tick forms no more batches", taken)
         return None
 
 
