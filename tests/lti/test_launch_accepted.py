@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -108,28 +109,84 @@ def test_a_launch_consumes_its_nonce_and_with_it_its_state(launch: Launcher, run
     assert stored_counts(runtime)["lti_launch_sessions"] == 1
 
 
-def test_the_launch_cookie_is_httponly_and_lax_over_plain_http(launch: Launcher) -> None:
+def set_cookie_header(response: Any, name: str) -> str:
+    return next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{name}="))
+
+
+def test_the_launch_cookies_are_httponly_and_lax_over_plain_http(launch: Launcher) -> None:
+    state_cookie = set_cookie_header(launch.client.get("/lti/login", query_string={
+        "iss": launch.platform.issuer, "login_hint": "u", "client_id": launch.platform.client_id}), "lti_tool_state")
     response = launch()
-    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("lti_tool_session="))
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-
-
-def test_over_https_cookies_are_secure_samesite_none_partitioned(launch: Launcher) -> None:
-    from tests.lti.conftest import login
-
-    started = launch.client.get("/lti/login", base_url="https://localhost", query_string={
-        "iss": launch.platform.issuer, "login_hint": "u", "client_id": launch.platform.client_id})
-    state_cookie = next(h for h in started.headers.getlist("Set-Cookie") if h.startswith("lti_tool_state="))
-    for attribute in ("Secure", "SameSite=None", "Partitioned", "HttpOnly"):
-        assert attribute in state_cookie, state_cookie
-    auth = login(launch.client, launch.platform)
-    token = launch.platform.sign(launch.platform.claims(nonce=auth["nonce"]))
-    response = launch.client.post("/lti/launch", data={"id_token": token, "state": auth["state"]},
-                                  base_url="https://localhost", headers={"Cookie": ""})
     assert response.status_code == 303, response.get_data(as_text=True)
-    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("lti_tool_session="))
-    for attribute in ("Secure", "SameSite=None", "Partitioned", "HttpOnly"):
-        assert attribute in cookie, cookie
+    for cookie in (state_cookie, set_cookie_header(response, "lti_tool_session")):
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+        assert "Path=/;" in cookie and "Domain=" not in cookie and "__Host-" not in cookie
+
+
+HTTPS = "https://localhost"
+
+
+def https_login(launch: Launcher) -> tuple[dict[str, str], str]:
+    """The OIDC login over HTTPS: the query the tool sent to the platform, and its state cookie."""
+    started = launch.client.get("/lti/login", base_url=HTTPS, query_string={
+        "iss": launch.platform.issuer, "login_hint": "u", "client_id": launch.platform.client_id,
+        "target_link_uri": f"{HTTPS}/lti/launch"})
+    assert started.status_code == 302, started.get_data(as_text=True)
+    return ({k: v[0] for k, v in parse_qs(urlsplit(started.location).query).items()},
+            set_cookie_header(started, "__Host-lti_tool_state"))
+
+
+def test_over_https_cookies_are_host_prefixed_secure_samesite_none_partitioned(
+    launch: Launcher, runtime: Runtime
+) -> None:
+    """``__Host-``: the browser keeps the cookie only as this host set it, so a sibling subdomain
+    cannot plant one for the tool (``Secure``, ``Path=/`` and no ``Domain``, as the prefix requires)."""
+    auth, state_cookie = https_login(launch)
+    token = launch.platform.sign(launch.platform.claims(nonce=auth["nonce"]))
+    response = launch.client.post("/lti/launch", data={"id_token": token, "state": auth["state"]}, base_url=HTTPS)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    session_cookie = set_cookie_header(response, "__Host-lti_tool_session")
+    for cookie in (state_cookie, session_cookie, set_cookie_header(response, "__Host-lti_tool_state")):
+        for attribute in ("Secure", "SameSite=None", "Partitioned", "HttpOnly", "Path=/;"):
+            assert attribute in cookie, cookie
+        assert "Domain=" not in cookie, cookie
+    assert launch.client.get("/lti/home", base_url=HTTPS).status_code == 303  # signed in by that cookie
+    assert only_session(runtime).role == "learner"
+
+
+def test_over_https_a_state_cookie_planted_under_the_bare_name_binds_no_launch(
+    launch: Launcher, runtime: Runtime
+) -> None:
+    """A sibling subdomain can set ``lti_tool_state`` for the tool's host, never ``__Host-lti_tool_state``:
+    an attacker's login planted that way in a victim's browser is not the victim's login."""
+    auth, _ = https_login(launch)  # the attacker's own login
+    launch.client.delete_cookie("__Host-lti_tool_state", path="/")
+    launch.client.set_cookie("lti_tool_state", auth["state"], path="/")
+    token = launch.platform.sign(launch.platform.claims(nonce=auth["nonce"]))
+    planted = launch.client.post("/lti/launch", data={"id_token": token, "state": auth["state"]}, base_url=HTTPS)
+    # As with no state cookie at all: the platform's storage is asked for the login's proof, which
+    # the attacker's login never left in the victim's platform frame (tests/security/test_login_csrf.py).
+    assert planted.status_code == 200 and 'data-mode="get"' in planted.get_data(as_text=True)
+    assert stored_counts(runtime)["lti_launch_sessions"] == 0 and stored_counts(runtime)["lti_used_nonces"] == 0
+    launch.client.set_cookie("__Host-lti_tool_state", auth["state"], path="/", secure=True)
+    as_the_tool_set_it = launch.client.post("/lti/launch", data={"id_token": token, "state": auth["state"]},
+                                            base_url=HTTPS)
+    assert as_the_tool_set_it.status_code == 303, as_the_tool_set_it.get_data(as_text=True)
+
+
+def test_over_https_a_session_cookie_planted_under_the_bare_name_signs_nobody_in(launch: Launcher) -> None:
+    """The attacker's own signed session (from a launch of theirs), planted under the bare name,
+    does not show a victim the attacker's pages over HTTPS."""
+    response = launch()
+    assert response.status_code == 303, response.get_data(as_text=True)
+    cookie = launch.client.get_cookie("lti_tool_session")
+    assert cookie is not None
+    assert launch.client.get("/lti/home").status_code == 303  # the attacker's own session, over http
+    victim = launch.client.application.test_client()
+    victim.set_cookie("lti_tool_session", cookie.value, path="/")
+    assert victim.get("/lti/home", base_url=HTTPS).status_code == 401
+    victim.set_cookie("__Host-lti_tool_session", cookie.value, path="/", secure=True)
+    assert victim.get("/lti/home", base_url=HTTPS).status_code == 303
 
 
 def test_a_rotated_platform_key_is_fetched_once(

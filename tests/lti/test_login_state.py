@@ -103,7 +103,7 @@ def test_a_launch_with_an_expired_state_is_refused_and_stores_nothing(launch: La
     login(launch.client, launch.platform)
     lifetime = runtime.settings.lti.state_lifetime_seconds
     old = login_state.issue(state_secret(runtime), platform_id(runtime), lifetime, now=time.time() - lifetime - 1)
-    launch.client.set_cookie(STATE_COOKIE, old.state, path="/lti/")
+    launch.client.set_cookie(STATE_COOKIE, old.state, path="/")
     before = stored_counts(runtime)
     token = launch.platform.sign(launch.platform.claims(nonce=old.nonce))
     response = launch.client.post("/lti/launch", data={"id_token": token, "state": old.state})
@@ -115,7 +115,7 @@ def test_a_forged_state_in_the_browser_s_cookie_is_refused(launch: Launcher, run
     """An attacker who sets the state cookie too cannot make up a state: it must carry the tool's MAC."""
     login(launch.client, launch.platform)
     forged = login_state.issue("the-attacker's-guess", platform_id(runtime), 600)
-    launch.client.set_cookie(STATE_COOKIE, forged.state, path="/lti/")
+    launch.client.set_cookie(STATE_COOKIE, forged.state, path="/")
     before = stored_counts(runtime)
     token = launch.platform.sign(launch.platform.claims(nonce=forged.nonce))
     response = launch.client.post("/lti/launch", data={"id_token": token, "state": forged.state})
@@ -145,7 +145,7 @@ def test_a_state_issued_before_its_lifetime_was_lowered_keeps_its_nonce_until_it
     assert settings.state_lifetime_seconds < 3600
     login(launch.client, launch.platform)  # makes the tool's secrets
     issued = login_state.issue(state_secret(runtime), platform_id(runtime), 3600)
-    launch.client.set_cookie(STATE_COOKIE, issued.state, path="/lti/")
+    launch.client.set_cookie(STATE_COOKIE, issued.state, path="/")
 
     def post() -> int:
         token = launch.platform.sign(launch.platform.claims(nonce=issued.nonce))
@@ -160,7 +160,7 @@ def test_a_state_issued_before_its_lifetime_was_lowered_keeps_its_nonce_until_it
         kept = session.scalar(select(models.UsedNonce.expires_at).where(models.UsedNonce.nonce == issued.nonce))
     assert kept is not None, "the nonce was purged while its state can still be used"
     assert kept >= datetime.fromtimestamp(int(issued.state.split(".")[2]), UTC)
-    launch.client.set_cookie(STATE_COOKIE, issued.state, path="/lti/")
+    launch.client.set_cookie(STATE_COOKIE, issued.state, path="/")
     before = stored_counts(runtime)
     assert post() == 401
     assert stored_counts(runtime) == before

@@ -3,6 +3,8 @@ second use whatever the path."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -14,20 +16,23 @@ from lti_tool.lti.tokens import LaunchRejected
 from lti_tool.runtime import Runtime, build_runtime
 from lti_tool.settings import Settings
 from lti_tool.web.app import create_app
-from tests.lti.conftest import login
 from tests.lti.platform import TestPlatform
 
 
 def test_behind_a_tls_proxy_cookies_are_secure(settings: Settings, registered: TestPlatform) -> None:
     proxied = settings.model_copy(update={"lti": settings.lti.model_copy(update={"proxy_hops": 1})})
     client: FlaskClient = create_app(build_runtime(proxied), {"TESTING": True}).test_client()
-    auth = login(client, registered)
+    tls = {"X-Forwarded-Proto": "https"}
+    started = client.get("/lti/login", headers=tls, query_string={
+        "iss": registered.issuer, "login_hint": "u", "client_id": registered.client_id})
+    assert started.status_code == 302, started.get_data(as_text=True)
+    auth = {k: v[0] for k, v in parse_qs(urlsplit(started.location).query).items()}
     token = registered.sign(registered.claims(nonce=auth["nonce"]))
-    response = client.post("/lti/launch", data={"id_token": token, "state": auth["state"]},
-                           headers={"X-Forwarded-Proto": "https", "Cookie": ""})
+    response = client.post("/lti/launch", data={"id_token": token, "state": auth["state"]}, headers=tls)
     assert response.status_code == 303, response.get_data(as_text=True)
-    cookie = response.headers["Set-Cookie"]
-    assert "Secure" in cookie and "SameSite=None" in cookie and "Partitioned" in cookie
+    for cookie in (*started.headers.getlist("Set-Cookie"), *response.headers.getlist("Set-Cookie")):
+        assert cookie.startswith("__Host-"), cookie
+        assert "Secure" in cookie and "SameSite=None" in cookie and "Partitioned" in cookie, cookie
 
 
 def test_a_nonce_is_consumed_once(runtime: Runtime, registered: TestPlatform) -> None:

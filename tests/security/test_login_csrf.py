@@ -48,7 +48,7 @@ def launch_token(platform: TestPlatform, nonce: str, sub: str = "42") -> str:
 
 
 def without_state_cookie(client: FlaskClient) -> None:
-    client.delete_cookie(STATE_COOKIE, path="/lti/")
+    client.delete_cookie(STATE_COOKIE, path="/")
 
 
 def sessions(runtime: Runtime) -> int:
@@ -78,7 +78,7 @@ def test_a_login_with_a_storage_target_answers_a_page_that_stores_the_proof_then
     assert login["origins"] == f'["{registered.base}"]'  # the auth URL's origin (= the issuer's here)
     assert login["redirect_uri"] == f"{TOOL}/lti/launch" and login["nonce"]
     assert 'src="/static/lti_storage.js"' in login["page"] and "<script>" not in login["page"]
-    assert client.get_cookie(STATE_COOKIE, path="/lti/").value == login["state"]
+    assert client.get_cookie(STATE_COOKIE, path="/").value == login["state"]
     assert stored_counts(runtime) == before, "the login's state is signed, not stored"
 
 

@@ -1,10 +1,13 @@
-"""Flask's signed session cookie, shaped for an LMS iframe, holding only the launch's random id.
+"""The tool's cookies, shaped for an LMS iframe: Flask's signed session cookie (holding only the
+launch's random id) and the login's state cookie (:mod:`lti_tool.web.lti.launch`).
 
-Over HTTPS (directly or behind a trusted TLS proxy) the cookie is ``Secure; SameSite=None;
-Partitioned; HttpOnly``: sent inside the LMS's iframe and kept in that LMS's partition. Over plain
-HTTP (a developer's machine) it falls back to ``SameSite=Lax``, since browsers drop ``SameSite=None``
-cookies that are not ``Secure``. The signing key is made once and kept in the database, so every
-worker on every host shares it.
+Over HTTPS (directly or behind a trusted TLS proxy) a cookie is ``Secure; SameSite=None;
+Partitioned; HttpOnly``: sent inside the LMS's iframe and kept in that LMS's partition. Its name
+then carries the ``__Host-`` prefix (:func:`cookie_name`), and it is set for ``Path=/`` without a
+``Domain``, as the prefix requires. Over plain HTTP (a developer's machine) it falls back to
+``SameSite=Lax`` under its bare name, since browsers drop ``SameSite=None`` and ``__Host-`` cookies
+that are not ``Secure``. The signing key is made once and kept in the database, so every worker on
+every host shares it.
 """
 
 from __future__ import annotations
@@ -17,10 +20,31 @@ from lti_tool.db import write_session
 from lti_tool.runtime import runtime_of
 from lti_tool.services import app_secrets
 
+SESSION_COOKIE = "lti_tool_session"
+COOKIE_PATH = "/"
+"""Every cookie's path: a ``__Host-`` cookie must be set for ``/``."""
+
+
+def cookie_name(name: str) -> str:
+    """``name`` as the cookie is called in this request: over HTTPS ``__Host-`` + ``name``.
+
+    A browser keeps a ``__Host-`` cookie only when this host itself set it (``Secure``, ``Path=/``,
+    no ``Domain``), so a site on a sibling subdomain of the tool's domain cannot plant a session or
+    state cookie of its own for the tool (cookie tossing). A planted state cookie would have bound
+    a victim's browser to the attacker's login, and a planted session cookie would have shown them
+    the attacker's pages."""
+    return f"__Host-{name}" if request.is_secure else name
+
 
 class LaunchSessionInterface(SecureCookieSessionInterface):
     def get_cookie_name(self, app: Flask) -> str:
-        return "lti_tool_session"
+        return cookie_name(SESSION_COOKIE)
+
+    def get_cookie_path(self, app: Flask) -> str:
+        return COOKIE_PATH
+
+    def get_cookie_domain(self, app: Flask) -> str | None:
+        return None
 
     def get_cookie_httponly(self, app: Flask) -> bool:
         return True

@@ -29,7 +29,7 @@ from lti_tool.lti.tokens import LaunchRejected
 from lti_tool.runtime import current_runtime, runtime_of
 from lti_tool.services.group_commit import GroupCommit
 from lti_tool.web.lti.context import SESSION_KEY, base_url, refuse, tool_urls
-from lti_tool.web.lti.cookies import shared_secret
+from lti_tool.web.lti.cookies import COOKIE_PATH, cookie_name, shared_secret
 
 blueprint = Blueprint("lti_launch", __name__)
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def _secret(name: str) -> str:
 
 
 def _cookie_attributes() -> dict[str, Any]:
-    return {"path": "/lti/", "secure": request.is_secure, "httponly": True,
+    return {"path": COOKIE_PATH, "secure": request.is_secure, "httponly": True,
             "samesite": "None" if request.is_secure else "Lax", "partitioned": request.is_secure}
 
 
@@ -123,7 +123,7 @@ def login() -> Any:
     else:
         response = make_response(render_template("lti_storage_login.html", put=login.storage_put))
         response.headers["Cache-Control"] = "no-store"
-    response.set_cookie(STATE_COOKIE, login.state, max_age=rt.settings.lti.state_lifetime_seconds,
+    response.set_cookie(cookie_name(STATE_COOKIE), login.state, max_age=rt.settings.lti.state_lifetime_seconds,
                         **_cookie_attributes())
     return response
 
@@ -147,7 +147,7 @@ def launch() -> Any:
     state = request.form.get("state", "")
     try:
         binding = launch_service.BrowserBinding(
-            state_cookie=request.cookies.get(STATE_COOKIE), storage_value=_storage_value(),
+            state_cookie=request.cookies.get(cookie_name(STATE_COOKIE)), storage_value=_storage_value(),
             storage_secret=_secret(storage.SECRET_NAME), state_secret=_secret(login_state.SECRET_NAME))
         with read_session(rt.sessions) as db:
             verified = launch_service.verify_launch(
@@ -164,7 +164,7 @@ def launch() -> Any:
     session[SESSION_KEY] = done.token
     target = "lti_pages.deep_link" if done.message_type == DEEP_LINKING_REQUEST else "lti_pages.home"
     response = make_response(redirect(url_for(target), code=303))
-    response.delete_cookie(STATE_COOKIE, **_cookie_attributes())
+    response.delete_cookie(cookie_name(STATE_COOKIE), **_cookie_attributes())
     return response
 
 
