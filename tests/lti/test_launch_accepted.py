@@ -13,8 +13,9 @@ from sqlalchemy import select
 from lti_tool import models
 from lti_tool.db import read_session
 from lti_tool.runtime import Runtime
+from lti_tool.web.app import create_app
 from tests.lti.conftest import Launcher, stored_counts
-from tests.lti.platform import ADMINISTRATOR, INSTRUCTOR, LEARNER, LTI, ROLE
+from tests.lti.platform import ADMINISTRATOR, INSTRUCTOR, LEARNER, LTI, ROLE, TestPlatform
 
 
 def only_session(runtime: Runtime) -> models.LaunchSession:
@@ -152,6 +153,22 @@ def test_over_https_cookies_are_host_prefixed_secure_samesite_none_partitioned(
         assert "Domain=" not in cookie, cookie
     assert launch.client.get("/lti/home", base_url=HTTPS).status_code == 303  # signed in by that cookie
     assert only_session(runtime).role == "learner"
+
+
+def test_over_https_the_session_cookie_stays_host_only_at_the_root_whatever_flask_is_configured_with(
+    runtime: Runtime, registered: TestPlatform
+) -> None:
+    """A browser refuses a ``__Host-`` cookie that names a ``Domain`` or another path than ``/``:
+    Flask's session cookie settings must not give it one."""
+    app = create_app(runtime, {"TESTING": True, "SESSION_COOKIE_DOMAIN": "localhost",
+                               "SESSION_COOKIE_PATH": "/x", "APPLICATION_ROOT": "/app"})
+    launch = Launcher(app.test_client(), registered)
+    auth, _ = https_login(launch)
+    token = launch.platform.sign(launch.platform.claims(nonce=auth["nonce"]))
+    response = launch.client.post("/lti/launch", data={"id_token": token, "state": auth["state"]}, base_url=HTTPS)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    cookie = set_cookie_header(response, "__Host-lti_tool_session")
+    assert "Path=/;" in cookie and "Domain=" not in cookie, cookie
 
 
 def test_over_https_a_state_cookie_planted_under_the_bare_name_binds_no_launch(
