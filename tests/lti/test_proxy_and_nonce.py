@@ -41,3 +41,24 @@ def test_a_nonce_is_consumed_once(runtime: Runtime, registered: TestPlatform) ->
         launch_service.consume_nonce(session, platform_id, "n-1", runtime.settings.lti)
     with pytest.raises(LaunchRejected, match="nonce replayed"), write_session(runtime.sessions) as session:
         launch_service.consume_nonce(session, platform_id, "n-1", runtime.settings.lti)
+
+
+def test_a_login_over_plain_http_at_an_https_tool_warns_once_to_set_the_proxy_hops(
+    settings: Settings, registered: TestPlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind a TLS proxy without ``proxy_hops`` the tool sees plain HTTP: its cookies lose
+    ``Secure``, ``SameSite=None`` and ``__Host-``, and the LMS's frame drops them. Said in the log."""
+    from lti_tool.web.lti import launch
+
+    public = settings.model_copy(update={"lti": settings.lti.model_copy(update={"public_url": "https://tool.example"})})
+    launch._warn_plain_http_behind_https.cache_clear()
+    for app_settings, https in ((settings, False), (public, True), (public, False)):
+        rt = build_runtime(app_settings)
+        client: FlaskClient = create_app(rt, {"TESTING": True}).test_client()
+        for _ in range(2):
+            with caplog.at_level("WARNING", logger="lti_tool.web.lti.launch"):
+                client.get("/lti/login", base_url="https://tool.example" if https else "http://localhost",
+                           query_string={"iss": registered.issuer, "login_hint": "u"})
+        rt.engine.dispose()
+    warned = [r for r in caplog.records if "lti.proxy_hops" in r.getMessage()]
+    assert len(warned) == 1, "once, and only for plain HTTP at an https tool"

@@ -1,9 +1,10 @@
 """The LTI 1.3 face of the tool: login, launch, keys, registration and the pages behind a launch.
 
 :func:`init_app` is the one call :func:`lti_tool.web.app.create_app` makes. It installs the cookie
-policy (``Secure; SameSite=None; Partitioned; HttpOnly`` over HTTPS, so the pages work inside an LMS
-iframe), CSRF protection for every form (Flask-WTF), ``Content-Security-Policy: frame-ancestors``
-naming the registered platforms, and, when configured, trust in a TLS proxy's forwarded headers.
+policy (``Secure; SameSite=None; Partitioned; HttpOnly`` and ``__Host-`` names over HTTPS, so the
+pages work inside an LMS iframe: :mod:`lti_tool.web.lti.cookies`), CSRF protection for every
+form (Flask-WTF), ``Content-Security-Policy: frame-ancestors`` naming the registered platforms, and,
+when configured, trust in a TLS proxy's forwarded headers.
 """
 
 from __future__ import annotations

@@ -106,9 +106,19 @@ def _cookie_attributes() -> dict[str, Any]:
             "samesite": "None" if request.is_secure else "Lax", "partitioned": request.is_secure}
 
 
+@functools.cache
+def _warn_plain_http_behind_https() -> None:
+    """Logged once per process: a login over plain HTTP at a tool whose public URL is https."""
+    log.warning("a login arrived over plain HTTP, but lti.public_url is https: behind a TLS proxy, set "
+                "lti.proxy_hops, or the tool's cookies are neither Secure nor __Host- prefixed, and "
+                "browsers do not send them inside the LMS's frame")
+
+
 @blueprint.route("/lti/login", methods=["GET", "POST"])
 def login() -> Any:
     rt = current_runtime()
+    if not request.is_secure and rt.settings.lti.public_url.startswith("https://"):
+        _warn_plain_http_behind_https()
     params = {key: value for key, value in request.values.items() if isinstance(value, str)}
     storage_secret, state_secret = _secret(storage.SECRET_NAME), _secret(login_state.SECRET_NAME)
     try:
