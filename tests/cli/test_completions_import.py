@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import pty
+import re
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +20,9 @@ from click.testing import Result
 from sqlalchemy import func, select
 
 from lti_tool import models
+from lti_tool.cli.completions import PROGRESS_EVERY
 from lti_tool.runtime import Runtime
+from tests.conftest import REPO
 from tests.spine import import_mapping
 
 CREDENTIALS = ["acmss-cmss", "iacet-ceu"]
@@ -236,3 +244,49 @@ def test_a_mapping_imported_after_the_rows_logs_its_awards_in_one_line(
     assert info == [f"mapping of course 77 (source {source['id']}): 2 awards for the 1 completions that waited for it"]
     awards = [r for r in caplog.records if r.name == "lti_tool.services.crediting"]
     assert len(awards) == 2 and {r.levelno for r in awards} == {logging.DEBUG}
+
+
+def _terminal_reader(leader: int, into: bytearray) -> threading.Thread:
+    """Drain a terminal's leader side (so the writer never blocks on a full buffer) until it closes."""
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the follower side closed: EIO on Linux
+                return
+            if not chunk:
+                return
+            into.extend(chunk)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_on_a_terminal_the_import_draws_its_progress_and_off_one_it_does_not(
+    source: dict[str, Any], cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The bar advances every :data:`PROGRESS_EVERY` lines and ends at 100%; its JSON answer on
+    stdout stays whole. With stderr not a terminal (a log file, a pipe) nothing is drawn."""
+    rows = "".join(f"{user},42,2025-01-{1 + user % 28:02d}\n" for user in range(2 * PROGRESS_EVERY + 500))
+    path = csv_file(tmp_path, "user_id,course_id,completed_at\n" + rows)
+    command = [sys.executable, "-m", "lti_tool", "completions", "import", path, "--source", "moodle-prod", "--json"]
+    env = {**os.environ, **cli_env, "LTI_TOOL_LOG_LEVEL": "WARNING", "COLUMNS": "100"}
+    leader, follower = pty.openpty()
+    drawn = bytearray()
+    reader = _terminal_reader(leader, drawn)
+    try:
+        done = subprocess.run(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=follower, timeout=120)
+    finally:
+        os.close(follower)
+    reader.join(10)
+    os.close(leader)
+    assert done.returncode == 0, drawn.decode(errors="replace")
+    assert json.loads(done.stdout)["credited"] == 2 * PROGRESS_EVERY + 500
+    frames = drawn.decode(errors="replace").replace("\r\n", "\n").split("\r")
+    percents = [int(p) for frame in frames for p in re.findall(r"(\d+)%", frame)]
+    assert any("importing history.csv" in frame for frame in frames), frames
+    assert percents[-1] == 100 and any(0 < p < 100 for p in percents), percents
+    off = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert off.returncode == 0 and "importing" not in off.stderr and "%" not in off.stderr, off.stderr
