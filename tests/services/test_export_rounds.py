@@ -5,6 +5,7 @@ rounds before it delivered and the rest for the next tick."""
 from __future__ import annotations
 
 import csv
+import logging
 import queue
 import threading
 import time
@@ -20,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from lti_tool import models
 from lti_tool.db import read_session, write_session
 from lti_tool.runtime import Runtime
-from lti_tool.services import export_rounds
+from lti_tool.services import export_rounds, exporting
 from lti_tool.services.export_batching import ClaimsTaken, PlannedBatch, form_batches, plan_batches, write_batches
 from lti_tool.services.export_rounds import in_deadline_order, in_rounds, write_round
 from lti_tool.services.exporting import run_export_tick
@@ -357,13 +358,28 @@ def test_a_deadlock_between_two_ticks_rolls_the_round_back(
         write_round(runtime.sessions, plan)
 
 
-def test_two_ticks_started_together_deliver_every_claim_once(
-    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rounds_mode: str
+def test_two_ticks_that_planned_the_same_claims_deliver_every_claim_once(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rounds_mode: str,
+    caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Both ticks read the same plan before either writes a round (a barrier after planning), so
+    they do overlap: one of them finds its claims taken and forms no more."""
     configure(runtime, tmp_path, SETTINGS)
     credentials = credit_many(runtime)
     monkeypatch.setattr(export_rounds, "ROUND_CLAIMS", 2)
-    run_two_ticks(runtime, gap=0.0)  # neither raises
+    both_planned = threading.Barrier(2, timeout=20)
+    plan = exporting.plan_batches
+
+    def planned_together(*args: Any, **kwargs: Any) -> list[PlannedBatch]:
+        made = plan(*args, **kwargs)
+        both_planned.wait()
+        return made
+
+    monkeypatch.setattr(exporting, "plan_batches", planned_together)
+    with caplog.at_level(logging.INFO, logger="lti_tool.services.export_rounds"):
+        run_two_ticks(runtime, gap=0.0)  # neither raises nor hangs
+    assert any("forms no more batches" in r.getMessage() for r in caplog.records), "the ticks raced"
+    monkeypatch.setattr(exporting, "plan_batches", plan)
     run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports)  # what a stopped one left
     assert delivered_users(runtime) == Counter(list(credentials))
     for credential, users, _, status in batches(runtime):
