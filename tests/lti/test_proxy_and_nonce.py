@@ -47,18 +47,23 @@ def test_a_login_over_plain_http_at_an_https_tool_warns_once_to_set_the_proxy_ho
     settings: Settings, registered: TestPlatform, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Behind a TLS proxy without ``proxy_hops`` the tool sees plain HTTP: its cookies lose
-    ``Secure``, ``SameSite=None`` and ``__Host-``, and the LMS's frame drops them. Said in the log."""
+    ``Secure``, ``SameSite=None`` and ``__Host-``, and the LMS's frame drops them. Said in the log,
+    once, and only then."""
     from lti_tool.web.lti import launch
 
     public = settings.model_copy(update={"lti": settings.lti.model_copy(update={"public_url": "https://tool.example"})})
-    launch._warn_plain_http_behind_https.cache_clear()
-    for app_settings, https in ((settings, False), (public, True), (public, False)):
+    cases = {"plain HTTP, no public URL": (settings, False), "HTTPS at an https tool": (public, True),
+             "plain HTTP at an https tool": (public, False)}
+    warnings: dict[str, int] = {}
+    for case, (app_settings, https) in cases.items():
+        launch._plain_http_warned.clear()
+        caplog.clear()
         rt = build_runtime(app_settings)
         client: FlaskClient = create_app(rt, {"TESTING": True}).test_client()
-        for _ in range(2):
+        for _ in range(2):  # a second login in the same process is not warned of again
             with caplog.at_level("WARNING", logger="lti_tool.web.lti.launch"):
                 client.get("/lti/login", base_url="https://tool.example" if https else "http://localhost",
                            query_string={"iss": registered.issuer, "login_hint": "u"})
         rt.engine.dispose()
-    warned = [r for r in caplog.records if "lti.proxy_hops" in r.getMessage()]
-    assert len(warned) == 1, "once, and only for plain HTTP at an https tool"
+        warnings[case] = sum("lti.proxy_hops" in r.getMessage() for r in caplog.records)
+    assert warnings == {"plain HTTP, no public URL": 0, "HTTPS at an https tool": 0, "plain HTTP at an https tool": 1}

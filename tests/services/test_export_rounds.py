@@ -378,7 +378,7 @@ def test_two_ticks_that_planned_the_same_claims_deliver_every_claim_once(
     monkeypatch.setattr(exporting, "plan_batches", planned_together)
     with caplog.at_level(logging.INFO, logger="lti_tool.services.export_rounds"):
         run_two_ticks(runtime, gap=0.0)  # neither raises nor hangs
-    assert any("forms no more batches" in r.getMessage() for r in caplog.records), "the ticks raced"
+    assert any("forms no more batches" in r.getMessage() for r in caplog.records), "the ticks did not overlap"
     monkeypatch.setattr(exporting, "plan_batches", plan)
     run_export_tick(runtime.sessions, runtime.exports, runtime.settings.exports)  # what a stopped one left
     assert delivered_users(runtime) == Counter(list(credentials))

@@ -106,19 +106,27 @@ def _cookie_attributes() -> dict[str, Any]:
             "samesite": "None" if request.is_secure else "Lax", "partitioned": request.is_secure}
 
 
-@functools.cache
-def _warn_plain_http_behind_https() -> None:
+_plain_http_warned = threading.Event()
+_plain_http_lock = threading.Lock()
+
+
+def _warn_plain_http_behind_https(proxy_hops: int) -> None:
     """Logged once per process: a login over plain HTTP at a tool whose public URL is https."""
+    with _plain_http_lock:
+        if _plain_http_warned.is_set():
+            return
+        _plain_http_warned.set()
     log.warning("a login arrived over plain HTTP, but lti.public_url is https: behind a TLS proxy, set "
-                "lti.proxy_hops, or the tool's cookies are neither Secure nor __Host- prefixed, and "
-                "browsers do not send them inside the LMS's frame")
+                "lti.proxy_hops to the number of proxies (it is %d) and have the proxy send "
+                "X-Forwarded-Proto; until then the tool's cookies are neither Secure nor __Host- "
+                "prefixed, and browsers do not send them inside the LMS's frame", proxy_hops)
 
 
 @blueprint.route("/lti/login", methods=["GET", "POST"])
 def login() -> Any:
     rt = current_runtime()
     if not request.is_secure and rt.settings.lti.public_url.startswith("https://"):
-        _warn_plain_http_behind_https()
+        _warn_plain_http_behind_https(rt.settings.lti.proxy_hops)
     params = {key: value for key, value in request.values.items() if isinstance(value, str)}
     storage_secret, state_secret = _secret(storage.SECRET_NAME), _secret(login_state.SECRET_NAME)
     try:
