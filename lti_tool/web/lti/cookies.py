@@ -12,6 +12,9 @@ every host shares it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
@@ -21,8 +24,29 @@ from lti_tool.runtime import runtime_of
 from lti_tool.services import app_secrets
 
 SESSION_COOKIE = "lti_tool_session"
-COOKIE_PATH = "/"
-"""Every cookie's path: a ``__Host-`` cookie must be set for ``/``."""
+
+
+@dataclass(frozen=True)
+class CookieAttributes:
+    """Every cookie's attributes in a request (the state cookie's, the session's): ``Path=/`` and
+    no ``Domain``, as a ``__Host-`` cookie must be set."""
+
+    secure: bool
+    samesite: str
+    partitioned: bool
+    path: str = "/"
+    domain: str | None = None
+    httponly: bool = True
+
+    def as_arguments(self) -> dict[str, Any]:
+        """For ``Response.set_cookie`` and ``delete_cookie``."""
+        return {"secure": self.secure, "samesite": self.samesite, "partitioned": self.partitioned,
+                "path": self.path, "domain": self.domain, "httponly": self.httponly}
+
+
+def cookie_attributes() -> CookieAttributes:
+    secure = request.is_secure
+    return CookieAttributes(secure=secure, samesite="None" if secure else "Lax", partitioned=secure)
 
 
 def cookie_name(name: str) -> str:
@@ -41,22 +65,22 @@ class LaunchSessionInterface(SecureCookieSessionInterface):
         return cookie_name(SESSION_COOKIE)
 
     def get_cookie_path(self, app: Flask) -> str:
-        return COOKIE_PATH
+        return cookie_attributes().path
 
     def get_cookie_domain(self, app: Flask) -> str | None:
-        return None
+        return cookie_attributes().domain
 
     def get_cookie_httponly(self, app: Flask) -> bool:
-        return True
+        return cookie_attributes().httponly
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return request.is_secure
+        return cookie_attributes().secure
 
     def get_cookie_samesite(self, app: Flask) -> str | None:
-        return "None" if request.is_secure else "Lax"
+        return cookie_attributes().samesite
 
     def get_cookie_partitioned(self, app: Flask) -> bool:
-        return request.is_secure
+        return cookie_attributes().partitioned
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         if not app.secret_key:

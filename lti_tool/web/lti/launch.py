@@ -29,7 +29,7 @@ from lti_tool.lti.tokens import LaunchRejected
 from lti_tool.runtime import current_runtime, runtime_of
 from lti_tool.services.group_commit import GroupCommit
 from lti_tool.web.lti.context import SESSION_KEY, base_url, refuse, tool_urls
-from lti_tool.web.lti.cookies import COOKIE_PATH, cookie_name, shared_secret
+from lti_tool.web.lti.cookies import cookie_attributes, cookie_name, shared_secret
 
 blueprint = Blueprint("lti_launch", __name__)
 log = logging.getLogger(__name__)
@@ -101,11 +101,6 @@ def _secret(name: str) -> str:
     return str(cache[name])
 
 
-def _cookie_attributes() -> dict[str, Any]:
-    return {"path": COOKIE_PATH, "secure": request.is_secure, "httponly": True,
-            "samesite": "None" if request.is_secure else "Lax", "partitioned": request.is_secure}
-
-
 _plain_http_warned = threading.Event()
 _plain_http_lock = threading.Lock()
 
@@ -142,7 +137,7 @@ def login() -> Any:
         response = make_response(render_template("lti_storage_login.html", put=login.storage_put))
         response.headers["Cache-Control"] = "no-store"
     response.set_cookie(cookie_name(STATE_COOKIE), login.state, max_age=rt.settings.lti.state_lifetime_seconds,
-                        **_cookie_attributes())
+                        **cookie_attributes().as_arguments())
     return response
 
 
@@ -182,7 +177,7 @@ def launch() -> Any:
     session[SESSION_KEY] = done.token
     target = "lti_pages.deep_link" if done.message_type == DEEP_LINKING_REQUEST else "lti_pages.home"
     response = make_response(redirect(url_for(target), code=303))
-    response.delete_cookie(cookie_name(STATE_COOKIE), **_cookie_attributes())
+    response.delete_cookie(cookie_name(STATE_COOKIE), **cookie_attributes().as_arguments())
     return response
 
 
